@@ -1,0 +1,224 @@
+"""One indexing run: scan folders, compare with the library, decode and encode what is new
+or changed in batches, and write each batch in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from indexer.hashing import content_hash
+from indexer.plan import Plan, Work, make_plan
+from indexer.scan import FileEntry, check_roots, walk
+from retrieval.errors import DecodeError
+from retrieval.imaging import Decoded, decode
+from retrieval.index_sync import save_index
+from retrieval.library import Library
+from retrieval.records import EncodedFile, FailedFile, LabelSetRecord
+from retrieval.tagging import label_vectors, tag_vectors
+from retrieval.types import FloatArray
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    added: int
+    updated: int
+    moved: int
+    removed: int
+    failed: int
+    unchanged: int
+    encoded: int  # images that went through the model (copies and moves do not)
+
+    def line(self) -> str:
+        return (
+            f"added {self.added}, updated {self.updated}, moved {self.moved}, "
+            f"removed {self.removed}, failed {self.failed}, unchanged {self.unchanged}"
+        )
+
+
+def _batches(items: Sequence[Work], size: int) -> Iterator[Sequence[Work]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _decode(work: Work, max_pixels: int, draft: int | None) -> Decoded | FailedFile:
+    entry = work.entry
+    try:
+        return decode(entry.path, max_pixels=max_pixels, draft_size=draft)
+    except DecodeError as exc:
+        return FailedFile(
+            entry.path, entry.size, entry.mtime_ns, work.content_hash, str(exc)
+        )
+
+
+class _Tagger:
+    """Applies the library's saved label sets to newly written images."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.sets: list[tuple[LabelSetRecord, FloatArray]] | None = None
+
+    def __call__(self, ids: list[int], vectors: FloatArray) -> None:
+        if not ids:
+            return
+        if self.sets is None:
+            encoder = self.library.encoder
+            self.sets = [
+                (label_set, label_vectors(encoder, label_set.labels))
+                for label_set in self.library.store.label_sets()
+            ]
+        for label_set, labels in self.sets:
+            tag_vectors(
+                self.library.store,
+                label_set,
+                ids,
+                vectors,
+                labels,
+                self.library.encoder.logit_scale,
+            )
+
+
+def scan(roots: Sequence[str]) -> list[FileEntry]:
+    return [entry for root in roots for entry in walk(root)]
+
+
+def index_folders(
+    library: Library,
+    roots: Sequence[str],
+    *,
+    reencode: bool = False,
+    progress: bool = False,
+    hasher: Callable[[str], str] = content_hash,
+) -> IndexSummary:
+    folders = check_roots(list(roots))
+    store = library.store
+    store.set_model(library.model)
+    reencode_ids = set(store.ids_without_vector())
+    states = store.file_states(under=folders)
+    if reencode:
+        reencode_ids |= {s.image_id for s in states.values() if s.status == "ok"}
+    # Images outside these folders that lost their vector to a model change: encode them
+    # too when their file is still there.
+    outside = {
+        s.path: s
+        for s in store.file_states().values()
+        if s.image_id in reencode_ids
+        and s.path not in states
+        and os.path.isfile(s.path)
+    }
+    states.update(outside)
+    scanned = scan(folders) + [
+        FileEntry(s.path, s.size, s.mtime_ns) for s in outside.values()
+    ]
+    plan = make_plan(
+        states,
+        scanned,
+        hasher,
+        known_hashes=store.known_hashes(),
+        reencode_ids=reencode_ids,
+    )
+    return _apply(library, plan, progress=progress)
+
+
+def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
+    store, index, dim, settings = (
+        library.store,
+        library.index,
+        library.model.dim,
+        library.settings,
+    )
+    tagger = _Tagger(library)
+    counts = {"added": 0, "updated": 0, "failed": 0}
+
+    def write(
+        records: list[EncodedFile], vectors: FloatArray, bad: list[FailedFile]
+    ) -> None:
+        ids, failed_ids = store.write_batch(records, bad)
+        index.remove(ids + failed_ids)
+        index.add(np.asarray(ids, dtype=np.int64), vectors)
+        tagger(ids, vectors)
+        for record in records:
+            counts["updated" if record.path in replaced_paths else "added"] += 1
+        counts["failed"] += len(bad)
+        for failure in bad:
+            log.warning("cannot index %s: %s", failure.path, failure.error)
+
+    replaced_paths = {w.entry.path for w in plan.encode if w.replaces}
+    if plan.removals:
+        store.remove(plan.removals)
+        index.remove(plan.removals)
+    store.move([(i, e.path, e.size, e.mtime_ns) for i, e in plan.moves])
+    store.touch([(i, e.size, e.mtime_ns) for i, e in plan.touches])
+
+    if plan.copies:
+        # Read the sources before any batch below can replace them.
+        metas = store.meta(c.source_id for c in plan.copies)
+        vectors = store.vectors([c.source_id for c in plan.copies], dim)
+        copies = [
+            EncodedFile(
+                c.entry.path,
+                c.entry.size,
+                c.entry.mtime_ns,
+                c.content_hash,
+                metas[c.source_id].width or 0,
+                metas[c.source_id].height or 0,
+                metas[c.source_id].taken_at,
+                vector,
+            )
+            for c, vector in zip(plan.copies, vectors, strict=True)
+        ]
+        write(copies, vectors, list(plan.unreadable))
+    elif plan.unreadable:
+        write([], np.zeros((0, dim), dtype=np.float32), list(plan.unreadable))
+
+    encoded = 0
+    bar = tqdm(total=len(plan.encode), unit="img", disable=not progress, leave=False)
+    # Decode JPEGs at no less than twice what the model sees: detail beyond is thrown away.
+    draft = 2 * library.encoder.image_size if plan.encode else None
+    workers = min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for batch in _batches(plan.encode, settings.batch_size):
+            results = list(
+                pool.map(lambda w: _decode(w, settings.max_pixels, draft), batch)
+            )
+            good = [
+                (w, r)
+                for w, r in zip(batch, results, strict=True)
+                if isinstance(r, Decoded)
+            ]
+            bad = [r for r in results if isinstance(r, FailedFile)]
+            vectors = library.encoder.encode_images([r.image for _, r in good])
+            records = [
+                EncodedFile(
+                    w.entry.path,
+                    w.entry.size,
+                    w.entry.mtime_ns,
+                    w.content_hash,
+                    r.width,
+                    r.height,
+                    r.taken_at,
+                    vector,
+                )
+                for (w, r), vector in zip(good, vectors, strict=True)
+            ]
+            write(records, vectors, bad)
+            encoded += len(records)
+            bar.update(len(batch))
+    bar.close()
+    save_index(store, index)
+    return IndexSummary(
+        added=counts["added"],
+        updated=counts["updated"],
+        moved=len(plan.moves),
+        removed=len(plan.removals),
+        failed=counts["failed"],
+        unchanged=plan.unchanged + len(plan.touches),
+        encoded=encoded,
+    )

@@ -1,0 +1,123 @@
+"""Comparing a folder scan with the library: what is new, changed, moved, gone or the same.
+
+Size and mtime say whether a file may have changed; the content hash decides. A file whose
+content the library already has (moved, renamed, or copied) reuses that vector.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from indexer.scan import FileEntry
+from retrieval.models import STATUS_OK
+from retrieval.records import FailedFile, FileState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Work:
+    """A file to encode (new or changed content)."""
+
+    entry: FileEntry
+    content_hash: str
+    replaces: bool = False  # the library has this path, with other content
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A new file whose content the library already has under `source_id`."""
+
+    entry: FileEntry
+    content_hash: str
+    source_id: int
+
+
+@dataclass
+class Plan:
+    encode: list[Work] = field(default_factory=list)
+    copies: list[Copy] = field(default_factory=list)
+    moves: list[tuple[int, FileEntry]] = field(default_factory=list)
+    touches: list[tuple[int, FileEntry]] = field(default_factory=list)
+    removals: list[int] = field(default_factory=list)
+    unreadable: list[FailedFile] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def make_plan(
+    states: dict[str, FileState],
+    scanned: Iterable[FileEntry],
+    hasher: Callable[[str], str],
+    *,
+    known_hashes: dict[str, int],
+    reencode_ids: set[int] = frozenset(),  # type: ignore[assignment]
+) -> Plan:
+    """`states`: the library's files under the scanned folders. `known_hashes`: content hash
+    to image id for every image with a vector (copies anywhere in the library are reused).
+    `reencode_ids`: images whose vector must be recomputed whatever their state."""
+    plan = Plan()
+    fresh: list[tuple[FileEntry, str]] = []
+    present: set[str] = set()
+
+    def hashed(entry: FileEntry) -> str | None:
+        try:
+            return hasher(entry.path)
+        except FileNotFoundError:
+            return None  # gone since the scan: as if never seen
+        except OSError as exc:
+            plan.unreadable.append(
+                FailedFile(
+                    entry.path,
+                    entry.size,
+                    entry.mtime_ns,
+                    None,
+                    f"cannot read: {exc.strerror}",
+                )
+            )
+            return None
+
+    for entry in scanned:
+        if entry.path in present:
+            continue
+        present.add(entry.path)
+        state = states.get(entry.path)
+        if state is None:
+            digest = hashed(entry)
+            if digest is not None:
+                fresh.append((entry, digest))
+            continue
+        same_stat = state.size == entry.size and state.mtime_ns == entry.mtime_ns
+        if same_stat and state.image_id not in reencode_ids:
+            plan.unchanged += 1
+            continue
+        digest = hashed(entry)
+        if digest is None:
+            continue
+        if digest == state.content_hash and state.image_id not in reencode_ids:
+            plan.touches.append((state.image_id, entry))
+        else:
+            plan.encode.append(Work(entry, digest, replaces=True))
+
+    missing = {path: s for path, s in states.items() if path not in present}
+    missing_by_hash: dict[str, list[FileState]] = {}
+    for state in missing.values():
+        if (
+            state.status == STATUS_OK
+            and state.content_hash
+            and state.image_id not in reencode_ids
+        ):
+            missing_by_hash.setdefault(state.content_hash, []).append(state)
+    for entry, digest in fresh:
+        candidates = missing_by_hash.get(digest)
+        if candidates:
+            moved = candidates.pop()
+            plan.moves.append((moved.image_id, entry))
+            del missing[moved.path]
+        elif digest in known_hashes and known_hashes[digest] not in reencode_ids:
+            plan.copies.append(Copy(entry, digest, known_hashes[digest]))
+        else:
+            plan.encode.append(Work(entry, digest))
+    plan.removals = sorted(s.image_id for s in missing.values())
+    return plan

@@ -1,0 +1,100 @@
+"""Walking photo folders: image files only, no hidden or system folders, no symlink loops."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.errors import UsageError
+from retrieval.imaging import IMAGE_EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+# Folders that photo tools, NAS boxes and operating systems fill with copies or junk.
+SKIPPED_FOLDERS = frozenset(
+    {
+        "@eaDir",
+        "#recycle",
+        "$RECYCLE.BIN",
+        "System Volume Information",
+        "lost+found",
+        "__MACOSX",
+        "node_modules",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # absolute, as the user's folders name it (symlinks not resolved)
+    size: int
+    mtime_ns: int
+
+
+def check_roots(roots: list[str]) -> list[str]:
+    """The folders to index, absolute; a missing or unreadable one is the user's error."""
+    if not roots:
+        raise UsageError("no folder given: photosearch index DIR [DIR ...]")
+    out = []
+    for root in roots:
+        path = Path(root).expanduser()
+        if not path.exists():
+            raise UsageError(f"folder {root} does not exist: check the path")
+        if not path.is_dir():
+            raise UsageError(
+                f"{root} is not a folder: give the folder that holds the photos"
+            )
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise UsageError(f"folder {root} is not readable: fix its permissions")
+        out.append(os.path.abspath(path))
+    return out
+
+
+def is_image_name(name: str) -> bool:
+    return (
+        not name.startswith(".")
+        and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    )
+
+
+def walk(root: str) -> Iterator[FileEntry]:
+    """Every image file below `root`. Symlinked folders are followed once each, so a link
+    back up the tree cannot loop; unreadable folders are logged and skipped."""
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            info = os.stat(folder)
+        except OSError:
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            log.warning("skipping unreadable folder %s: %s", folder, exc.strerror)
+            continue
+        subfolders = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") or name in SKIPPED_FOLDERS:
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    subfolders.append(entry.path)
+                    continue
+                if not is_image_name(name):
+                    continue
+                st = entry.stat(follow_symlinks=True)
+            except OSError:
+                continue  # a broken link or a file gone since the listing
+            if stat.S_ISREG(st.st_mode):
+                yield FileEntry(entry.path, st.st_size, st.st_mtime_ns)
+        stack.extend(reversed(subfolders))

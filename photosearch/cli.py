@@ -1,0 +1,102 @@
+"""The `photosearch` program. Errors the user can cause become one line on stderr and a
+non-zero exit; anything else is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from photosearch.commands import index_cmd, info_cmd, search_cmd, tag_cmd
+from photosearch.commands.common import common_options
+
+QUERY_COMMANDS = ("search", "similar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="photosearch",
+        description="Search your photos by describing them, by example, and with your own "
+        "labels. Local and private: CLIP runs on this machine.",
+        allow_abbrev=False,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parents = [common_options()]
+    index_cmd.register(sub, parents)
+    search_cmd.register(sub, parents)
+    tag_cmd.register(sub, parents)
+    info_cmd.register(sub, parents)
+    from photosearch.demo import run as demo_run
+
+    demo_run.register(sub, parents)
+    return parser
+
+
+def split_query_terms(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> tuple[list[str], list[str]]:
+    """Take the `+TERM` / `-TERM` query terms out of the arguments of search and similar.
+
+    argparse would read `-TERM` as an unknown option, so terms are set aside before it
+    parses: a token after the command that starts with '+', or with '-' without being one
+    of the command's options (or an option's value). Everything after '--' is left alone.
+    """
+    if not argv or argv[0] not in QUERY_COMMANDS:
+        return argv, []
+    sub_action = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    options = sub_action.choices[argv[0]]._option_string_actions
+    kept, terms = [argv[0]], []
+    expecting_value = False
+    for position, token in enumerate(argv[1:], 1):
+        if expecting_value:
+            kept.append(token)
+            expecting_value = False
+        elif token == "--":
+            kept.extend(argv[position:])
+            break
+        elif (
+            token.startswith("-")
+            and len(token) > 1
+            and token.split("=", 1)[0] in options
+        ):
+            kept.append(token)
+            expecting_value = (
+                "=" not in token and options[token.split("=", 1)[0]].nargs != 0
+            )
+        elif token.startswith(("+", "-")) and len(token) > 1:
+            terms.append(token)
+        else:
+            kept.append(token)
+    return kept, terms
+
+
+def main(argv: list[str] | None = None) -> None:
+    from retrieval.errors import PhotosearchError
+
+    parser = build_parser()
+    arguments, terms = split_query_terms(
+        parser, list(sys.argv[1:] if argv is None else argv)
+    )
+    args = parser.parse_args(arguments)
+    args.terms = terms
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
+    )
+    try:
+        code = args.func(args)
+    except PhotosearchError as exc:
+        print(f"photosearch: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("photosearch: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

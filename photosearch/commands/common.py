@@ -1,0 +1,88 @@
+"""Options every command shares, and turning them into settings and an open library."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from retrieval.errors import UsageError
+from retrieval.library import Library
+from retrieval.settings import DEVICES, Settings
+
+
+def common_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("library and model")
+    group.add_argument(
+        "--library",
+        type=Path,
+        metavar="DIR",
+        help="library directory (default: $PHOTOSEARCH_LIBRARY, else the user data dir)",
+    )
+    group.add_argument(
+        "--model",
+        help="open_clip architecture, e.g. ViT-B-32, or `demo` for the offline demo model "
+        "(default: the library's own model)",
+    )
+    group.add_argument(
+        "--pretrained",
+        metavar="TAG_OR_FILE",
+        help="open_clip pretrained tag, or a local .safetensors/.pt weights file",
+    )
+    group.add_argument("--device", choices=DEVICES, help="where to run the model")
+    group.add_argument("--verbose", action="store_true", help="log more")
+    return parent
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_options(
+        library=args.library,
+        model=args.model,
+        pretrained=args.pretrained,
+        device=args.device,
+        batch_size=getattr(args, "batch_size", None),
+    )
+
+
+def open_library(
+    args: argparse.Namespace, *, create: bool = False, reencode: bool = False
+) -> Library:
+    return Library.open(settings_from(args), create=create, reencode=reencode)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def unit_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not -1.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} must be between -1 and 1")
+    return value
+
+
+def read_lines(path: Path, what: str) -> list[str]:
+    """A text file's lines, for label and caption files."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UsageError(f"{what} file {path} not found: check the path") from None
+    except IsADirectoryError:
+        raise UsageError(f"{what} file {path} is a folder: give a text file") from None
+    except PermissionError:
+        raise UsageError(
+            f"{what} file {path} is not readable: fix its permissions"
+        ) from None
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{what} file {path} is not UTF-8 text: save it as UTF-8"
+        ) from None

@@ -1,0 +1,46 @@
+"""photosearch index: bring the library up to date with photo folders."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from photosearch.commands.common import open_library, positive_int
+
+
+def register(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
+    p = sub.add_parser(
+        "index",
+        parents=parents,
+        help="index photo folders (new, changed, moved and deleted files)",
+        description="Walk the folders, encode new and changed images, follow moves without "
+        "re-encoding, drop deleted files. Running it again over unchanged folders encodes "
+        "nothing.",
+    )
+    p.add_argument("folders", nargs="+", metavar="DIR", help="folders of photos")
+    p.add_argument(
+        "--reencode",
+        action="store_true",
+        help="re-encode every image, e.g. after choosing another --model",
+    )
+    p.add_argument("--batch-size", type=positive_int, help="images per model batch")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from indexer.pipeline import index_folders
+    from indexer.scan import check_roots
+
+    check_roots(args.folders)  # before a library is created for nothing
+    with open_library(args, create=True, reencode=args.reencode) as library:
+        summary = index_folders(
+            library,
+            args.folders,
+            reencode=args.reencode,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+    print(summary.line())
+    return 0

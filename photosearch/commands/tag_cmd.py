@@ -1,0 +1,149 @@
+"""photosearch tag / tags / labelsets: zero-shot tagging with labels the user invents."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from photosearch.commands.common import open_library, positive_int, read_lines
+from photosearch.output import emit_csv, emit_json
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 1")
+    return value
+
+
+def register(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
+    p = sub.add_parser(
+        "tag",
+        parents=parents,
+        help="tag every image with labels you invent (zero-shot)",
+        description="Each label is embedded through an ensemble of prompt templates; every "
+        "image gets a probability for each label of the set, and the labels among the --top "
+        "most probable that reach --threshold are assigned. The set is saved, so images "
+        "indexed later are tagged too.",
+    )
+    p.add_argument("--labels", type=Path, metavar="FILE", help="labels, one per line")
+    p.add_argument("--label", action="append", default=[], metavar="L", help="a label")
+    p.add_argument(
+        "--set",
+        dest="set_name",
+        metavar="NAME",
+        help="label set name (default: file stem)",
+    )
+    p.add_argument(
+        "--threshold", type=_probability, help="least probability (default 0.5)"
+    )
+    p.add_argument("--top", type=positive_int, help="most labels per image (default 1)")
+    p.set_defaults(func=run_tag)
+
+    p = sub.add_parser("tags", parents=parents, help="list or export assigned tags")
+    p.add_argument("--set", dest="set_name", metavar="NAME", help="only this label set")
+    p.add_argument(
+        "--all", action="store_true", help="every score, not just assigned tags"
+    )
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON list")
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    p.set_defaults(func=run_tags)
+
+    p = sub.add_parser(
+        "labelsets", parents=parents, help="list or delete saved label sets"
+    )
+    p.add_argument(
+        "--delete", metavar="NAME", help="delete this label set and its tags"
+    )
+    p.add_argument("--json", action="store_true", help="JSON list")
+    p.set_defaults(func=run_labelsets)
+
+
+def run_tag(args: argparse.Namespace) -> int:
+    from retrieval.tagging import clean_labels, tag_images
+
+    raw = list(args.label)
+    if args.labels is not None:
+        raw += read_lines(args.labels, "labels")
+    labels = clean_labels(raw)
+    name = args.set_name or (args.labels.stem if args.labels is not None else "labels")
+    with open_library(args) as library:
+        settings = library.settings
+        threshold = settings.tag_threshold if args.threshold is None else args.threshold
+        top = settings.tag_top if args.top is None else args.top
+        library.store.save_label_set(name, labels, threshold, top)
+        label_set = library.store.label_set(name)
+        count = tag_images(library.store, library.encoder, label_set)
+        assigned = library.store.tags(label_set=name)
+    per_label = {label: 0 for label in labels}
+    for tag in assigned:
+        per_label[tag.label] += 1
+    print(
+        f"tagged {count} images with label set {name!r} (threshold {threshold}, top {top})"
+    )
+    for label, n in per_label.items():
+        print(f"{n:7d}  {label}")
+    return 0
+
+
+def run_tags(args: argparse.Namespace) -> int:
+    from photosearch.commands.common import settings_from
+    from retrieval.store import Store
+
+    store = Store.open(settings_from(args).library, create=False)
+    try:
+        tags = store.tags(assigned_only=not args.all, label_set=args.set_name)
+    finally:
+        store.close()
+    rows = [
+        (t.image_id, t.path, t.label_set, t.label, round(t.score, 6), t.assigned)
+        for t in tags
+    ]
+    header = ("id", "path", "label_set", "label", "score", "assigned")
+    if args.json:
+        emit_json([dict(zip(header, row, strict=True)) for row in rows])
+    elif args.csv:
+        emit_csv(header, rows)
+    else:
+        for t in tags:
+            print(f"{t.score:6.1%}  {t.label:<20}  {t.path}")
+    return 0
+
+
+def run_labelsets(args: argparse.Namespace) -> int:
+    from photosearch.commands.common import settings_from
+    from retrieval.store import Store
+
+    store = Store.open(settings_from(args).library, create=False)
+    try:
+        if args.delete:
+            store.delete_label_set(args.delete)
+            print(f"deleted label set {args.delete!r}")
+            return 0
+        sets = store.label_sets()
+    finally:
+        store.close()
+    if args.json:
+        emit_json(
+            [
+                {
+                    "name": s.name,
+                    "labels": list(s.labels),
+                    "threshold": s.threshold,
+                    "top": s.top,
+                }
+                for s in sets
+            ]
+        )
+    else:
+        for s in sets:
+            print(
+                f"{s.name}: {', '.join(s.labels)} (threshold {s.threshold}, top {s.top})"
+            )
+    return 0

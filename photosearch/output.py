@@ -1,0 +1,47 @@
+"""How results are shown: a plain table for people, JSON or CSV for programs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from retrieval.types import SearchHit
+
+
+def emit_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def emit_hits(hits: Sequence[SearchHit], as_json: bool) -> None:
+    if as_json:
+        emit_json(
+            [
+                {"id": h.image_id, "path": h.path, "score": round(h.score, 6)}
+                for h in hits
+            ]
+        )
+        return
+    if not hits:
+        print("no results", file=sys.stderr)
+        return
+    for hit in hits:
+        print(f"{hit.score:7.4f}  {hit.path}")
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

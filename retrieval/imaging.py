@@ -1,0 +1,129 @@
+"""Reading image files into RGB pictures, with the guards a photo library needs.
+
+EXIF orientation is applied; palette, transparent, CMYK, 16-bit, grayscale and animated
+images become plain RGB (first frame); decompression bombs, truncated and unreadable files
+raise DecodeError with a short reason.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from retrieval.errors import DecodeError
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+)
+_EXIF_IFD = 0x8769
+_DATETIME_ORIGINAL = 36867
+_DATETIME = 306
+
+# Pillow's own limit is replaced by the per-call check below (Settings.max_pixels).
+Image.MAX_IMAGE_PIXELS = None
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+@dataclass(frozen=True)
+class Decoded:
+    image: Image.Image  # RGB, upright
+    width: int  # of the upright original, before any reduced-scale decoding
+    height: int
+    taken_at: datetime | None
+
+
+def _taken_at(image: Image.Image) -> datetime | None:
+    try:
+        exif = image.getexif()
+        raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the date
+        return None
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.strptime(raw.strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Plain 8-bit RGB: transparency flattened onto white, 16-bit and float scaled down."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        pixels = np.asarray(image, dtype=np.float64)
+        top = (
+            65535.0
+            if image.mode.startswith("I;16") or pixels.max(initial=0) > 255
+            else 255.0
+        )
+        gray = np.clip(pixels / top * 255.0, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, mode="L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, image).convert("RGB")
+    return image.convert("RGB")
+
+
+def decode(
+    path: Path | str, *, max_pixels: int, draft_size: int | None = None
+) -> Decoded:
+    """Read `path` as an upright RGB image.
+
+    `draft_size` lets JPEG decoding skip detail the model will never see: the decoder scales
+    by a power of two while both sides stay at least `draft_size`.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise DecodeError(
+                        f"{width}x{height} pixels is over the limit of {max_pixels} "
+                        "(decompression bomb?)"
+                    )
+                taken_at = _taken_at(image)
+                orientation = image.getexif().get(0x0112, 1)
+                if orientation in (5, 6, 7, 8):
+                    width, height = height, width
+                if draft_size is not None and image.format == "JPEG":
+                    image.draft("RGB", (draft_size, draft_size))
+                image.seek(0)
+                image.load()
+                upright = ImageOps.exif_transpose(image) or image
+                rgb = to_rgb(upright)
+                if rgb is image:
+                    rgb = image.copy()
+    except DecodeError:
+        raise
+    except UnidentifiedImageError:
+        raise DecodeError("not an image Pillow can read") from None
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"decompression bomb: {exc}") from None
+    except FileNotFoundError:
+        raise DecodeError("file disappeared before it could be read") from None
+    except PermissionError:
+        raise DecodeError("permission denied") from None
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        struct.error,
+        MemoryError,
+    ) as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        raise DecodeError(f"cannot decode: {reason}") from None
+    if rgb.width < 1 or rgb.height < 1:
+        raise DecodeError("image has no pixels")
+    return Decoded(rgb, width, height, taken_at)

@@ -1,0 +1,42 @@
+"""Keeping the FAISS index in step with the store: load it, or rebuild it from the vectors
+in SQLite when the file is missing, damaged or stale."""
+
+from __future__ import annotations
+
+import logging
+
+from retrieval.store import Store
+from retrieval.vector_index import INDEX_NAME, IndexFileError, VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+def open_index(store: Store, dim: int) -> VectorIndex:
+    path = store.root / INDEX_NAME
+    generation = store.generation()
+    try:
+        return VectorIndex.load(path, dim, generation)
+    except IndexFileError as reason:
+        if path.exists():
+            log.warning(
+                "rebuilding the vector index from the library database: %s", reason
+            )
+        index = rebuild(store, dim)
+        try:
+            index.save(path, generation)
+        except OSError as exc:  # a read-only library still answers queries
+            log.warning(
+                "could not save the rebuilt index to %s: %s", path, exc.strerror
+            )
+        return index
+
+
+def rebuild(store: Store, dim: int) -> VectorIndex:
+    index = VectorIndex(dim)
+    for ids, vectors in store.iter_vectors(dim):
+        index.add(ids, vectors)
+    return index
+
+
+def save_index(store: Store, index: VectorIndex) -> None:
+    index.save(store.root / INDEX_NAME, store.generation())

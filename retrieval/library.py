@@ -1,0 +1,76 @@
+"""A library opened for use: its store, the model its vectors belong to, its vector index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Self
+
+from retrieval.encoder import Encoder, OpenClipEncoder, resolve_model
+from retrieval.errors import ModelMismatchError
+from retrieval.index_sync import open_index
+from retrieval.settings import DEFAULT_MODEL, Settings
+from retrieval.store import Store
+from retrieval.types import ModelInfo
+from retrieval.vector_index import VectorIndex
+
+
+def choose_model(
+    settings: Settings, recorded: ModelInfo | None, *, reencode: bool
+) -> ModelInfo:
+    """The model to use: the one asked for, else the library's own, else the default.
+
+    Asking for another model than the library's is an error unless re-encoding, since
+    vectors of two models cannot be compared.
+    """
+    if settings.model is None and settings.pretrained is None:
+        if recorded is not None:
+            return recorded
+        return resolve_model(DEFAULT_MODEL, None)
+    name = settings.model or (recorded.name if recorded else DEFAULT_MODEL)
+    pretrained = settings.pretrained
+    if pretrained is None and recorded is not None and recorded.name == name:
+        pretrained = recorded.pretrained
+    wanted = resolve_model(name, pretrained)
+    if recorded is not None and wanted != recorded and not reencode:
+        raise ModelMismatchError(
+            f"this library was built with {recorded.describe()}, not {wanted.describe()}: "
+            "drop --model/--pretrained to use the library's model, or run "
+            "`photosearch index --reencode` with the new model to re-encode every image"
+        )
+    return wanted
+
+
+@dataclass
+class Library:
+    store: Store
+    settings: Settings
+    model: ModelInfo
+    encoder: Encoder
+    _index: VectorIndex | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(
+        cls, settings: Settings, *, create: bool = False, reencode: bool = False
+    ) -> Library:
+        store = Store.open(settings.library, create=create)
+        try:
+            model = choose_model(settings, store.model_info(), reencode=reencode)
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, settings, model, OpenClipEncoder(model, settings.device))
+
+    @property
+    def index(self) -> VectorIndex:
+        if self._index is None:
+            self._index = open_index(self.store, self.model.dim)
+        return self._index
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

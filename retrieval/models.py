@@ -1,0 +1,138 @@
+"""The database tables, as typed SQLAlchemy models. Alembic migrations own the schema;
+these models must match what the migrations build (a test diffs the two)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class LibraryInfo(Base):
+    """One row: the model the library's vectors come from."""
+
+    __tablename__ = "library_info"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String)
+    pretrained: Mapped[str] = mapped_column(String)
+    dim: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Bumped in the same transaction as every change to the vectors; the FAISS file records
+    # the generation it was built from, so a stale file is detected and rebuilt.
+    vectors_generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Image(Base):
+    __tablename__ = "images"
+    __table_args__ = (
+        CheckConstraint("status IN ('ok', 'failed')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String, index=True)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String, default=STATUS_OK)
+    error: Mapped[str | None] = mapped_column(String)
+    indexed_at: Mapped[datetime] = mapped_column(DateTime)
+
+    embedding: Mapped[Embedding | None] = relationship(
+        back_populates="image", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Embedding(Base):
+    """An image's vector: float32 little-endian bytes, L2-normalised. The source of truth
+    that the FAISS index is rebuilt from."""
+
+    __tablename__ = "embeddings"
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+    image: Mapped[Image] = relationship(back_populates="embedding")
+
+
+class LabelSet(Base):
+    """Labels the user invented, kept so that newly indexed images get tagged too."""
+
+    __tablename__ = "label_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    threshold: Mapped[float] = mapped_column(Float)
+    top: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    labels: Mapped[list[Label]] = relationship(
+        back_populates="label_set",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Label.position",
+    )
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = (
+        UniqueConstraint("label_set_id", "text", name="uq_labels_set_text"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label_set_id: Mapped[int] = mapped_column(
+        ForeignKey("label_sets.id", ondelete="CASCADE")
+    )
+    text: Mapped[str] = mapped_column(String)
+    position: Mapped[int] = mapped_column(Integer)
+
+    label_set: Mapped[LabelSet] = relationship(back_populates="labels")
+
+
+class ImageTag(Base):
+    """An image's score for one label (its probability over the label set), and whether the
+    set's threshold and top-N rule assigned the label."""
+
+    __tablename__ = "image_tags"
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    assigned: Mapped[bool] = mapped_column(default=False)

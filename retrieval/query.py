@@ -1,0 +1,69 @@
+"""Combined queries: a main term plus `+TERM` / `-TERM` terms, each a sentence or an image,
+with an optional weight (`2:cat`), summed and re-normalised into one query vector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.errors import UsageError
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    weight: float
+    text: str | None = None
+    image: Path | None = None
+
+    def describe(self) -> str:
+        return str(self.image) if self.image is not None else repr(self.text)
+
+
+def _split_weight(raw: str) -> tuple[float, str]:
+    head, sep, rest = raw.partition(":")
+    if sep:
+        try:
+            return float(head), rest
+        except ValueError:
+            pass
+    return 1.0, raw
+
+
+def parse_term(raw: str, *, sign: float = 1.0, image_only: bool = False) -> QueryTerm:
+    """One term: an existing file is an image, anything else a sentence."""
+    weight, body = _split_weight(raw)
+    body = body.strip()
+    if not body:
+        raise UsageError(f"empty query term {raw!r}: give a sentence or an image path")
+    path = Path(body).expanduser()
+    if path.is_file():
+        return QueryTerm(sign * weight, image=path)
+    if image_only:
+        return QueryTerm(sign * weight, image=parse_image(body))
+    return QueryTerm(sign * weight, text=body)
+
+
+def parse_image(raw: str) -> Path:
+    """An image file given on the command line."""
+    path = Path(raw).expanduser()
+    if path.is_file():
+        return path
+    if path.exists():
+        raise UsageError(f"{raw} is not a file: give an image file")
+    raise UsageError(f"image {raw} not found: check the path")
+
+
+def parse_extra_terms(tokens: list[str]) -> list[QueryTerm]:
+    """`+TERM` adds, `-TERM` subtracts."""
+    terms = []
+    for token in tokens:
+        if token.startswith("+"):
+            terms.append(parse_term(token[1:]))
+        elif token.startswith("-"):
+            terms.append(parse_term(token[1:], sign=-1.0))
+        else:
+            raise UsageError(
+                f"unexpected argument {token!r}: extra query terms start with + or - "
+                "(quote a sentence with spaces)"
+            )
+    return terms

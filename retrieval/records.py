@@ -1,0 +1,64 @@
+"""Records that cross the boundary between the indexer and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from retrieval.types import FloatArray
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the store remembers of a file, enough to tell whether it changed."""
+
+    image_id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class EncodedFile:
+    """A file that decoded and was encoded: everything the store keeps about it."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    width: int
+    height: int
+    taken_at: datetime | None
+    vector: FloatArray
+
+
+@dataclass(frozen=True)
+class FailedFile:
+    """A file that could not be read as an image, and why. Not retried until it changes."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    error: str
+
+
+@dataclass(frozen=True)
+class LabelSetRecord:
+    name: str
+    labels: tuple[str, ...]
+    label_ids: tuple[int, ...]
+    threshold: float
+    top: int
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    image_id: int
+    path: str
+    label: str
+    label_set: str
+    score: float
+    assigned: bool

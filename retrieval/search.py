@@ -1,0 +1,130 @@
+"""Text to image, image to image and image to text search over a library."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.errors import DecodeError, UsageError
+from retrieval.imaging import decode
+from retrieval.library import Library
+from retrieval.query import QueryTerm
+from retrieval.types import FloatArray, SearchHit
+from retrieval.vectors import l2_normalize
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    top: int = 10
+    min_score: float | None = None
+    under: str | None = None  # only images below this folder
+    tag: str | None = None  # only images with this assigned tag
+
+    def __post_init__(self) -> None:
+        if self.top < 1:
+            raise UsageError(f"-k {self.top}: ask for at least 1 result")
+
+
+@dataclass(frozen=True)
+class TextScore:
+    text: str
+    score: float  # cosine similarity
+    probability: float  # softmax over the given texts, at the model's temperature
+
+
+def absolute(path: Path | str) -> str:
+    """The form paths are stored in: absolute, not resolved (a symlinked folder keeps its name)."""
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def image_vector(library: Library, path: Path) -> tuple[FloatArray, int | None]:
+    """The vector of an image file, and its library id if it is a library image (whose stored
+    vector is used, without encoding)."""
+    meta = library.store.meta_by_path(absolute(path))
+    if meta is not None and meta.status == "ok":
+        return library.store.vectors([meta.image_id], library.model.dim)[
+            0
+        ], meta.image_id
+    try:
+        decoded = decode(path, max_pixels=library.settings.max_pixels)
+    except DecodeError as exc:
+        raise UsageError(f"cannot use {path} as a query image: {exc}") from None
+    return library.encoder.encode_images([decoded.image])[0], None
+
+
+def query_vector(
+    library: Library, terms: Sequence[QueryTerm]
+) -> tuple[FloatArray, set[int]]:
+    """The weighted sum of the terms' vectors, re-normalised; and the library ids of the
+    query images (so that "similar" does not answer with the query itself)."""
+    if not terms:
+        raise UsageError("empty query: give a sentence or an image")
+    total = np.zeros(library.model.dim, dtype=np.float32)
+    texts = [t for t in terms if t.text is not None]
+    if texts:
+        vectors = library.encoder.encode_texts(
+            [t.text for t in texts if t.text is not None]
+        )
+        for term, vector in zip(texts, vectors, strict=True):
+            total += term.weight * vector
+    query_ids: set[int] = set()
+    for term in terms:
+        if term.image is not None:
+            vector, image_id = image_vector(library, term.image)
+            total += term.weight * vector
+            if image_id is not None and term.weight > 0:
+                query_ids.add(image_id)
+    if float(np.linalg.norm(total)) < 1e-6:
+        raise UsageError("the query terms cancel out: change their weights")
+    return l2_normalize(total[None, :])[0], query_ids
+
+
+def search(
+    library: Library,
+    vector: FloatArray,
+    options: SearchOptions,
+    exclude: set[int] | frozenset[int] = frozenset(),
+) -> list[SearchHit]:
+    """The `options.top` library images closest to `vector`, best first."""
+    allowed = None
+    if options.under is not None:
+        allowed = library.store.ids_under(absolute(options.under))
+    if options.tag is not None:
+        tagged = library.store.ids_tagged(options.tag)
+        allowed = tagged if allowed is None else np.intersect1d(allowed, tagged)
+    index = library.index
+    if len(index) == 0:
+        return []
+    scores, ids = index.search(vector, options.top + len(exclude), allowed)
+    pairs = [
+        (int(i), float(s))
+        for s, i in zip(scores[0], ids[0], strict=True)
+        if i >= 0 and int(i) not in exclude
+    ][: options.top]
+    if options.min_score is not None:
+        pairs = [(i, s) for i, s in pairs if s >= options.min_score]
+    meta = library.store.meta([i for i, _ in pairs])
+    return [SearchHit(i, meta[i].path, s) for i, s in pairs if i in meta]
+
+
+def rank_texts(library: Library, image: Path, texts: Sequence[str]) -> list[TextScore]:
+    """Image to text: the given texts, best match first."""
+    texts = [t.strip() for t in texts]
+    if not texts or any(not t for t in texts):
+        raise UsageError(
+            "give at least one non-empty text to rank (--text T or --texts FILE)"
+        )
+    vector, _ = image_vector(library, image)
+    text_vectors = library.encoder.encode_texts(texts)
+    cosines = text_vectors @ vector
+    logits = library.encoder.logit_scale * cosines
+    probabilities = np.exp(logits - logits.max())
+    probabilities /= probabilities.sum()
+    order = np.argsort(-cosines, kind="stable")
+    return [
+        TextScore(texts[i], float(cosines[i]), float(probabilities[i])) for i in order
+    ]

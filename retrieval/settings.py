@@ -1,0 +1,90 @@
+"""All settings in one place: defaults, overridden by PHOTOSEARCH_* variables, then by options."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import UsageError
+
+DEFAULT_MODEL = "ViT-B-32"
+DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _default_library() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("photosearch", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Directory holding the SQLite database and the FAISS index.
+    library: Path = field(default_factory=_default_library)
+    # open_clip architecture; None means the library's own model, else DEFAULT_MODEL.
+    model: str | None = None
+    # open_clip pretrained tag or a local weights file; None: as for `model`.
+    pretrained: str | None = None
+    # auto picks cuda, then mps, then cpu.
+    device: str = "auto"
+    # Images per forward pass of the image tower.
+    batch_size: int = 32
+    # Images with more pixels than this are refused as decompression bombs.
+    max_pixels: int = 250_000_000
+    # Cosine similarity above which two images count as near-duplicates.
+    duplicate_threshold: float = 0.95
+    # Zero-shot tagging: a label is assigned when its probability over the label set
+    # reaches this, among the `tag_top` most probable labels.
+    tag_threshold: float = 0.5
+    tag_top: int = 1
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        if env.get("PHOTOSEARCH_LIBRARY"):
+            values["library"] = Path(env["PHOTOSEARCH_LIBRARY"]).expanduser()
+        for name in ("model", "pretrained", "device"):
+            if env.get(f"PHOTOSEARCH_{name.upper()}"):
+                values[name] = env[f"PHOTOSEARCH_{name.upper()}"]
+        for name, kind in (
+            ("batch_size", int),
+            ("max_pixels", int),
+            ("duplicate_threshold", float),
+            ("tag_threshold", float),
+            ("tag_top", int),
+        ):
+            raw = env.get(f"PHOTOSEARCH_{name.upper()}")
+            if raw:
+                try:
+                    values[name] = kind(raw)
+                except ValueError:
+                    raise UsageError(
+                        f"PHOTOSEARCH_{name.upper()}={raw!r} is not a valid {kind.__name__}: "
+                        "fix or unset the variable"
+                    ) from None
+        return cls(**values).validated()
+
+    def with_options(self, **options: Any) -> Settings:
+        """A copy with the options that were given (None means not given)."""
+        given = {k: v for k, v in options.items() if v is not None}
+        return replace(self, **given).validated()
+
+    def validated(self) -> Settings:
+        if self.device not in DEVICES:
+            raise UsageError(
+                f"unknown device {self.device!r}: choose one of {', '.join(DEVICES)}"
+            )
+        if self.batch_size < 1:
+            raise UsageError(f"batch size {self.batch_size} must be at least 1")
+        if not 0.0 <= self.tag_threshold <= 1.0:
+            raise UsageError(
+                f"tag threshold {self.tag_threshold} must be between 0 and 1"
+            )
+        if self.tag_top < 1:
+            raise UsageError(f"--top {self.tag_top} must be at least 1")
+        return self

@@ -1,0 +1,511 @@
+"""The library's SQLite store: images, their vectors, the model, label sets and tags.
+
+Vectors in SQLite are the source of truth; the FAISS index is rebuilt from them. Each write
+method is one transaction, so a batch lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import ColumnElement, Engine, delete, func, or_, select, update
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from retrieval import db
+from retrieval.errors import LibraryError, NotFoundError
+from retrieval.models import (
+    STATUS_FAILED,
+    STATUS_OK,
+    Embedding,
+    Image,
+    ImageTag,
+    Label,
+    LabelSet,
+    LibraryInfo,
+)
+from retrieval.records import (
+    EncodedFile,
+    FailedFile,
+    FileState,
+    LabelSetRecord,
+    TagRecord,
+)
+from retrieval.types import FloatArray, IdArray, ImageMeta, ModelInfo
+from retrieval.vectors import from_blobs, to_blob
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "library.db"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _under(
+    column: InstrumentedAttribute[str], prefixes: Sequence[str]
+) -> ColumnElement[bool]:
+    """SQL condition: the path is one of `prefixes` or lies below one of them."""
+    conditions = []
+    for prefix in prefixes:
+        base = prefix.rstrip(os.sep) or os.sep
+        conditions.append(column == base)
+        conditions.append(
+            column.startswith(base.rstrip(os.sep) + os.sep, autoescape=True)
+        )
+    return or_(*conditions)
+
+
+class Store:
+    def __init__(self, engine: Engine, root: Path) -> None:
+        self.engine = engine
+        self.root = root
+
+    @classmethod
+    def open(cls, root: Path, *, create: bool) -> Store:
+        """Open the library in directory `root`, migrating its schema to the newest."""
+        root = root.expanduser()
+        database = root / DATABASE_NAME
+        if not database.exists():
+            if not create:
+                raise LibraryError(
+                    f"no photosearch library at {root}: run `photosearch index DIR` first, "
+                    "or pass the right --library"
+                )
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LibraryError(
+                    f"cannot create library directory {root}: {exc.strerror}; "
+                    "pass a writable --library"
+                ) from None
+        elif not os.access(database, os.R_OK):
+            raise LibraryError(f"cannot read {database}: fix its permissions")
+        engine = db.make_engine(database)
+        try:
+            db.upgrade(engine)
+        except (DatabaseError, OperationalError) as exc:
+            engine.dispose()
+            raise LibraryError(
+                f"cannot open the library database {database}: {exc.orig}; "
+                "if it is damaged, move it away and index again"
+            ) from None
+        return cls(engine, root)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine) as session, session.begin():
+            yield session
+
+    # --- the model -------------------------------------------------------------------
+
+    def model_info(self) -> ModelInfo | None:
+        with self.session() as s:
+            row = s.get(LibraryInfo, 1)
+            return ModelInfo(row.model_name, row.pretrained, row.dim) if row else None
+
+    def set_model(self, info: ModelInfo) -> None:
+        """Record the model; with a different one, every old vector is dropped in the same
+        transaction, since vectors of two models must never mix."""
+        with self.session() as s:
+            row = s.get(LibraryInfo, 1)
+            if row is None:
+                s.add(
+                    LibraryInfo(
+                        id=1,
+                        model_name=info.name,
+                        pretrained=info.pretrained,
+                        dim=info.dim,
+                        created_at=_now(),
+                        vectors_generation=1,
+                    )
+                )
+                return
+            if ModelInfo(row.model_name, row.pretrained, row.dim) != info:
+                s.execute(delete(Embedding))
+                s.execute(delete(ImageTag))
+                row.model_name, row.pretrained, row.dim = (
+                    info.name,
+                    info.pretrained,
+                    info.dim,
+                )
+                row.vectors_generation += 1
+
+    def generation(self) -> int:
+        with self.session() as s:
+            row = s.get(LibraryInfo, 1)
+            return row.vectors_generation if row else 0
+
+    @staticmethod
+    def _bump(s: Session) -> None:
+        s.execute(
+            update(LibraryInfo)
+            .where(LibraryInfo.id == 1)
+            .values(vectors_generation=LibraryInfo.vectors_generation + 1)
+        )
+
+    # --- reading ---------------------------------------------------------------------
+
+    def file_states(self, under: Sequence[str] | None = None) -> dict[str, FileState]:
+        query = select(
+            Image.id,
+            Image.path,
+            Image.size,
+            Image.mtime_ns,
+            Image.content_hash,
+            Image.status,
+        )
+        if under is not None:
+            query = query.where(_under(Image.path, under))
+        with self.session() as s:
+            return {row.path: FileState(*row) for row in s.execute(query)}
+
+    def ids_without_vector(self) -> list[int]:
+        """Images recorded as fine whose vector is gone (after a model change)."""
+        query = (
+            select(Image.id)
+            .outerjoin(Embedding)
+            .where(Image.status == STATUS_OK, Embedding.image_id.is_(None))
+        )
+        with self.session() as s:
+            return list(s.scalars(query))
+
+    def known_hashes(self) -> dict[str, int]:
+        """Content hash to image id, for every image that has a vector."""
+        query = (
+            select(Image.content_hash, Image.id)
+            .join(Embedding)
+            .where(Image.content_hash.is_not(None))
+        )
+        with self.session() as s:
+            return {row.content_hash: row.id for row in s.execute(query)}
+
+    def meta(self, ids: Iterable[int]) -> dict[int, ImageMeta]:
+        wanted = list(ids)
+        out: dict[int, ImageMeta] = {}
+        with self.session() as s:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for row in s.scalars(select(Image).where(Image.id.in_(chunk))):
+                    out[row.id] = _meta(row)
+        return out
+
+    def meta_by_path(self, path: str) -> ImageMeta | None:
+        with self.session() as s:
+            row = s.scalar(select(Image).where(Image.path == path))
+            return _meta(row) if row else None
+
+    def vectors(self, ids: Sequence[int], dim: int) -> FloatArray:
+        """Vectors of `ids`, in that order."""
+        found: dict[int, bytes] = {}
+        with self.session() as s:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                query = select(Embedding.image_id, Embedding.vector).where(
+                    Embedding.image_id.in_(chunk)
+                )
+                found.update({row.image_id: row.vector for row in s.execute(query)})
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFoundError(
+                f"no vector for image ids {missing[:5]}: run `photosearch index`"
+            )
+        return from_blobs([found[i] for i in ids], dim)
+
+    def iter_vectors(
+        self, dim: int, chunk: int = 20_000
+    ) -> Iterator[tuple[IdArray, FloatArray]]:
+        """Every vector, in id order, a chunk at a time (the FAISS rebuild reads this)."""
+        last = -1
+        while True:
+            with self.session() as s:
+                rows = s.execute(
+                    select(Embedding.image_id, Embedding.vector)
+                    .where(Embedding.image_id > last)
+                    .order_by(Embedding.image_id)
+                    .limit(chunk)
+                ).all()
+            if not rows:
+                return
+            ids = np.fromiter(
+                (r.image_id for r in rows), dtype=np.int64, count=len(rows)
+            )
+            yield ids, from_blobs([r.vector for r in rows], dim)
+            last = int(ids[-1])
+
+    def ids_under(self, prefix: str) -> IdArray:
+        query = (
+            select(Embedding.image_id).join(Image).where(_under(Image.path, [prefix]))
+        )
+        with self.session() as s:
+            return np.fromiter(s.scalars(query), dtype=np.int64)
+
+    def ids_tagged(self, label: str) -> IdArray:
+        with self.session() as s:
+            if (
+                s.scalar(
+                    select(func.count()).select_from(Label).where(Label.text == label)
+                )
+                == 0
+            ):
+                known = sorted(set(s.scalars(select(Label.text))))
+                hint = (
+                    f"known labels: {', '.join(known)}"
+                    if known
+                    else "tag the library first"
+                )
+                raise NotFoundError(f"no label {label!r} in this library ({hint})")
+            query = (
+                select(ImageTag.image_id)
+                .join(Label)
+                .where(Label.text == label, ImageTag.assigned.is_(True))
+                .distinct()
+            )
+            return np.fromiter(s.scalars(query), dtype=np.int64)
+
+    def counts(self) -> dict[str, int]:
+        with self.session() as s:
+            by_status = dict(
+                s.execute(
+                    select(Image.status, func.count()).group_by(Image.status)
+                ).all()
+            )
+            vectors = s.scalar(select(func.count()).select_from(Embedding)) or 0
+            label_sets = s.scalar(select(func.count()).select_from(LabelSet)) or 0
+        return {
+            "images": int(by_status.get(STATUS_OK, 0)),
+            "failed": int(by_status.get(STATUS_FAILED, 0)),
+            "vectors": int(vectors),
+            "label_sets": int(label_sets),
+        }
+
+    def failures(self) -> list[ImageMeta]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(Image).where(Image.status == STATUS_FAILED).order_by(Image.path)
+            )
+            return [_meta(r) for r in rows]
+
+    # --- writing ---------------------------------------------------------------------
+
+    def write_batch(
+        self, encoded: Sequence[EncodedFile], failed: Sequence[FailedFile] = ()
+    ) -> tuple[list[int], list[int]]:
+        """Insert or replace these files (matched by path) in one transaction.
+
+        Returns the image ids of `encoded` and of `failed`, in order. A replaced file keeps
+        its id; its old vector and tags go, since its content changed.
+        """
+        now = _now()
+        ids: list[int] = []
+        failed_ids: list[int] = []
+        with self.session() as s:
+            for item in encoded:
+                row = self._row_for(s, item.path)
+                row.size, row.mtime_ns, row.content_hash = (
+                    item.size,
+                    item.mtime_ns,
+                    item.content_hash,
+                )
+                row.width, row.height, row.taken_at = (
+                    item.width,
+                    item.height,
+                    item.taken_at,
+                )
+                row.status, row.error, row.indexed_at = STATUS_OK, None, now
+                s.flush()
+                s.execute(delete(ImageTag).where(ImageTag.image_id == row.id))
+                s.merge(Embedding(image_id=row.id, vector=to_blob(item.vector)))
+                ids.append(row.id)
+            for bad in failed:
+                row = self._row_for(s, bad.path)
+                row.size, row.mtime_ns, row.content_hash = (
+                    bad.size,
+                    bad.mtime_ns,
+                    bad.content_hash,
+                )
+                row.width = row.height = None
+                row.taken_at = None
+                row.status, row.error, row.indexed_at = STATUS_FAILED, bad.error, now
+                s.flush()
+                s.execute(delete(Embedding).where(Embedding.image_id == row.id))
+                s.execute(delete(ImageTag).where(ImageTag.image_id == row.id))
+                failed_ids.append(row.id)
+            self._bump(s)
+        return ids, failed_ids
+
+    @staticmethod
+    def _row_for(s: Session, path: str) -> Image:
+        row = s.scalar(select(Image).where(Image.path == path))
+        if row is None:
+            row = Image(
+                path=path, status=STATUS_OK, size=0, mtime_ns=0, indexed_at=_now()
+            )
+            s.add(row)
+        return row
+
+    def move(self, moves: Sequence[tuple[int, str, int, int]]) -> None:
+        """Give images new paths (id, path, size, mtime_ns), keeping vectors and tags."""
+        if not moves:
+            return
+        with self.session() as s:
+            # Two phases, so that swapping two paths never trips the unique constraint.
+            for image_id, _, _, _ in moves:
+                s.execute(
+                    update(Image)
+                    .where(Image.id == image_id)
+                    .values(path=f"\0moving{image_id}")
+                )
+            for image_id, path, size, mtime_ns in moves:
+                s.execute(
+                    update(Image)
+                    .where(Image.id == image_id)
+                    .values(path=path, size=size, mtime_ns=mtime_ns)
+                )
+
+    def touch(self, changes: Sequence[tuple[int, int, int]]) -> None:
+        """Record a new size and mtime (id, size, mtime_ns) for files whose content is the same."""
+        if not changes:
+            return
+        with self.session() as s:
+            for image_id, size, mtime_ns in changes:
+                s.execute(
+                    update(Image)
+                    .where(Image.id == image_id)
+                    .values(size=size, mtime_ns=mtime_ns)
+                )
+
+    def remove(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        with self.session() as s:
+            for start in range(0, len(ids), 500):
+                s.execute(
+                    delete(Image).where(Image.id.in_(list(ids[start : start + 500])))
+                )
+            self._bump(s)
+
+    # --- label sets and tags ---------------------------------------------------------
+
+    def save_label_set(
+        self, name: str, labels: Sequence[str], threshold: float, top: int
+    ) -> None:
+        """Create or replace the label set `name`; tags of labels it no longer has go."""
+        with self.session() as s:
+            row = s.scalar(select(LabelSet).where(LabelSet.name == name))
+            if row is None:
+                row = LabelSet(
+                    name=name, threshold=threshold, top=top, created_at=_now()
+                )
+                s.add(row)
+            row.threshold, row.top = threshold, top
+            existing = {label.text: label for label in row.labels}
+            row.labels = [
+                existing.get(text) or Label(text=text, position=i)
+                for i, text in enumerate(labels)
+            ]
+            for i, label in enumerate(row.labels):
+                label.position = i
+
+    def label_sets(self) -> list[LabelSetRecord]:
+        with self.session() as s:
+            return [
+                LabelSetRecord(
+                    name=row.name,
+                    labels=tuple(label.text for label in row.labels),
+                    label_ids=tuple(label.id for label in row.labels),
+                    threshold=row.threshold,
+                    top=row.top,
+                )
+                for row in s.scalars(select(LabelSet).order_by(LabelSet.name))
+            ]
+
+    def label_set(self, name: str) -> LabelSetRecord:
+        for record in self.label_sets():
+            if record.name == name:
+                return record
+        known = ", ".join(r.name for r in self.label_sets()) or "none yet"
+        raise NotFoundError(f"no label set {name!r} (saved sets: {known})")
+
+    def delete_label_set(self, name: str) -> None:
+        self.label_set(name)
+        with self.session() as s:
+            s.execute(delete(LabelSet).where(LabelSet.name == name))
+
+    def write_tags(
+        self,
+        label_set: LabelSetRecord,
+        image_ids: Sequence[int],
+        scores: FloatArray,
+        assigned: np.ndarray,
+    ) -> None:
+        """Store each image's score for each label of the set (rows follow `image_ids`)."""
+        with self.session() as s:
+            for start in range(0, len(image_ids), 500):
+                chunk = list(image_ids[start : start + 500])
+                s.execute(
+                    delete(ImageTag).where(
+                        ImageTag.image_id.in_(chunk),
+                        ImageTag.label_id.in_(label_set.label_ids),
+                    )
+                )
+            s.add_all(
+                ImageTag(
+                    image_id=int(image_id),
+                    label_id=int(label_id),
+                    score=float(scores[row, col]),
+                    assigned=bool(assigned[row, col]),
+                )
+                for row, image_id in enumerate(image_ids)
+                for col, label_id in enumerate(label_set.label_ids)
+            )
+
+    def tags(
+        self, *, assigned_only: bool = True, label_set: str | None = None
+    ) -> list[TagRecord]:
+        query = (
+            select(
+                ImageTag.image_id,
+                Image.path,
+                Label.text,
+                LabelSet.name,
+                ImageTag.score,
+                ImageTag.assigned,
+            )
+            .join(Image, Image.id == ImageTag.image_id)
+            .join(Label, Label.id == ImageTag.label_id)
+            .join(LabelSet, LabelSet.id == Label.label_set_id)
+            .order_by(Image.path, LabelSet.name, ImageTag.score.desc())
+        )
+        if assigned_only:
+            query = query.where(ImageTag.assigned.is_(True))
+        if label_set is not None:
+            self.label_set(label_set)
+            query = query.where(LabelSet.name == label_set)
+        with self.session() as s:
+            return [TagRecord(*row) for row in s.execute(query)]
+
+
+def _meta(row: Image) -> ImageMeta:
+    return ImageMeta(
+        image_id=row.id,
+        path=row.path,
+        size=row.size,
+        mtime_ns=row.mtime_ns,
+        content_hash=row.content_hash,
+        width=row.width,
+        height=row.height,
+        taken_at=row.taken_at,
+        status=row.status,
+        error=row.error,
+    )

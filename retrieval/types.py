@@ -1,0 +1,48 @@
+"""Small typed records shared across the library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+# Embeddings are float32 rows; FAISS wants exactly that, C-contiguous.
+FloatArray = npt.NDArray[np.float32]
+IdArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model a library's vectors come from; vectors of different models never mix."""
+
+    name: str
+    pretrained: str
+    dim: int
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.pretrained}, {self.dim}-d)"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    image_id: int
+    path: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What the store keeps about one image besides its vector."""
+
+    image_id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    width: int | None
+    height: int | None
+    taken_at: datetime | None
+    status: str
+    error: str | None

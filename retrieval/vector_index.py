@@ -1,0 +1,145 @@
+"""A thin FAISS wrapper: ids are the images' primary keys, vectors are unit length, so inner
+product is cosine similarity. Saved atomically, with the store generation it reflects."""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from retrieval.types import FloatArray, IdArray
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "index.faiss"
+_MAGIC = b"PSFAISS1"
+_HEADER = struct.Struct("<8sQ")  # magic, store generation
+
+
+class IndexFileError(Exception):
+    """The saved index is missing, damaged or out of date; it is rebuilt from the store."""
+
+
+class VectorIndex:
+    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+        self.dim = dim
+        self.index = (
+            index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        )
+
+    @property
+    def kind(self) -> str:
+        return "flat"
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+    def add(self, ids: IdArray, vectors: FloatArray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if (
+            vectors.ndim != 2
+            or vectors.shape[1] != self.dim
+            or len(ids) != len(vectors)
+        ):
+            raise ValueError(
+                f"expected {len(ids)} vectors of dimension {self.dim}, got shape {vectors.shape}"
+            )
+        if len(ids):
+            self.index.add_with_ids(vectors, ids)
+
+    def remove(self, ids: IdArray | list[int]) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if len(ids):
+            self.index.remove_ids(faiss.IDSelectorBatch(ids))
+
+    def search(
+        self, query: FloatArray, k: int, allowed: IdArray | None = None
+    ) -> tuple[FloatArray, IdArray]:
+        """Top `k` (scores, ids) for each query row, best first; only `allowed` ids if given.
+
+        Rows with fewer than `k` hits are padded with id -1.
+        """
+        query = np.ascontiguousarray(np.atleast_2d(query), dtype=np.float32)
+        if query.shape[1] != self.dim:
+            raise ValueError(
+                f"query has dimension {query.shape[1]}, index has {self.dim}"
+            )
+        k = max(1, min(k, len(self)))
+        params = None
+        if allowed is not None:
+            allowed = np.ascontiguousarray(allowed, dtype=np.int64)
+            if len(allowed) == 0:
+                empty = np.full((len(query), k), -1, dtype=np.int64)
+                return np.zeros((len(query), k), dtype=np.float32), empty
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
+        if len(self) == 0:
+            empty = np.full((len(query), k), -1, dtype=np.int64)
+            return np.zeros((len(query), k), dtype=np.float32), empty
+        scores, ids = self.index.search(query, k, params=params)
+        return scores, ids
+
+    def range_search(
+        self, query: FloatArray, threshold: float
+    ) -> list[tuple[FloatArray, IdArray]]:
+        """For each query row, every (score, id) with score above `threshold`."""
+        query = np.ascontiguousarray(np.atleast_2d(query), dtype=np.float32)
+        limits, scores, ids = self.index.range_search(query, threshold)
+        return [
+            (scores[limits[i] : limits[i + 1]], ids[limits[i] : limits[i + 1]])
+            for i in range(len(query))
+        ]
+
+    def save(self, path: Path, generation: int) -> None:
+        """Write to a temporary file, fsync, and rename over `path`: a crash leaves the old
+        file or the new one, never half of one."""
+        payload = faiss.serialize_index(self.index)
+        fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(_HEADER.pack(_MAGIC, generation))
+                out.write(payload.tobytes())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @classmethod
+    def load(cls, path: Path, dim: int, generation: int) -> VectorIndex:
+        """Load a saved index, refusing one that is damaged or from another generation."""
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise IndexFileError(f"{path} is missing") from None
+        if len(data) < _HEADER.size:
+            raise IndexFileError(f"{path} is truncated")
+        magic, saved_generation = _HEADER.unpack_from(data)
+        if magic != _MAGIC:
+            raise IndexFileError(f"{path} is not a photosearch index")
+        if saved_generation != generation:
+            raise IndexFileError(
+                f"{path} is stale (generation {saved_generation}, library {generation})"
+            )
+        try:
+            index = faiss.deserialize_index(
+                np.frombuffer(data, dtype=np.uint8, offset=_HEADER.size)
+            )
+        except RuntimeError as exc:
+            raise IndexFileError(
+                f"{path} is damaged: {str(exc).splitlines()[0]}"
+            ) from None
+        if index.d != dim:
+            raise IndexFileError(f"{path} has dimension {index.d}, library has {dim}")
+        return cls(dim, index)

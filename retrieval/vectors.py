@@ -1,0 +1,29 @@
+"""Vector helpers: normalisation and the byte form vectors are stored in."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from retrieval.types import FloatArray
+
+
+def l2_normalize(vectors: FloatArray) -> FloatArray:
+    """Rows scaled to unit length, so that inner product is cosine similarity.
+
+    Every embedding passes through here exactly once, in the encoder; combined queries and
+    prompt ensembles call it again on their sums, which are no longer unit vectors.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def to_blob(vector: FloatArray) -> bytes:
+    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+def from_blobs(blobs: list[bytes], dim: int) -> FloatArray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    out = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim)
+    return np.ascontiguousarray(out, dtype=np.float32)
