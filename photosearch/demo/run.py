@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from retrieval.search import SearchOptions, query_vector, search
     from retrieval.tagging import tag_images
 
-    root: Path = args.dir
+    root: Path = args.dir.resolve()
     photos = root / "photos"
     settings = settings_from(args)
     if args.library is None:

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from retrieval.library import Library
+from retrieval.settings import Settings
+from retrieval.store import Store
+from tests.fakes import FakeEncoder
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    import sqlite3
+
+    import faiss
+    import open_clip
+    import torch
+
+    return [
+        (
+            f"torch {torch.__version__}, open_clip {open_clip.__version__}, "
+            f"faiss {faiss.__version__}, SQLite {sqlite3.sqlite_version}"
+        )
+    ]
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own library and model cache, and no network."""
+    for name in list(os.environ):
+        if name.startswith("PHOTOSEARCH_"):
+            monkeypatch.delenv(name)
+    library = tmp_path / "library"
+    monkeypatch.setenv("PHOTOSEARCH_LIBRARY", str(library))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return library
+
+
+@pytest.fixture
+def fake_library(tmp_path: Path) -> Iterator[Library]:
+    settings = Settings(library=tmp_path / "library", batch_size=4)
+    store = Store.open(settings.library, create=True)
+    encoder = FakeEncoder()
+    library = Library(store, settings, encoder.info, encoder)
+    yield library
+    library.close()
+
+
+def draw(
+    path: Path, color: tuple[int, int, int], size: int = 64, fmt: str | None = None
+) -> Path:
+    """A picture with a coloured square on a contrasting background, saved to `path`."""
+    image = Image.new("RGB", (size, size), tuple(255 - c for c in color))
+    image.paste(color, (size // 4, size // 4, 3 * size // 4, 3 * size // 4))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format=fmt)
+    return path
+
+
+def random_color(rng: random.Random) -> tuple[int, int, int]:
+    return (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300):  # type: ignore[no-untyped-def]
+    """Run the real `photosearch` program; returns the CompletedProcess."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("photosearch")), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=REPO,
+    )

@@ -1,0 +1,61 @@
+"""A deterministic stand-in for the CLIP encoder, which records what it was asked."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from retrieval.types import FloatArray, ModelInfo
+from retrieval.vectors import l2_normalize
+
+FAKE_MODEL = ModelInfo("fake", "fake-weights", 16)
+
+
+class FakeEncoder:
+    """Image vectors from the mean colour of a 4x4 grid (so similar pictures are close);
+    text vectors from a hash of the words."""
+
+    def __init__(self, info: ModelInfo = FAKE_MODEL) -> None:
+        self._info = info
+        self.image_calls: list[int] = []
+        self.text_calls: list[list[str]] = []
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def image_size(self) -> int:
+        return 32
+
+    @property
+    def logit_scale(self) -> float:
+        return 100.0
+
+    @property
+    def images_encoded(self) -> int:
+        return sum(self.image_calls)
+
+    def image_vector(self, image: Image.Image) -> FloatArray:
+        small = (
+            np.asarray(image.convert("RGB").resize((4, 4)), dtype=np.float32) / 255.0
+        )
+        features = np.concatenate([small.mean(axis=2).ravel()])[: self._info.dim]
+        return features - 0.5
+
+    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
+        self.image_calls.append(len(images))
+        if not images:
+            return np.zeros((0, self._info.dim), dtype=np.float32)
+        return l2_normalize(np.stack([self.image_vector(i) for i in images]))
+
+    def encode_texts(self, texts: Sequence[str]) -> FloatArray:
+        self.text_calls.append(list(texts))
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            rows.append(np.random.default_rng(seed).standard_normal(self._info.dim))
+        return l2_normalize(np.asarray(rows, dtype=np.float32).reshape(len(texts), -1))

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.errors import LibraryError, NotFoundError
+from retrieval.records import EncodedFile, FailedFile
+from retrieval.store import DATABASE_NAME, Store
+from retrieval.types import ModelInfo
+from retrieval.vectors import l2_normalize
+
+MODEL = ModelInfo("m", "w", 4)
+
+
+def vec(*values: float) -> np.ndarray:
+    return l2_normalize(np.asarray([values], dtype=np.float32))[0]
+
+
+def encoded(path: str, v: np.ndarray, digest: str = "h") -> EncodedFile:
+    return EncodedFile(path, 10, 20, digest, 3, 2, None, v)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = Store.open(tmp_path / "lib", create=True)
+    s.set_model(MODEL)
+    yield s
+    s.close()
+
+
+def test_open_missing_library_without_create_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(LibraryError, match="photosearch index"):
+        Store.open(tmp_path / "nowhere", create=False)
+
+
+def test_connection_pragmas(store: Store) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_write_batch_replaces_by_path_keeping_the_id(store: Store) -> None:
+    (first,), _ = store.write_batch([encoded("/a.jpg", vec(1, 0, 0, 0), "h1")])
+    generation = store.generation()
+    (again,), _ = store.write_batch([encoded("/a.jpg", vec(0, 1, 0, 0), "h2")])
+    assert again == first
+    assert store.generation() == generation + 1
+    np.testing.assert_allclose(store.vectors([first], 4)[0], vec(0, 1, 0, 0))
+    assert store.meta([first])[first].content_hash == "h2"
+
+
+def test_failure_drops_the_vector_and_keeps_the_reason(store: Store) -> None:
+    (image_id,), _ = store.write_batch([encoded("/a.jpg", vec(1, 0, 0, 0))])
+    _, (failed_id,) = store.write_batch(
+        [], [FailedFile("/a.jpg", 1, 2, None, "truncated")]
+    )
+    assert failed_id == image_id
+    assert store.counts() == {"images": 0, "failed": 1, "vectors": 0, "label_sets": 0}
+    assert store.failures()[0].error == "truncated"
+
+
+def test_move_swaps_paths_without_tripping_uniqueness(store: Store) -> None:
+    (a, b), _ = store.write_batch(
+        [encoded("/a.jpg", vec(1, 0, 0, 0)), encoded("/b.jpg", vec(0, 1, 0, 0))]
+    )
+    store.move([(a, "/b.jpg", 10, 20), (b, "/a.jpg", 10, 20)])
+    meta = store.meta([a, b])
+    assert meta[a].path == "/b.jpg" and meta[b].path == "/a.jpg"
+
+
+def test_remove_cascades_to_vectors_and_tags(store: Store) -> None:
+    (a,), _ = store.write_batch([encoded("/a.jpg", vec(1, 0, 0, 0))])
+    store.save_label_set("s", ["x", "y"], 0.5, 1)
+    label_set = store.label_set("s")
+    store.write_tags(label_set, [a], np.array([[0.9, 0.1]]), np.array([[True, False]]))
+    store.remove([a])
+    with sqlite3.connect(store.root / DATABASE_NAME) as conn:
+        assert conn.execute("select count(*) from embeddings").fetchone() == (0,)
+        assert conn.execute("select count(*) from image_tags").fetchone() == (0,)
+
+
+def test_model_change_drops_old_vectors(store: Store) -> None:
+    store.write_batch([encoded("/a.jpg", vec(1, 0, 0, 0))])
+    store.set_model(ModelInfo("other", "w", 4))
+    assert store.model_info() == ModelInfo("other", "w", 4)
+    assert store.counts()["vectors"] == 0
+    assert len(store.ids_without_vector()) == 1
+
+
+def test_paths_under_a_folder_do_not_match_siblings(store: Store) -> None:
+    ids, _ = store.write_batch(
+        [
+            encoded("/photos/a.jpg", vec(1, 0, 0, 0)),
+            encoded("/photos2/b.jpg", vec(0, 1, 0, 0)),
+            encoded("/photos/sub/c.jpg", vec(0, 0, 1, 0)),
+            encoded("/pho%os/d.jpg", vec(0, 0, 0, 1)),
+        ]
+    )
+    assert sorted(store.ids_under("/photos").tolist()) == [ids[0], ids[2]]
+    assert store.ids_under("/pho%").tolist() == []
+
+
+def test_label_sets_and_tags(store: Store) -> None:
+    (a, b), _ = store.write_batch(
+        [encoded("/a.jpg", vec(1, 0, 0, 0)), encoded("/b.jpg", vec(0, 1, 0, 0))]
+    )
+    store.save_label_set("pets", ["cat", "dog"], 0.5, 1)
+    pets = store.label_set("pets")
+    store.write_tags(
+        pets,
+        [a, b],
+        np.array([[0.8, 0.2], [0.3, 0.7]]),
+        np.array([[True, False], [False, True]]),
+    )
+    assert [(t.path, t.label) for t in store.tags()] == [
+        ("/a.jpg", "cat"),
+        ("/b.jpg", "dog"),
+    ]
+    assert store.ids_tagged("dog").tolist() == [b]
+    assert len(store.tags(assigned_only=False)) == 4
+    # Saving the set again with one label changed keeps the other label's tags.
+    store.save_label_set("pets", ["cat", "bird"], 0.4, 2)
+    assert [t.label for t in store.tags()] == ["cat"]
+    assert store.label_set("pets").labels == ("cat", "bird")
+    with pytest.raises(NotFoundError, match="known labels: bird, cat"):
+        store.ids_tagged("horse")
+    store.delete_label_set("pets")
+    with pytest.raises(NotFoundError, match="no label set 'pets'"):
+        store.label_set("pets")
