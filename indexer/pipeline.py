@@ -99,7 +99,11 @@ def index_folders(
 ) -> IndexSummary:
     folders = check_roots(list(roots))
     store = library.store
-    store.set_model(library.model)
+    if store.model_info() != library.model:
+        # Load the weights before recording a new model, so that weights which cannot be
+        # had leave the library as it was.
+        _ = library.encoder.image_size
+        store.set_model(library.model)
     reencode_ids = set(store.ids_without_vector())
     states = store.file_states(under=folders)
     if reencode:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import NoReturn
 
 from photosearch.commands import index_cmd, info_cmd, search_cmd, tag_cmd
 from photosearch.commands.common import common_options
@@ -13,8 +14,15 @@ from photosearch.commands.common import common_options
 QUERY_COMMANDS = ("search", "similar")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors in one line that points at --help, rather than a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="photosearch",
         description="Search your photos by describing them, by example, and with your own "
         "labels. Local and private: CLIP runs on this machine.",

@@ -15,12 +15,16 @@ from retrieval.vector_index import VectorIndex
 
 
 def choose_model(
-    settings: Settings, recorded: ModelInfo | None, *, reencode: bool
+    settings: Settings,
+    recorded: ModelInfo | None,
+    *,
+    reencode: bool,
+    empty: bool = False,
 ) -> ModelInfo:
     """The model to use: the one asked for, else the library's own, else the default.
 
-    Asking for another model than the library's is an error unless re-encoding, since
-    vectors of two models cannot be compared.
+    Asking for another model than the library's is an error unless re-encoding or the
+    library holds no vectors yet, since vectors of two models cannot be compared.
     """
     if settings.model is None and settings.pretrained is None:
         if recorded is not None:
@@ -31,7 +35,7 @@ def choose_model(
     if pretrained is None and recorded is not None and recorded.name == name:
         pretrained = recorded.pretrained
     wanted = resolve_model(name, pretrained)
-    if recorded is not None and wanted != recorded and not reencode:
+    if recorded is not None and wanted != recorded and not (reencode or empty):
         raise ModelMismatchError(
             f"this library was built with {recorded.describe()}, not {wanted.describe()}: "
             "drop --model/--pretrained to use the library's model, or run "
@@ -54,7 +58,12 @@ class Library:
     ) -> Library:
         store = Store.open(settings.library, create=create)
         try:
-            model = choose_model(settings, store.model_info(), reencode=reencode)
+            model = choose_model(
+                settings,
+                store.model_info(),
+                reencode=reencode,
+                empty=store.counts()["vectors"] == 0,
+            )
         except BaseException:
             store.close()
             raise
