@@ -19,8 +19,8 @@ from retrieval.errors import DecodeError
 from retrieval.imaging import Decoded, decode
 from retrieval.index_sync import save_index
 from retrieval.library import Library
-from retrieval.records import EncodedFile, FailedFile, LabelSetRecord
-from retrieval.tagging import label_vectors, tag_vectors
+from retrieval.records import EncodedFile, FailedFile, LabelSetRecord, TagScores
+from retrieval.tagging import label_vectors, score_vectors
 from retrieval.types import FloatArray
 
 log = logging.getLogger(__name__)
@@ -59,30 +59,26 @@ def _decode(work: Work, max_pixels: int, draft: int | None) -> Decoded | FailedF
 
 
 class _Tagger:
-    """Applies the library's saved label sets to newly written images."""
+    """Scores new images against the library's saved label sets (label vectors are
+    computed once per run, on first need)."""
 
     def __init__(self, library: Library) -> None:
         self.library = library
         self.sets: list[tuple[LabelSetRecord, FloatArray]] | None = None
 
-    def __call__(self, ids: list[int], vectors: FloatArray) -> None:
-        if not ids:
-            return
+    def __call__(self, vectors: FloatArray) -> list[TagScores]:
+        if len(vectors) == 0:
+            return []
+        encoder = self.library.encoder
         if self.sets is None:
-            encoder = self.library.encoder
             self.sets = [
                 (label_set, label_vectors(encoder, label_set.labels))
                 for label_set in self.library.store.label_sets()
             ]
-        for label_set, labels in self.sets:
-            tag_vectors(
-                self.library.store,
-                label_set,
-                ids,
-                vectors,
-                labels,
-                self.library.encoder.logit_scale,
-            )
+        return [
+            score_vectors(label_set, vectors, labels, encoder.logit_scale)
+            for label_set, labels in self.sets
+        ]
 
 
 def scan(roots: Sequence[str]) -> list[FileEntry]:
@@ -144,10 +140,9 @@ def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
     def write(
         records: list[EncodedFile], vectors: FloatArray, bad: list[FailedFile]
     ) -> None:
-        ids, failed_ids = store.write_batch(records, bad)
+        ids, failed_ids = store.write_batch(records, bad, tagger(vectors))
         index.remove(ids + failed_ids)
         index.add(np.asarray(ids, dtype=np.int64), vectors)
-        tagger(ids, vectors)
         for record in records:
             counts["updated" if record.path in replaced_paths else "added"] += 1
         counts["failed"] += len(bad)

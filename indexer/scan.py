@@ -87,6 +87,11 @@ def walk(root: str) -> Iterator[FileEntry]:
             if name.startswith(".") or name in SKIPPED_FOLDERS:
                 continue
             try:
+                entry.path.encode("utf-8")
+            except UnicodeEncodeError:
+                log.warning("skipping %r: its name is not valid UTF-8", entry.path)
+                continue
+            try:
                 if entry.is_dir(follow_symlinks=True):
                     subfolders.append(entry.path)
                     continue

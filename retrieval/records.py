@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+
 from retrieval.types import FloatArray
 
 
@@ -62,3 +64,12 @@ class TagRecord:
     label_set: str
     score: float
     assigned: bool
+
+
+@dataclass(frozen=True)
+class TagScores:
+    """Scores of a batch of images for one label set: rows are images, columns labels."""
+
+    label_set: LabelSetRecord
+    scores: FloatArray
+    assigned: np.ndarray  # bool, same shape as scores

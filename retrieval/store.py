@@ -36,6 +36,7 @@ from retrieval.records import (
     FileState,
     LabelSetRecord,
     TagRecord,
+    TagScores,
 )
 from retrieval.types import FloatArray, IdArray, ImageMeta, ModelInfo
 from retrieval.vectors import from_blobs, to_blob
@@ -299,9 +300,13 @@ class Store:
     # --- writing ---------------------------------------------------------------------
 
     def write_batch(
-        self, encoded: Sequence[EncodedFile], failed: Sequence[FailedFile] = ()
+        self,
+        encoded: Sequence[EncodedFile],
+        failed: Sequence[FailedFile] = (),
+        tags: Sequence[TagScores] = (),
     ) -> tuple[list[int], list[int]]:
-        """Insert or replace these files (matched by path) in one transaction.
+        """Insert or replace these files (matched by path), with their tags (rows follow
+        `encoded`), in one transaction: after a crash a file is there whole or not at all.
 
         Returns the image ids of `encoded` and of `failed`, in order. A replaced file keeps
         its id; its old vector and tags go, since its content changed.
@@ -341,6 +346,8 @@ class Store:
                 s.execute(delete(Embedding).where(Embedding.image_id == row.id))
                 s.execute(delete(ImageTag).where(ImageTag.image_id == row.id))
                 failed_ids.append(row.id)
+            for scores in tags:
+                self._write_tags(s, ids, scores)
             self._bump(s)
         return ids, failed_ids
 
@@ -442,33 +449,31 @@ class Store:
         with self.session() as s:
             s.execute(delete(LabelSet).where(LabelSet.name == name))
 
-    def write_tags(
-        self,
-        label_set: LabelSetRecord,
-        image_ids: Sequence[int],
-        scores: FloatArray,
-        assigned: np.ndarray,
-    ) -> None:
+    def write_tags(self, image_ids: Sequence[int], tags: TagScores) -> None:
         """Store each image's score for each label of the set (rows follow `image_ids`)."""
         with self.session() as s:
-            for start in range(0, len(image_ids), 500):
-                chunk = list(image_ids[start : start + 500])
-                s.execute(
-                    delete(ImageTag).where(
-                        ImageTag.image_id.in_(chunk),
-                        ImageTag.label_id.in_(label_set.label_ids),
-                    )
+            self._write_tags(s, image_ids, tags)
+
+    @staticmethod
+    def _write_tags(s: Session, image_ids: Sequence[int], tags: TagScores) -> None:
+        label_ids = tags.label_set.label_ids
+        for start in range(0, len(image_ids), 500):
+            chunk = list(image_ids[start : start + 500])
+            s.execute(
+                delete(ImageTag).where(
+                    ImageTag.image_id.in_(chunk), ImageTag.label_id.in_(label_ids)
                 )
-            s.add_all(
-                ImageTag(
-                    image_id=int(image_id),
-                    label_id=int(label_id),
-                    score=float(scores[row, col]),
-                    assigned=bool(assigned[row, col]),
-                )
-                for row, image_id in enumerate(image_ids)
-                for col, label_id in enumerate(label_set.label_ids)
             )
+        s.add_all(
+            ImageTag(
+                image_id=int(image_id),
+                label_id=int(label_id),
+                score=float(tags.scores[row, col]),
+                assigned=bool(tags.assigned[row, col]),
+            )
+            for row, image_id in enumerate(image_ids)
+            for col, label_id in enumerate(label_ids)
+        )
 
     def tags(
         self, *, assigned_only: bool = True, label_set: str | None = None

@@ -10,7 +10,7 @@ import numpy as np
 
 from retrieval.encoder import Encoder
 from retrieval.errors import UsageError
-from retrieval.records import LabelSetRecord
+from retrieval.records import LabelSetRecord, TagScores
 from retrieval.store import Store
 from retrieval.types import FloatArray
 from retrieval.vectors import l2_normalize
@@ -66,18 +66,16 @@ def assign(probs: FloatArray, threshold: float, top: int) -> np.ndarray:
     return (ranks < top) & (probs >= threshold)
 
 
-def tag_vectors(
-    store: Store,
+def score_vectors(
     label_set: LabelSetRecord,
-    image_ids: Sequence[int],
     vectors: FloatArray,
     labels: FloatArray,
     logit_scale: float,
-) -> None:
-    """Score and store these images against the set, whose label vectors are `labels`."""
+) -> TagScores:
+    """The set's scores for these images, whose label vectors are `labels`."""
     probs = probabilities(vectors, labels, logit_scale)
-    store.write_tags(
-        label_set, image_ids, probs, assign(probs, label_set.threshold, label_set.top)
+    return TagScores(
+        label_set, probs, assign(probs, label_set.threshold, label_set.top)
     )
 
 
@@ -89,6 +87,8 @@ def tag_images(
     scale = encoder.logit_scale
     done = 0
     for ids, vectors in store.iter_vectors(encoder.info.dim, chunk):
-        tag_vectors(store, label_set, [int(i) for i in ids], vectors, labels, scale)
+        store.write_tags(
+            [int(i) for i in ids], score_vectors(label_set, vectors, labels, scale)
+        )
         done += len(ids)
     return done

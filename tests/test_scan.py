@@ -39,3 +39,11 @@ def test_check_roots_errors_name_the_folder(tmp_path: Path) -> None:
     file = draw(tmp_path / "a.jpg", (1, 2, 3))
     with pytest.raises(UsageError, match="is not a folder"):
         check_roots([str(file)])
+
+
+def test_names_that_are_not_utf8_are_skipped_not_fatal(tmp_path: Path) -> None:
+    draw(tmp_path / "ok.jpg", (255, 0, 0))
+    weird = os.path.join(os.fsencode(tmp_path), b"caf\xe9.jpg")
+    with open(weird, "wb") as f:
+        f.write((tmp_path / "ok.jpg").read_bytes())
+    assert [Path(e.path).name for e in walk(str(tmp_path))] == ["ok.jpg"]

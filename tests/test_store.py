@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from retrieval.errors import LibraryError, NotFoundError
-from retrieval.records import EncodedFile, FailedFile
+from retrieval.records import EncodedFile, FailedFile, TagScores
 from retrieval.store import DATABASE_NAME, Store
 from retrieval.types import ModelInfo
 from retrieval.vectors import l2_normalize
@@ -76,7 +76,9 @@ def test_remove_cascades_to_vectors_and_tags(store: Store) -> None:
     (a,), _ = store.write_batch([encoded("/a.jpg", vec(1, 0, 0, 0))])
     store.save_label_set("s", ["x", "y"], 0.5, 1)
     label_set = store.label_set("s")
-    store.write_tags(label_set, [a], np.array([[0.9, 0.1]]), np.array([[True, False]]))
+    store.write_tags(
+        [a], TagScores(label_set, np.array([[0.9, 0.1]]), np.array([[True, False]]))
+    )
     store.remove([a])
     with sqlite3.connect(store.root / DATABASE_NAME) as conn:
         assert conn.execute("select count(*) from embeddings").fetchone() == (0,)
@@ -111,10 +113,12 @@ def test_label_sets_and_tags(store: Store) -> None:
     store.save_label_set("pets", ["cat", "dog"], 0.5, 1)
     pets = store.label_set("pets")
     store.write_tags(
-        pets,
         [a, b],
-        np.array([[0.8, 0.2], [0.3, 0.7]]),
-        np.array([[True, False], [False, True]]),
+        TagScores(
+            pets,
+            np.array([[0.8, 0.2], [0.3, 0.7]]),
+            np.array([[True, False], [False, True]]),
+        ),
     )
     assert [(t.path, t.label) for t in store.tags()] == [
         ("/a.jpg", "cat"),

@@ -104,9 +104,17 @@ def canonical_caption(scene: Scene) -> str:
     return text + f" on a {scene.background} background"
 
 
-def random_caption(scene: Scene, rng: random.Random) -> tuple[str, frozenset[str]]:
+COLOR_KEYS = frozenset({"color", "background"})
+
+
+def random_caption(
+    scene: Scene, rng: random.Random, *, colorless: bool = False
+) -> tuple[str, frozenset[str]]:
     """One caption of a random form (complete, partial, or one attribute only), and the names
-    of the attributes it pins down: any scene that agrees on those fits the caption too."""
+    of the attributes it pins down: any scene that agrees on those fits the caption too.
+
+    `colorless`: only forms that name no colour, for a grayscale copy of the scene.
+    """
     noun = _noun(scene)
     one = scene.count == 1
     lead = _article(scene.color) if one else COUNT_WORDS[scene.count]
@@ -153,6 +161,8 @@ def random_caption(scene: Scene, rng: random.Random) -> tuple[str, frozenset[str
             )
         )
         forms.append((f"a {scene.shape} {where}", ("shape", "count", "position")))
+    if colorless:
+        forms = [(text, keys) for text, keys in forms if not COLOR_KEYS & set(keys)]
     text, keys = rng.choice(forms)
     return rng.choice(PREFIXES) + text, frozenset(keys)
 
@@ -254,7 +264,7 @@ def render(scene: Scene, rng: random.Random, side: int = 64) -> Image.Image:
     draw = ImageDraw.Draw(image)
     fraction = {1: 0.3, 2: 0.2, 3: 0.16}[scene.count]
     if scene.size == "small":
-        fraction *= 0.6
+        fraction *= 0.7
     radius = big * fraction * rng.uniform(0.9, 1.1)
     fill = _jitter(COLORS[scene.color], rng, 20)
     for cx, cy in _centers(scene, rng, big, radius):

@@ -47,6 +47,17 @@ def render_set(
     return scenes, pixels
 
 
+def grayscale(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The images under `mask` turned to gray (ITU-R 601 luma), as RGB."""
+    out = pixels.copy()
+    if mask.any():
+        luma = pixels[mask].astype(np.float32) @ np.array(
+            [0.299, 0.587, 0.114], np.float32
+        )
+        out[mask] = np.repeat(luma[..., None], 3, axis=-1).round().astype(np.uint8)
+    return out
+
+
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:
     x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div_(255.0)
     return (x - MEAN) / STD
@@ -93,19 +104,26 @@ def train(args: argparse.Namespace) -> None:
             group["lr"] = lr_at(step)
         idx = rng.sample(range(len(scenes)), args.batch)
         batch_scenes = [scenes[i] for i in idx]
-        captions = [shapes.random_caption(s, rng) for s in batch_scenes]
+        # A share of the images lose their colour and get a caption that names none: shape
+        # features must then stand without colour, which is what lets "a star" find a
+        # purple star although no purple star was ever shown.
+        gray = [rng.random() < args.gray for _ in idx]
+        captions = [
+            shapes.random_caption(s, rng, colorless=g)
+            for s, g in zip(batch_scenes, gray, strict=True)
+        ]
         # fits[i, j]: image i fits caption j.
         fits = torch.tensor(
             [
                 [
-                    shapes.fits(si, sj, keys)
+                    shapes.fits(si, sj, keys) and not (gi and shapes.COLOR_KEYS & keys)
                     for sj, (_, keys) in zip(batch_scenes, captions, strict=True)
                 ]
-                for si in batch_scenes
+                for si, gi in zip(batch_scenes, gray, strict=True)
             ],
             dtype=torch.float32,
         )
-        images = to_tensor(pixels[idx])
+        images = to_tensor(grayscale(pixels[idx], np.asarray(gray)))
         tokens = tokenizer([text for text, _ in captions])
 
         # bf16 autocast: about 1.5x faster on CPUs with AVX512-BF16, and harmless elsewhere.
@@ -155,13 +173,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--steps", type=int, default=700)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument(
         "--images", type=int, default=40000, help="training images rendered"
     )
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup", type=int, default=40)
+    parser.add_argument(
+        "--gray", type=float, default=0.25, help="share of grayscale images"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=DEFAULT_DEMO_WEIGHTS)
