@@ -16,8 +16,8 @@ from indexer.hashing import content_hash
 from indexer.plan import Plan, Work, make_plan
 from indexer.scan import FileEntry, check_roots, walk
 from retrieval.errors import DecodeError
+from retrieval.faults import checkpoint
 from retrieval.imaging import Decoded, decode
-from retrieval.index_sync import save_index
 from retrieval.library import Library
 from retrieval.records import EncodedFile, FailedFile, LabelSetRecord, TagScores
 from retrieval.tagging import label_vectors, score_vectors
@@ -128,12 +128,10 @@ def index_folders(
 
 
 def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
-    store, index, dim, settings = (
-        library.store,
-        library.index,
-        library.model.dim,
-        library.settings,
-    )
+    store, dim, settings = library.store, library.model.dim, library.settings
+    _ = (
+        library.index
+    )  # loaded now, so that the run's changes are mirrored in it and saved
     tagger = _Tagger(library)
     counts = {"added": 0, "updated": 0, "failed": 0}
 
@@ -141,8 +139,8 @@ def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
         records: list[EncodedFile], vectors: FloatArray, bad: list[FailedFile]
     ) -> None:
         ids, failed_ids = store.write_batch(records, bad, tagger(vectors))
-        index.remove(ids + failed_ids)
-        index.add(np.asarray(ids, dtype=np.int64), vectors)
+        checkpoint("batch-committed")
+        library.apply(ids + failed_ids, ids, vectors)
         for record in records:
             counts["updated" if record.path in replaced_paths else "added"] += 1
         counts["failed"] += len(bad)
@@ -152,7 +150,7 @@ def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
     replaced_paths = {w.entry.path for w in plan.encode if w.replaces}
     if plan.removals:
         store.remove(plan.removals)
-        index.remove(plan.removals)
+        library.apply(plan.removals, [], np.zeros((0, dim), dtype=np.float32))
     store.move([(i, e.path, e.size, e.mtime_ns) for i, e in plan.moves])
     store.touch([(i, e.size, e.mtime_ns) for i, e in plan.touches])
 
@@ -194,6 +192,7 @@ def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
             ]
             bad = [r for r in results if isinstance(r, FailedFile)]
             vectors = library.encoder.encode_images([r.image for _, r in good])
+            checkpoint("encoded")
             records = [
                 EncodedFile(
                     w.entry.path,
@@ -211,7 +210,7 @@ def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
             encoded += len(records)
             bar.update(len(batch))
     bar.close()
-    save_index(store, index)
+    library.save_index()
     return IndexSummary(
         added=counts["added"],
         updated=counts["updated"],

@@ -13,9 +13,10 @@ log = logging.getLogger(__name__)
 
 def open_index(store: Store, dim: int) -> VectorIndex:
     path = store.root / INDEX_NAME
-    generation = store.generation()
+    for stale in store.root.glob(".index-*.tmp"):  # left by a crash mid-save
+        stale.unlink(missing_ok=True)
     try:
-        return VectorIndex.load(path, dim, generation)
+        return VectorIndex.load(path, dim, store.generation())
     except IndexFileError as reason:
         if path.exists():
             log.warning(
@@ -23,7 +24,7 @@ def open_index(store: Store, dim: int) -> VectorIndex:
             )
         index = rebuild(store, dim)
         try:
-            index.save(path, generation)
+            index.save(path)
         except OSError as exc:  # a read-only library still answers queries
             log.warning(
                 "could not save the rebuilt index to %s: %s", path, exc.strerror
@@ -32,11 +33,18 @@ def open_index(store: Store, dim: int) -> VectorIndex:
 
 
 def rebuild(store: Store, dim: int) -> VectorIndex:
-    index = VectorIndex(dim)
-    for ids, vectors in store.iter_vectors(dim):
-        index.add(ids, vectors)
+    """A fresh index of every stored vector. Its generation is known only if no writer
+    changed the vectors while they were read (another process may be indexing)."""
+    for _ in range(3):
+        before = store.generation()
+        index = VectorIndex(dim)
+        for ids, vectors in store.iter_vectors(dim):
+            index.add(ids, vectors)
+        if store.generation() == before:
+            index.generation = before
+            return index
     return index
 
 
 def save_index(store: Store, index: VectorIndex) -> None:
-    index.save(store.root / INDEX_NAME, store.generation())
+    index.save(store.root / INDEX_NAME)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Self
 
+import numpy as np
+
 from retrieval.encoder import Encoder, OpenClipEncoder, resolve_model
 from retrieval.errors import ModelMismatchError
-from retrieval.index_sync import open_index
+from retrieval.index_sync import open_index, save_index
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store import Store
-from retrieval.types import ModelInfo
+from retrieval.types import FloatArray, ModelInfo
 from retrieval.vector_index import VectorIndex
 
 
@@ -74,6 +77,26 @@ class Library:
         if self._index is None:
             self._index = open_index(self.store, self.model.dim)
         return self._index
+
+    def apply(
+        self, remove: Sequence[int], add: Sequence[int], vectors: FloatArray
+    ) -> None:
+        """Mirror in the loaded index a change this process just committed to the store."""
+        index = self._index
+        if index is None:
+            return
+        after = self.store.last_generation
+        if index.generation != after - 1:
+            # Another process changed the vectors as well: reload from the store on next use.
+            self._index = None
+            return
+        index.remove(list(remove))
+        index.add(np.asarray(add, dtype=np.int64), vectors)
+        index.generation = after
+
+    def save_index(self) -> None:
+        if self._index is not None:
+            save_index(self.store, self._index)
 
     def close(self) -> None:
         self.store.close()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from retrieval import db
 from retrieval.errors import LibraryError, NotFoundError
+from retrieval.faults import checkpoint
 from retrieval.models import (
     STATUS_FAILED,
     STATUS_OK,
@@ -68,6 +69,8 @@ class Store:
     def __init__(self, engine: Engine, root: Path) -> None:
         self.engine = engine
         self.root = root
+        # The generation this process's last vector-changing transaction committed.
+        self.last_generation = -1
 
     @classmethod
     def open(cls, root: Path, *, create: bool) -> Store:
@@ -147,12 +150,16 @@ class Store:
             row = s.get(LibraryInfo, 1)
             return row.vectors_generation if row else 0
 
-    @staticmethod
-    def _bump(s: Session) -> None:
-        s.execute(
-            update(LibraryInfo)
-            .where(LibraryInfo.id == 1)
-            .values(vectors_generation=LibraryInfo.vectors_generation + 1)
+    def _bump(self, s: Session) -> None:
+        """Advance the vectors' generation inside the caller's transaction. Since the update
+        is atomic, the generation before it was exactly one less (see `last_generation`)."""
+        self.last_generation = int(
+            s.execute(
+                update(LibraryInfo)
+                .where(LibraryInfo.id == 1)
+                .values(vectors_generation=LibraryInfo.vectors_generation + 1)
+                .returning(LibraryInfo.vectors_generation)
+            ).scalar_one()
         )
 
     # --- reading ---------------------------------------------------------------------
@@ -349,6 +356,8 @@ class Store:
             for scores in tags:
                 self._write_tags(s, ids, scores)
             self._bump(s)
+            s.flush()
+            checkpoint("before-commit")
         return ids, failed_ids
 
     @staticmethod

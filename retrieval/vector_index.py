@@ -12,6 +12,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from retrieval.faults import checkpoint
 from retrieval.types import FloatArray, IdArray
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,15 @@ class IndexFileError(Exception):
 
 
 class VectorIndex:
-    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+    def __init__(
+        self, dim: int, index: faiss.Index | None = None, generation: int = -1
+    ) -> None:
         self.dim = dim
         self.index = (
             index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         )
+        # The store generation whose vectors this index holds; -1 when unknown.
+        self.generation = generation
 
     @property
     def kind(self) -> str:
@@ -95,9 +100,12 @@ class VectorIndex:
             for i in range(len(query))
         ]
 
-    def save(self, path: Path, generation: int) -> None:
+    def save(self, path: Path) -> None:
         """Write to a temporary file, fsync, and rename over `path`: a crash leaves the old
-        file or the new one, never half of one."""
+        file or the new one, never half of one. An index of unknown generation is not saved."""
+        generation = self.generation
+        if generation < 0:
+            return
         payload = faiss.serialize_index(self.index)
         fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
         try:
@@ -106,6 +114,7 @@ class VectorIndex:
                 out.write(payload.tobytes())
                 out.flush()
                 os.fsync(out.fileno())
+            checkpoint("index-written")
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -142,4 +151,4 @@ class VectorIndex:
             ) from None
         if index.d != dim:
             raise IndexFileError(f"{path} has dimension {index.d}, library has {dim}")
-        return cls(dim, index)
+        return cls(dim, index, generation)

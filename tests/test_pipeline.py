@@ -157,3 +157,21 @@ def test_saved_label_sets_tag_new_images(fake_library: Library, tmp_path: Path) 
     index_folders(fake_library, [str(tmp_path / "photos")])
     tagged = {Path(t.path).parent.name for t in fake_library.store.tags()}
     assert len(fake_library.store.tags()) == 3 and tagged == {"more"}
+
+
+def test_two_writers_never_save_an_index_that_misses_the_others_vectors(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    from retrieval.index_sync import open_index
+    from retrieval.store import Store
+
+    make_photos(tmp_path / "a", 3)
+    make_photos(tmp_path / "b", 4, seed=1)
+    other_store = Store.open(fake_library.store.root, create=False)
+    other = Library(other_store, fake_library.settings, fake_library.model, FakeEncoder())
+    _ = fake_library.index  # loaded before the other process writes
+    index_folders(other, [str(tmp_path / "b")])
+    index_folders(fake_library, [str(tmp_path / "a")])
+    reopened = open_index(fake_library.store, fake_library.model.dim)
+    assert len(reopened) == 7
+    other.close()

@@ -77,7 +77,8 @@ def test_save_load_round_trip_and_generation_check(tmp_path: Path) -> None:
     vectors = unit_vectors(10, 8)
     index.add(np.arange(10), vectors)
     path = tmp_path / INDEX_NAME
-    index.save(path, generation=7)
+    index.generation = 7
+    index.save(path)
     loaded = VectorIndex.load(path, 8, generation=7)
     assert len(loaded) == 10
     np.testing.assert_array_equal(loaded.search(vectors[3], 1)[1][0], [3])
@@ -91,7 +92,8 @@ def test_damaged_file_is_refused(tmp_path: Path, damage: str) -> None:
     index = VectorIndex(8)
     index.add(np.arange(4), unit_vectors(4, 8))
     path = tmp_path / INDEX_NAME
-    index.save(path, generation=1)
+    index.generation = 1
+    index.save(path)
     data = path.read_bytes()
     path.write_bytes(
         {"truncate": data[: len(data) // 2], "garbage": b"x" * 100, "empty": b""}[
