@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from indexer.hashing import content_hash
 from indexer.plan import Plan, Work, make_plan
-from indexer.scan import FileEntry, check_roots, walk
+from indexer.scan import FileEntry, check_roots, file_entry, inside, walk
 from retrieval.errors import DecodeError
 from retrieval.faults import checkpoint
 from retrieval.imaging import Decoded, decode
@@ -91,6 +91,7 @@ def index_folders(
     *,
     reencode: bool = False,
     progress: bool = False,
+    stop: Callable[[], bool] | None = None,
     hasher: Callable[[str], str] = content_hash,
 ) -> IndexSummary:
     folders = check_roots(list(roots))
@@ -121,17 +122,56 @@ def index_folders(
         states,
         scanned,
         hasher,
-        known_hashes=store.known_hashes(),
+        find_copies=store.images_with_hashes,
         reencode_ids=reencode_ids,
     )
-    return _apply(library, plan, progress=progress)
+    return _apply(library, plan, progress=progress, stop=stop)
 
 
-def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
+def index_changes(
+    library: Library,
+    roots: Sequence[str],
+    changed: Iterable[str],
+    *,
+    stop: Callable[[], bool] | None = None,
+    hasher: Callable[[str], str] = content_hash,
+) -> IndexSummary:
+    """Bring the library up to date for these paths only: files or folders, present or
+    gone (what the watcher saw change). A folder is rescanned whole. Moves between two of
+    the paths keep their vectors, as in a full run."""
+    store = library.store
+    scope = sorted({os.path.abspath(p) for p in changed if inside(p, roots)})
+    # A path inside another one of the scope is covered by it.
+    scope = [
+        p
+        for p in scope
+        if not any(p.startswith(q.rstrip(os.sep) + os.sep) for q in scope)
+    ]
+    scanned: list[FileEntry] = []
+    for path in scope:
+        if os.path.isdir(path):
+            scanned.extend(walk(path))
+        else:
+            entry = file_entry(path)
+            if entry is not None:
+                scanned.append(entry)
+    states = store.file_states(under=scope) if scope else {}
+    plan = make_plan(states, scanned, hasher, find_copies=store.images_with_hashes)
+    return _apply(library, plan, progress=False, stop=stop)
+
+
+def _apply(
+    library: Library,
+    plan: Plan,
+    *,
+    progress: bool,
+    stop: Callable[[], bool] | None = None,
+) -> IndexSummary:
+    """Carry out a plan. `stop` is asked between batches: work left undone is found again by
+    the next reconciliation, since nothing half-done is ever written."""
     store, dim, settings = library.store, library.model.dim, library.settings
-    _ = (
-        library.index
-    )  # loaded now, so that the run's changes are mirrored in it and saved
+    # Loaded now, so that the run's changes are mirrored in it and saved.
+    _ = library.index
     tagger = _Tagger(library)
     counts = {"added": 0, "updated": 0, "failed": 0}
 
@@ -182,6 +222,8 @@ def _apply(library: Library, plan: Plan, *, progress: bool) -> IndexSummary:
     workers = min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for batch in _batches(plan.encode, settings.batch_size):
+            if stop is not None and stop():
+                break
             results = list(
                 pool.map(lambda w: _decode(w, settings.max_pixels, draft), batch)
             )

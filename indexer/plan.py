@@ -51,12 +51,13 @@ def make_plan(
     scanned: Iterable[FileEntry],
     hasher: Callable[[str], str],
     *,
-    known_hashes: dict[str, int],
+    find_copies: Callable[[list[str]], dict[str, int]],
     reencode_ids: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> Plan:
-    """`states`: the library's files under the scanned folders. `known_hashes`: content hash
-    to image id for every image with a vector (copies anywhere in the library are reused).
-    `reencode_ids`: images whose vector must be recomputed whatever their state."""
+    """`states`: the library's files under the scanned folders. `find_copies`: for content
+    hashes, the ids of images anywhere in the library that have that content and a vector
+    (a copy reuses it). `reencode_ids`: images whose vector must be recomputed whatever
+    their state."""
     plan = Plan()
     fresh: list[tuple[FileEntry, str]] = []
     present: set[str] = set()
@@ -109,6 +110,7 @@ def make_plan(
             and state.image_id not in reencode_ids
         ):
             missing_by_hash.setdefault(state.content_hash, []).append(state)
+    known_hashes = find_copies([digest for _, digest in fresh])
     for entry, digest in fresh:
         candidates = missing_by_hash.get(digest)
         if candidates:

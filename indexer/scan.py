@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,3 +103,31 @@ def walk(root: str) -> Iterator[FileEntry]:
             if stat.S_ISREG(st.st_mode):
                 yield FileEntry(entry.path, st.st_size, st.st_mtime_ns)
         stack.extend(reversed(subfolders))
+
+
+def inside(path: str, roots: Sequence[str]) -> bool:
+    """Whether `path` is one of the roots or below one, and not in a hidden or system folder
+    on the way down (those are never indexed)."""
+    path = os.path.abspath(path)
+    for root in roots:
+        root = os.path.abspath(root)
+        if path == root:
+            return True
+        if path.startswith(root.rstrip(os.sep) + os.sep):
+            parts = path[len(root) :].strip(os.sep).split(os.sep)
+            return not any(p.startswith(".") or p in SKIPPED_FOLDERS for p in parts)
+    return False
+
+
+def file_entry(path: str) -> FileEntry | None:
+    """The entry for one image file, or None if it is not one (or is gone)."""
+    if not is_image_name(os.path.basename(path)):
+        return None
+    try:
+        path.encode("utf-8")
+        st = os.stat(path)
+    except (OSError, UnicodeEncodeError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return FileEntry(path, st.st_size, st.st_mtime_ns)

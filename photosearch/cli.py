@@ -8,7 +8,7 @@ import logging
 import sys
 from typing import NoReturn
 
-from photosearch.commands import index_cmd, info_cmd, search_cmd, tag_cmd
+from photosearch.commands import index_cmd, info_cmd, search_cmd, tag_cmd, watch_cmd
 from photosearch.commands.common import common_options
 
 QUERY_COMMANDS = ("search", "similar")
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parents = [common_options()]
     index_cmd.register(sub, parents)
+    watch_cmd.register(sub, parents)
     search_cmd.register(sub, parents)
     tag_cmd.register(sub, parents)
     info_cmd.register(sub, parents)
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         code = args.func(args)
     except PhotosearchError as exc:

@@ -53,8 +53,6 @@ class Encoder(Protocol):
 
 
 def _open_clip() -> Any:
-    logging.getLogger("open_clip").setLevel(logging.WARNING)
-    logging.getLogger("root").setLevel(logging.WARNING)
     import open_clip
 
     register_demo_config()

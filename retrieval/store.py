@@ -75,7 +75,7 @@ class Store:
     @classmethod
     def open(cls, root: Path, *, create: bool) -> Store:
         """Open the library in directory `root`, migrating its schema to the newest."""
-        root = root.expanduser()
+        root = root.expanduser().absolute()
         database = root / DATABASE_NAME
         if not database.exists():
             if not create:
@@ -188,15 +188,19 @@ class Store:
         with self.session() as s:
             return list(s.scalars(query))
 
-    def known_hashes(self) -> dict[str, int]:
-        """Content hash to image id, for every image that has a vector."""
-        query = (
-            select(Image.content_hash, Image.id)
-            .join(Embedding)
-            .where(Image.content_hash.is_not(None))
-        )
+    def images_with_hashes(self, hashes: Iterable[str]) -> dict[str, int]:
+        """For each of these content hashes that an image with a vector has, that image's id."""
+        wanted = list(set(hashes))
+        found: dict[str, int] = {}
         with self.session() as s:
-            return {row.content_hash: row.id for row in s.execute(query)}
+            for start in range(0, len(wanted), 500):
+                query = (
+                    select(Image.content_hash, Image.id)
+                    .join(Embedding)
+                    .where(Image.content_hash.in_(wanted[start : start + 500]))
+                )
+                found.update({row.content_hash: row.id for row in s.execute(query)})
+        return found
 
     def meta(self, ids: Iterable[int]) -> dict[int, ImageMeta]:
         wanted = list(ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from photosearch.commands.common import open_library, settings_from, unit_float
 from photosearch.output import emit_json, human_bytes
@@ -36,6 +37,7 @@ def register(
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from indexer.daemon_lock import read_status
     from retrieval.store import Store
     from retrieval.vector_index import INDEX_NAME
 
@@ -50,6 +52,7 @@ def run_status(args: argparse.Namespace) -> int:
     on_disk = sum(f.stat().st_size for f in root.iterdir() if f.is_file())
     index_file = root / INDEX_NAME
     index_bytes = index_file.stat().st_size if index_file.exists() else 0
+    daemon = read_status(root)
     status = {
         "library": str(root),
         **counts,
@@ -59,6 +62,7 @@ def run_status(args: argparse.Namespace) -> int:
         "index_type": "flat",
         "index_bytes": index_bytes,
         "bytes_on_disk": on_disk,
+        "daemon": daemon,
     }
     if args.json:
         emit_json(status)
@@ -68,6 +72,19 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"model       {model.describe() if model else 'none yet'}")
     print(f"index       flat, {counts['vectors']} vectors, {human_bytes(index_bytes)}")
     print(f"label sets  {counts['label_sets']}")
+    if daemon is None:
+        print("daemon      not running")
+    else:
+        last = daemon.get("last_activity")
+        when = (
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last))
+            if last
+            else "none yet"
+        )
+        print(
+            f"daemon      running (pid {daemon['pid']}), {daemon.get('state', '?')}, "
+            f"{daemon.get('queue', 0)} queued, last activity {when}"
+        )
     print(f"on disk     {human_bytes(on_disk)}")
     return 0
 

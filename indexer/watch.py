@@ -1,0 +1,185 @@
+"""The watch daemon: reconcile once, then follow file-system events.
+
+Event callbacks only record paths under a condition variable; one worker waits until the
+events have been quiet for the debounce period, then indexes the pending paths in batches.
+A file still being written (modified within the debounce period) waits for a later round.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from indexer.daemon_lock import write_status
+from indexer.pipeline import IndexSummary, index_changes, index_folders
+from indexer.scan import check_roots
+from retrieval.library import Library
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    debounce: float = 1.0  # seconds of quiet before pending changes are indexed
+    poll: bool = False  # polling observer, for network drives and mounted volumes
+    poll_interval: float = 2.0
+    rescan_interval: float = (
+        3600.0  # a full reconciliation now and then catches lost events
+    )
+
+
+class _Pending(FileSystemEventHandler):
+    """Collects changed paths; called from the observer's thread."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.paths: dict[str, float] = {}  # path -> when it was last seen changing
+        self.last_event = 0.0
+
+    def add(self, *paths: str) -> None:
+        now = time.monotonic()
+        with self.cond:
+            for path in paths:
+                self.paths[path] = now
+            self.last_event = now
+            self.cond.notify_all()
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory and event.event_type == "modified":
+            return  # a folder's mtime changes with every file in it: the files tell us more
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [os.fsdecode(event.src_path)]
+        dest = getattr(event, "dest_path", "")
+        if dest:
+            paths.append(os.fsdecode(dest))
+        self.add(*paths)
+
+
+def _observer(options: WatchOptions) -> BaseObserver:
+    if options.poll:
+        return PollingObserver(timeout=options.poll_interval)
+    return Observer()
+
+
+class Watcher:
+    def __init__(
+        self, library: Library, roots: Sequence[str], options: WatchOptions
+    ) -> None:
+        self.library = library
+        self.roots = check_roots(list(roots))
+        self.options = options
+        self.pending = _Pending()
+        self.stop_event = threading.Event()
+        self.observer: BaseObserver | None = None
+        self.last_activity: float | None = None
+        self.batches = 0
+
+    def stop(self) -> None:
+        """Ask the daemon to stop after the batch in flight; safe from a signal handler."""
+        self.stop_event.set()
+        with self.pending.cond:
+            self.pending.cond.notify_all()
+
+    def _start_observer(self) -> None:
+        observer = _observer(self.options)
+        try:
+            for root in self.roots:
+                observer.schedule(self.pending, root, recursive=True)
+            observer.start()
+        except OSError as exc:
+            if self.options.poll:
+                raise
+            # inotify watches can run out (or be missing on network file systems).
+            log.warning("native file events unavailable (%s): polling instead", exc)
+            observer = PollingObserver(timeout=self.options.poll_interval)
+            for root in self.roots:
+                observer.schedule(self.pending, root, recursive=True)
+            observer.start()
+        self.observer = observer
+
+    def _status(self, state: str) -> None:
+        with self.pending.cond:
+            queue = len(self.pending.paths)
+        write_status(
+            self.library.store.root,
+            pid=os.getpid(),
+            state=state,
+            roots=self.roots,
+            queue=queue,
+            batches=self.batches,
+            last_activity=self.last_activity,
+        )
+
+    def _log(self, what: str, summary: IndexSummary) -> None:
+        self.batches += 1
+        self.last_activity = time.time()
+        log.info("%s: %s", what, summary.line())
+
+    def _take_ready(self) -> list[str]:
+        """Wait for a quiet period, then take the pending paths whose files have settled."""
+        debounce = self.options.debounce
+        with self.pending.cond:
+            while not self.stop_event.is_set():
+                if self.pending.paths:
+                    quiet = time.monotonic() - self.pending.last_event
+                    if quiet >= debounce:
+                        break
+                    self.pending.cond.wait(debounce - quiet)
+                else:
+                    self.pending.cond.wait(0.5)
+            if self.stop_event.is_set():
+                return []
+            ready, waiting = [], {}
+            now_wall = time.time()
+            for path, seen in self.pending.paths.items():
+                try:
+                    mtime = os.stat(path).st_mtime
+                except OSError:
+                    mtime = 0.0  # gone: nothing to wait for
+                if now_wall - mtime < debounce:
+                    waiting[path] = seen  # still being written
+                else:
+                    ready.append(path)
+            self.pending.paths = waiting
+            if waiting and not ready:
+                self.pending.last_event = time.monotonic()
+            return ready
+
+    def run(self) -> None:
+        """Reconcile, then follow events until `stop()`; returns after a clean shutdown."""
+        self._status("reconciling")
+        self._start_observer()  # first, so that nothing changed during the scan is missed
+        summary = index_folders(self.library, self.roots, stop=self.stop_event.is_set)
+        self._log("reconciled", summary)
+        self._status("watching")
+        next_rescan = time.monotonic() + self.options.rescan_interval
+        try:
+            while not self.stop_event.is_set():
+                ready = self._take_ready()
+                if ready:
+                    summary = index_changes(
+                        self.library, self.roots, ready, stop=self.stop_event.is_set
+                    )
+                    self._log(f"{len(ready)} changed paths", summary)
+                    self._status("watching")
+                if time.monotonic() >= next_rescan and not self.stop_event.is_set():
+                    summary = index_folders(
+                        self.library, self.roots, stop=self.stop_event.is_set
+                    )
+                    self._log("rescanned", summary)
+                    next_rescan = time.monotonic() + self.options.rescan_interval
+        finally:
+            if self.observer is not None:
+                self.observer.stop()
+                self.observer.join(timeout=5)
+            self.library.save_index()

@@ -1,0 +1,107 @@
+"""photosearch watch: keep the library in sync with photo folders as they change."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+
+from photosearch.commands.common import open_library, positive_int
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must not be negative")
+    return value
+
+
+def register(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
+    p = sub.add_parser(
+        "watch",
+        parents=parents,
+        help="keep the library in sync as photos come, change, move and go",
+        description="Reconcile the folders with the library (as `index` does), then follow "
+        "file-system events: new photos are searchable seconds after they land. Stops "
+        "cleanly on SIGINT or SIGTERM. One daemon per library.",
+    )
+    p.add_argument("folders", nargs="+", metavar="DIR", help="folders of photos")
+    p.add_argument(
+        "--debounce",
+        type=_seconds,
+        default=1.0,
+        help="seconds of quiet before indexing (1)",
+    )
+    p.add_argument(
+        "--poll",
+        action="store_true",
+        help="poll instead of native events (network drives, mounted volumes)",
+    )
+    p.add_argument("--batch-size", type=positive_int, help="images per model batch")
+    p.add_argument("--log-file", type=Path, metavar="FILE", help="also log to FILE")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from indexer.daemon_lock import DaemonLock
+    from indexer.scan import check_roots
+    from indexer.watch import Watcher, WatchOptions
+
+    check_roots(args.folders)
+    root_logger = logging.getLogger()
+    # Our own loggers speak at INFO (a line per batch); libraries stay at WARNING.
+    for name in ("indexer", "retrieval", "photosearch"):
+        logging.getLogger(name).setLevel(
+            logging.DEBUG if args.verbose else logging.INFO
+        )
+    if args.log_file is not None:
+        try:
+            handler = logging.FileHandler(args.log_file)
+        except OSError as exc:
+            from retrieval.errors import UsageError
+
+            raise UsageError(
+                f"cannot write log file {args.log_file}: {exc.strerror}; pick a writable path"
+            ) from None
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        root_logger.addHandler(handler)
+    log = logging.getLogger("photosearch.watch")
+    for existing in root_logger.handlers:
+        existing.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+        )
+
+    with open_library(args, create=True) as library:
+        lock = DaemonLock(library.store.root)
+        lock.acquire()
+        watcher = Watcher(
+            library, args.folders, WatchOptions(debounce=args.debounce, poll=args.poll)
+        )
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info(
+                "%s: finishing the batch in flight, then stopping",
+                signal.Signals(signum).name,
+            )
+            watcher.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        try:
+            log.info(
+                "watching %s (library %s)", ", ".join(watcher.roots), library.store.root
+            )
+            watcher.run()
+        finally:
+            lock.release()
+    log.info("stopped")
+    return 0
