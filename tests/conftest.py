@@ -72,7 +72,9 @@ def random_color(rng: random.Random) -> tuple[int, int, int]:
     return (rng.randrange(256), rng.randrange(256), rng.randrange(256))
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300):  # type: ignore[no-untyped-def]
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the real `photosearch` program; returns the CompletedProcess."""
     full_env = dict(os.environ)
     if env:

@@ -44,7 +44,7 @@ class FakeEncoder:
             np.asarray(image.convert("RGB").resize((4, 4)), dtype=np.float32) / 255.0
         )
         features = np.concatenate([small.mean(axis=2).ravel()])[: self._info.dim]
-        return features - 0.5
+        return (features - 0.5).astype(np.float32)
 
     def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
         self.image_calls.append(len(images))

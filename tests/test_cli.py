@@ -8,6 +8,7 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,7 +42,7 @@ def lib(demo: Path, tmp_path: Path) -> str:
     return str(copy)
 
 
-def cli_json(*args: str) -> object:
+def cli_json(*args: str) -> Any:
     result = run_cli(*args, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,9 +17,15 @@ from retrieval.imaging import decode
 LIMIT = 50_000_000
 
 
-def save(image: Image.Image, path: Path, **kwargs: object) -> Path:
+def save(image: Image.Image, path: Path, **kwargs: Any) -> Path:
     image.save(path, **kwargs)
     return path
+
+
+def pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
+    value = image.getpixel(xy)
+    assert isinstance(value, tuple)
+    return value
 
 
 @pytest.mark.parametrize("ext", ["jpg", "png", "webp", "gif", "bmp", "tiff"])
@@ -27,7 +34,7 @@ def test_common_formats_decode_to_rgb(tmp_path: Path, ext: str) -> None:
     decoded = decode(path, max_pixels=LIMIT)
     assert decoded.image.mode == "RGB"
     assert (decoded.width, decoded.height) == (40, 30)
-    r, g, b = decoded.image.getpixel((20, 15))
+    r, g, b = pixel(decoded.image, (20, 15))
     assert r > 150 and g < 90 and b < 90
 
 
@@ -36,40 +43,34 @@ def test_palette_with_transparency_is_flattened_on_white(tmp_path: Path) -> None
     image.putpalette([255, 0, 0] + [0, 0, 0] * 255)
     image.info["transparency"] = 0
     decoded = decode(save(image, tmp_path / "p.png", transparency=0), max_pixels=LIMIT)
-    assert decoded.image.getpixel((5, 5)) == (255, 255, 255)
+    assert pixel(decoded.image, (5, 5)) == (255, 255, 255)
 
 
 def test_rgba_cmyk_gray_and_16bit(tmp_path: Path) -> None:
-    rgba = Image.new("RGBA", (8, 8), (0, 0, 255, 255))
-    assert decode(save(rgba, tmp_path / "a.png"), max_pixels=LIMIT).image.getpixel(
-        (1, 1)
-    ) == (
+    def first_pixel(image: Image.Image, name: str) -> tuple[int, ...]:
+        return pixel(
+            decode(save(image, tmp_path / name), max_pixels=LIMIT).image, (1, 1)
+        )
+
+    assert first_pixel(Image.new("RGBA", (8, 8), (0, 0, 255, 255)), "a.png") == (
         0,
         0,
         255,
     )
     cmyk = Image.new("CMYK", (8, 8), (0, 255, 255, 0))
     assert decode(save(cmyk, tmp_path / "c.jpg"), max_pixels=LIMIT).image.mode == "RGB"
-    gray = Image.new("L", (8, 8), 128)
-    assert decode(save(gray, tmp_path / "g.png"), max_pixels=LIMIT).image.getpixel(
-        (0, 0)
-    ) == (
-        128,
-        128,
-        128,
-    )
+    assert first_pixel(Image.new("L", (8, 8), 128), "g.png") == (128, 128, 128)
     deep = Image.fromarray(np.full((8, 8), 65535 // 2, dtype=np.uint16))
-    pixel = decode(save(deep, tmp_path / "d.png"), max_pixels=LIMIT).image.getpixel(
-        (0, 0)
-    )
-    assert 120 <= pixel[0] <= 135  # scaled down, not clipped to white
+    assert (
+        120 <= first_pixel(deep, "d.png")[0] <= 135
+    )  # scaled down, not clipped to white
 
 
 def test_animated_gif_gives_first_frame(tmp_path: Path) -> None:
     frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0))]
     path = tmp_path / "anim.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
-    r, g, _ = decode(path, max_pixels=LIMIT).image.getpixel((4, 4))
+    r, g, _ = pixel(decode(path, max_pixels=LIMIT).image, (4, 4))
     assert r > 200 and g < 50
 
 
@@ -83,7 +84,7 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     decoded = decode(path, max_pixels=LIMIT)
     assert decoded.image.size == (20, 40)
     assert (decoded.width, decoded.height) == (20, 40)
-    assert decoded.image.getpixel((10, 5))[0] > 200  # white now on top
+    assert pixel(decoded.image, (10, 5))[0] > 200  # white now on top
     assert decoded.taken_at is not None and decoded.taken_at.year == 2021
 
 
