@@ -48,11 +48,17 @@ def _batches(items: Sequence[Work], size: int) -> Iterator[Sequence[Work]]:
         yield items[start : start + size]
 
 
-def _decode(work: Work, max_pixels: int, draft: int | None) -> Decoded | FailedFile:
+def _decode(
+    work: Work, max_pixels: int, draft: int | None
+) -> Decoded | FailedFile | None:
+    """The decoded image, the reason it failed, or None for a file gone since the scan (the
+    next scan or event deals with its absence)."""
     entry = work.entry
     try:
         return decode(entry.path, max_pixels=max_pixels, draft_size=draft)
     except DecodeError as exc:
+        if not os.path.lexists(entry.path):
+            return None
         return FailedFile(
             entry.path, entry.size, entry.mtime_ns, work.content_hash, str(exc)
         )
@@ -128,6 +134,15 @@ def index_folders(
     return _apply(library, plan, progress=progress, stop=stop)
 
 
+def _storable(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        log.warning("skipping %r: its name is not valid UTF-8", path)
+        return False
+    return True
+
+
 def index_changes(
     library: Library,
     roots: Sequence[str],
@@ -140,7 +155,9 @@ def index_changes(
     gone (what the watcher saw change). A folder is rescanned whole. Moves between two of
     the paths keep their vectors, as in a full run."""
     store = library.store
-    scope = sorted({os.path.abspath(p) for p in changed if inside(p, roots)})
+    scope = sorted(
+        {os.path.abspath(p) for p in changed if inside(p, roots) and _storable(p)}
+    )
     # A path inside another one of the scope is covered by it.
     scope = [
         p

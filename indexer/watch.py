@@ -167,9 +167,15 @@ class Watcher:
             while not self.stop_event.is_set():
                 ready = self._take_ready()
                 if ready:
-                    summary = index_changes(
-                        self.library, self.roots, ready, stop=self.stop_event.is_set
-                    )
+                    try:
+                        summary = index_changes(
+                            self.library, self.roots, ready, stop=self.stop_event.is_set
+                        )
+                    except Exception:  # the daemon outlives any one batch
+                        # The batch was rolled back; the next full rescan retries it.
+                        log.exception("batch of %d changed paths failed", len(ready))
+                        next_rescan = min(next_rescan, time.monotonic() + 60)
+                        continue
                     self._log(f"{len(ready)} changed paths", summary)
                     self._status("watching")
                 if time.monotonic() >= next_rescan and not self.stop_event.is_set():
