@@ -1,0 +1,80 @@
+"""The daemon as a user runs it: `photosearch watch`, then photos arrive, a folder is renamed,
+a second daemon is refused, and SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from indexer.daemon_lock import read_status
+from tests.conftest import draw, run_cli
+from tests.test_watch import wait_for
+
+PHOTOSEARCH = str(Path(sys.executable).with_name("photosearch"))
+
+
+def search_paths(library: Path, text: str) -> list[str]:
+    result = run_cli("search", text, "--library", str(library), "-k", "50", "--json")
+    assert result.returncode == 0, result.stderr
+    return [hit["path"] for hit in json.loads(result.stdout)]
+
+
+def test_watch_end_to_end(tmp_path: Path) -> None:
+    photos, library = tmp_path / "photos", tmp_path / "lib"
+    draw(photos / "before.png", (250, 250, 0), fmt="PNG")
+    log_file = tmp_path / "watch.log"
+    daemon = subprocess.Popen(
+        [
+            PHOTOSEARCH,
+            "watch",
+            str(photos),
+            "--library",
+            str(library),
+            "--model",
+            "demo",
+            "--debounce",
+            "0.3",
+            "--log-file",
+            str(log_file),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: (read_status(library) or {}).get("state") == "watching", timeout=60
+        )
+        status = json.loads(
+            run_cli("status", "--library", str(library), "--json").stdout
+        )
+        assert status["daemon"]["pid"] == daemon.pid and status["images"] == 1
+
+        draw(photos / "trip" / "red.png", (250, 0, 0), fmt="PNG")
+        wait_for(
+            lambda: str(photos / "trip" / "red.png") in search_paths(library, "red")
+        )
+        (photos / "trip").rename(photos / "holiday")
+        wait_for(
+            lambda: str(photos / "holiday" / "red.png") in search_paths(library, "red")
+        )
+        assert str(photos / "trip" / "red.png") not in search_paths(library, "red")
+
+        second = run_cli("watch", str(photos), "--library", str(library))
+        assert second.returncode != 0
+        assert f"pid {daemon.pid}" in second.stderr and "Traceback" not in second.stderr
+
+        started = time.monotonic()
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=15) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert read_status(library) is None
+    text = log_file.read_text()
+    assert "reconciled" in text and "changed paths" in text and "stopped" in text
