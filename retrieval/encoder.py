@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
+from retrieval import text_tower
 from retrieval.demo_model import (
     DEMO_MODEL_NAME,
     DEMO_PRETRAINED,
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_TEXT_CACHE_SIZE = 4096
 _WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 
 
@@ -147,6 +151,7 @@ class OpenClipEncoder:
         self._model: Any = None
         self._preprocess: Any = None
         self._tokenizer: Any = None
+        self._text_cache: dict[str, FloatArray] = {}
         self.device = "cpu"
 
     @property
@@ -225,11 +230,20 @@ class OpenClipEncoder:
         return l2_normalize(features.float().cpu().numpy())
 
     def encode_texts(self, texts: Sequence[str]) -> FloatArray:
+        """Unit vectors of the texts; repeated texts (queries, label prompts) are cached."""
         self.load()
-        torch = self._torch
+        missing = list(dict.fromkeys(t for t in texts if t not in self._text_cache))
+        if missing:
+            torch = self._torch
+            tokens = self._tokenizer(missing).to(self.device)
+            with torch.inference_mode(), self._autocast():
+                features = text_tower.encode_text(self._model, tokens)
+            for text, vector in zip(
+                missing, l2_normalize(features.float().cpu().numpy()), strict=True
+            ):
+                self._text_cache[text] = vector
+                if len(self._text_cache) > _TEXT_CACHE_SIZE:
+                    self._text_cache.pop(next(iter(self._text_cache)))
         if not texts:
-            return l2_normalize(torch.zeros((0, self._info.dim)).numpy())
-        tokens = self._tokenizer(list(texts)).to(self.device)
-        with torch.inference_mode(), self._autocast():
-            features = self._model.encode_text(tokens)
-        return l2_normalize(features.float().cpu().numpy())
+            return np.zeros((0, self._info.dim), dtype=np.float32)
+        return np.stack([self._text_cache[t] for t in texts])

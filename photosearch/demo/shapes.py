@@ -71,6 +71,10 @@ class Scene:
     background: str
 
     @property
+    def plural(self) -> bool:
+        return self.count > 1
+
+    @property
     def held_out(self) -> bool:
         return (self.shape, self.color) in HELD_OUT
 
@@ -141,7 +145,11 @@ def random_caption(
             shape_count,
         ),
         (f"{_article(scene.shape)} {scene.shape}", ("shape",)),
-        (f"{scene.color} {noun}", ("shape", "color", "count")),
+        (f"{scene.color} {noun}", ("shape", "color", "plural")),
+        (
+            f"{COUNT_WORDS[scene.count]} {scene.color} {'shape' if one else 'shapes'}",
+            ("color", "count"),
+        ),
         (f"something {scene.color}", ("color",)),
         (f"{_article(scene.color)} {scene.color} shape", ("color",)),
         (scene.color, ("color",)),

@@ -77,16 +77,17 @@ def train(args: argparse.Namespace) -> None:
     scenes, pixels = render_set(args.images, args.seed, allow_held_out=False)
     log.info("rendered %d training images in %.0fs", len(scenes), time.time() - started)
 
-    decay = [
-        p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n
-    ]
-    rest = [
-        p
-        for n, p in model.named_parameters()
-        if not (p.ndim >= 2 and "embedding" not in n)
-    ]
+    # The temperature learns ten times faster than the weights: sharper logits are what
+    # tell "two" from "three" once the coarse attributes are learnt.
+    named = [(n, p) for n, p in model.named_parameters() if n != "logit_scale"]
+    decay = [p for n, p in named if p.ndim >= 2 and "embedding" not in n]
+    rest = [p for n, p in named if not (p.ndim >= 2 and "embedding" not in n)]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": 0.1, "lr_scale": 1.0},
+            {"params": rest, "weight_decay": 0.0, "lr_scale": 1.0},
+            {"params": [model.logit_scale], "weight_decay": 0.0, "lr_scale": 10.0},
+        ],
         lr=args.lr,
         betas=(0.9, 0.98),
         eps=1e-6,
@@ -101,7 +102,7 @@ def train(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed + 1)
     for step in range(args.steps):
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step)
+            group["lr"] = lr_at(step) * group["lr_scale"]
         idx = rng.sample(range(len(scenes)), args.batch)
         batch_scenes = [scenes[i] for i in idx]
         # A share of the images lose their colour and get a caption that names none: shape
