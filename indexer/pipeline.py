@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +13,9 @@ from tqdm import tqdm
 
 from indexer.hashing import content_hash
 from indexer.plan import Plan, Work, make_plan
+from indexer.prefetch import Ready, decode_one, decoded_batches
 from indexer.scan import FileEntry, check_roots, file_entry, inside, walk
-from retrieval.errors import DecodeError
 from retrieval.faults import checkpoint
-from retrieval.imaging import Decoded, decode
 from retrieval.library import Library
 from retrieval.records import EncodedFile, FailedFile, LabelSetRecord, TagScores
 from retrieval.tagging import label_vectors, score_vectors
@@ -40,27 +38,6 @@ class IndexSummary:
         return (
             f"added {self.added}, updated {self.updated}, moved {self.moved}, "
             f"removed {self.removed}, failed {self.failed}, unchanged {self.unchanged}"
-        )
-
-
-def _batches(items: Sequence[Work], size: int) -> Iterator[Sequence[Work]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _decode(
-    work: Work, max_pixels: int, draft: int | None
-) -> Decoded | FailedFile | None:
-    """The decoded image, the reason it failed, or None for a file gone since the scan (the
-    next scan or event deals with its absence)."""
-    entry = work.entry
-    try:
-        return decode(entry.path, max_pixels=max_pixels, draft_size=draft)
-    except DecodeError as exc:
-        if not os.path.lexists(entry.path):
-            return None
-        return FailedFile(
-            entry.path, entry.size, entry.mtime_ns, work.content_hash, str(exc)
         )
 
 
@@ -234,40 +211,36 @@ def _apply(
 
     encoded = 0
     bar = tqdm(total=len(plan.encode), unit="img", disable=not progress, leave=False)
+    encoder = library.encoder
     # Decode JPEGs at no less than twice what the model sees: detail beyond is thrown away.
-    draft = 2 * library.encoder.image_size if plan.encode else None
-    workers = min(8, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for batch in _batches(plan.encode, settings.batch_size):
-            if stop is not None and stop():
-                break
-            results = list(
-                pool.map(lambda w: _decode(w, settings.max_pixels, draft), batch)
+    draft = 2 * encoder.image_size if plan.encode else None
+
+    def job(work: Work) -> Ready | FailedFile | None:
+        return decode_one(work, settings.max_pixels, draft, encoder.prepare)
+
+    for batch, results in decoded_batches(plan.encode, settings.batch_size, job):
+        if stop is not None and stop():
+            break
+        ready = [r for r in results if isinstance(r, Ready)]
+        bad = [r for r in results if isinstance(r, FailedFile)]
+        vectors = encoder.encode_prepared([r.prepared for r in ready])
+        checkpoint("encoded")
+        records = [
+            EncodedFile(
+                r.work.entry.path,
+                r.work.entry.size,
+                r.work.entry.mtime_ns,
+                r.work.content_hash,
+                r.decoded.width,
+                r.decoded.height,
+                r.decoded.taken_at,
+                vector,
             )
-            good = [
-                (w, r)
-                for w, r in zip(batch, results, strict=True)
-                if isinstance(r, Decoded)
-            ]
-            bad = [r for r in results if isinstance(r, FailedFile)]
-            vectors = library.encoder.encode_images([r.image for _, r in good])
-            checkpoint("encoded")
-            records = [
-                EncodedFile(
-                    w.entry.path,
-                    w.entry.size,
-                    w.entry.mtime_ns,
-                    w.content_hash,
-                    r.width,
-                    r.height,
-                    r.taken_at,
-                    vector,
-                )
-                for (w, r), vector in zip(good, vectors, strict=True)
-            ]
-            write(records, vectors, bad)
-            encoded += len(records)
-            bar.update(len(batch))
+            for r, vector in zip(ready, vectors, strict=True)
+        ]
+        write(records, vectors, bad)
+        encoded += len(records)
+        bar.update(len(batch))
     bar.close()
     library.save_index()
     return IndexSummary(

@@ -51,6 +51,15 @@ class Encoder(Protocol):
         """The model's softmax temperature for image-text logits."""
         ...
 
+    def prepare(self, image: Image.Image) -> Any:
+        """The model's input for one image (resized, cropped, normalised); thread-safe, so
+        decode workers run it ahead of the model."""
+        ...
+
+    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
+        """Unit vectors of prepared images."""
+        ...
+
     def encode_images(self, images: Sequence[Image.Image]) -> FloatArray: ...
 
     def encode_texts(self, texts: Sequence[str]) -> FloatArray: ...
@@ -218,16 +227,25 @@ class OpenClipEncoder:
             return torch.autocast("cuda", dtype=torch.float16)
         return torch.autocast("cpu", enabled=False)
 
-    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
+    def prepare(self, image: Image.Image) -> Any:
+        self.load()
+        return self._preprocess(image)
+
+    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
         self.load()
         torch = self._torch
-        if not images:
-            return l2_normalize(torch.zeros((0, self._info.dim)).numpy())
-        batch = torch.stack([self._preprocess(image) for image in images])
+        if not items:
+            return np.zeros((0, self._info.dim), dtype=np.float32)
+        batch = torch.stack(list(items))
+        if self.device == "cuda":
+            batch = batch.pin_memory()
         batch = batch.to(self.device, non_blocking=True)
         with torch.inference_mode(), self._autocast():
             features = self._model.encode_image(batch)
         return l2_normalize(features.float().cpu().numpy())
+
+    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
+        return self.encode_prepared([self.prepare(image) for image in images])
 
     def encode_texts(self, texts: Sequence[str]) -> FloatArray:
         """Unit vectors of the texts; repeated texts (queries, label prompts) are cached."""

@@ -43,14 +43,20 @@ class FakeEncoder:
         small = (
             np.asarray(image.convert("RGB").resize((4, 4)), dtype=np.float32) / 255.0
         )
-        features = np.concatenate([small.mean(axis=2).ravel()])[: self._info.dim]
+        features = small.mean(axis=2).ravel()[: self._info.dim]
         return (features - 0.5).astype(np.float32)
 
-    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
-        self.image_calls.append(len(images))
-        if not images:
+    def prepare(self, image: Image.Image) -> FloatArray:
+        return self.image_vector(image)
+
+    def encode_prepared(self, items: Sequence[FloatArray]) -> FloatArray:
+        self.image_calls.append(len(items))
+        if not items:
             return np.zeros((0, self._info.dim), dtype=np.float32)
-        return l2_normalize(np.stack([self.image_vector(i) for i in images]))
+        return l2_normalize(np.stack(list(items)))
+
+    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
+        return self.encode_prepared([self.prepare(i) for i in images])
 
     def encode_texts(self, texts: Sequence[str]) -> FloatArray:
         self.text_calls.append(list(texts))

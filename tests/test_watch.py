@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.daemon_lock import DaemonLock, read_status
+from indexer.daemon_lock import DaemonLock
 from indexer.pipeline import index_folders
 from indexer.watch import Watcher, WatchOptions
 from retrieval.errors import LibraryError
@@ -49,9 +49,7 @@ def watching(
     watcher = Watcher(fake_library, [str(photos)], options)
     thread = threading.Thread(target=watcher.run, daemon=True)
     thread.start()
-    wait_for(
-        lambda: (read_status(fake_library.store.root) or {}).get("state") == "watching"
-    )
+    wait_for(lambda: watcher.batches >= 1)  # reconciled, observer running
     yield watcher, photos
     watcher.stop()
     thread.join(timeout=10)

@@ -1,0 +1,73 @@
+"""Decoding ahead of the model: worker threads decode and preprocess the next batches while
+the current one is encoded, through a bounded queue, so that reading files hides behind the
+forward pass instead of adding to it."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from indexer.plan import Work
+from retrieval.errors import DecodeError
+from retrieval.imaging import Decoded, decode
+from retrieval.records import FailedFile
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A decoded file, and the model input its pixels became."""
+
+    work: Work
+    decoded: Decoded
+    prepared: Any
+
+
+def decode_one(
+    work: Work, max_pixels: int, draft: int | None, prepare: Callable[[Any], Any]
+) -> Ready | FailedFile | None:
+    """The model input for a file, the reason it failed, or None for a file gone since the
+    scan (the next scan or event deals with its absence)."""
+    entry = work.entry
+    try:
+        decoded = decode(entry.path, max_pixels=max_pixels, draft_size=draft)
+    except DecodeError as exc:
+        if not os.path.lexists(entry.path):
+            return None
+        return FailedFile(
+            entry.path, entry.size, entry.mtime_ns, work.content_hash, str(exc)
+        )
+    return Ready(work, decoded, prepare(decoded.image))
+
+
+def decoded_batches(
+    works: Sequence[Work],
+    batch_size: int,
+    job: Callable[[Work], Ready | FailedFile | None],
+    *,
+    workers: int | None = None,
+    depth: int = 2,
+) -> Iterator[tuple[Sequence[Work], list[Ready | FailedFile | None]]]:
+    """Batches of results in order, with up to `depth` batches decoding ahead."""
+    batches = [works[i : i + batch_size] for i in range(0, len(works), batch_size)]
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    queue: deque[tuple[Sequence[Work], list[Future[Ready | FailedFile | None]]]] = (
+        deque()
+    )
+    upcoming = iter(batches)
+    try:
+        for batch in upcoming:
+            queue.append((batch, [pool.submit(job, w) for w in batch]))
+            if len(queue) >= depth:
+                break
+        while queue:
+            batch, futures = queue.popleft()
+            following = next(upcoming, None)
+            if following is not None:
+                queue.append((following, [pool.submit(job, w) for w in following]))
+            yield batch, [f.result() for f in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
