@@ -20,6 +20,7 @@ from retrieval.library import Library
 from retrieval.records import EncodedFile, FailedFile, LabelSetRecord, TagScores
 from retrieval.tagging import label_vectors, score_vectors
 from retrieval.types import FloatArray
+from retrieval.vectors import stored_precision
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,7 @@ def _apply(
             break
         ready = [r for r in results if isinstance(r, Ready)]
         bad = [r for r in results if isinstance(r, FailedFile)]
-        vectors = encoder.encode_prepared([r.prepared for r in ready])
+        vectors = stored_precision(encoder.encode_prepared([r.prepared for r in ready]))
         checkpoint("encoded")
         records = [
             EncodedFile(

@@ -74,7 +74,7 @@ class Image(Base):
 
 
 class Embedding(Base):
-    """An image's vector: float32 little-endian bytes, L2-normalised. The source of truth
+    """An image's vector: float16 little-endian bytes, L2-normalised. The source of truth
     that the FAISS index is rebuilt from."""
 
     __tablename__ = "embeddings"

@@ -46,3 +46,41 @@ def test_opening_a_library_applies_migrations(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "lib" / DATABASE_NAME) as conn:
         (version,) = conn.execute("select version_num from alembic_version").fetchone()
     assert version == db.head_revision()
+
+
+def test_upgrade_a_populated_0001_library_converts_vectors_to_float16(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    from retrieval.vectors import l2_normalize
+
+    database = tmp_path / "lib" / DATABASE_NAME
+    database.parent.mkdir()
+    engine = db.make_engine(database)
+    db.upgrade(engine, "0001")
+    vectors = l2_normalize(
+        np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
+    )
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO library_info VALUES (1, 'm', 'w', 8, '2026-01-01 00:00:00', 1)"
+        )
+        for i, v in enumerate(vectors, 1):
+            conn.exec_driver_sql(
+                "INSERT INTO images (id, path, size, mtime_ns, status, indexed_at) "
+                f"VALUES ({i}, '/p/{i}.jpg', 1, 1, 'ok', '2026-01-01 00:00:00')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO embeddings VALUES (?, ?)", (i, v.astype("<f4").tobytes())
+            )
+    engine.dispose()
+
+    store = Store.open(tmp_path / "lib", create=False)  # migrates to the newest
+    assert db.current_revision(store.engine) == db.head_revision()
+    upgraded = store.vectors([1, 2, 3], 8)
+    np.testing.assert_allclose(upgraded, vectors, atol=1e-3)
+    with sqlite3.connect(database) as conn:
+        sizes = {len(b) for (b,) in conn.execute("select vector from embeddings")}
+    assert sizes == {16}  # 8 float16 values
+    store.close()
