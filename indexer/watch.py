@@ -21,6 +21,7 @@ from watchdog.observers.polling import PollingObserver
 
 from indexer.daemon_lock import write_status
 from indexer.pipeline import IndexSummary, index_changes, index_folders
+from indexer.query_server import QueryServer
 from indexer.scan import check_roots
 from retrieval.library import Library
 
@@ -32,9 +33,10 @@ class WatchOptions:
     debounce: float = 1.0  # seconds of quiet before pending changes are indexed
     poll: bool = False  # polling observer, for network drives and mounted volumes
     poll_interval: float = 2.0
-    rescan_interval: float = (
-        3600.0  # a full reconciliation now and then catches lost events
-    )
+    # A full reconciliation now and then catches events the kernel dropped.
+    rescan_interval: float = 3600.0
+    # Answer `photosearch search` over the library's socket, with the model kept loaded.
+    serve_queries: bool = True
 
 
 class _Pending(FileSystemEventHandler):
@@ -159,6 +161,11 @@ class Watcher:
         """Reconcile, then follow events until `stop()`; returns after a clean shutdown."""
         self._status("reconciling")
         self._start_observer()  # first, so that nothing changed during the scan is missed
+        queries = QueryServer(self.library) if self.options.serve_queries else None
+        if queries is not None and queries.start():
+            _ = (
+                self.library.encoder.logit_scale
+            )  # load the model now: queries come warm
         summary = index_folders(self.library, self.roots, stop=self.stop_event.is_set)
         self._log("reconciled", summary)
         self._status("watching")
@@ -185,6 +192,8 @@ class Watcher:
                     self._log("rescanned", summary)
                     next_rescan = time.monotonic() + self.options.rescan_interval
         finally:
+            if queries is not None:
+                queries.stop()
             if self.observer is not None:
                 self.observer.stop()
                 self.observer.join(timeout=5)

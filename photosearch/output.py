@@ -8,8 +8,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from retrieval.types import SearchHit
-
 
 def emit_json(value: Any) -> None:
     json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=str)
@@ -22,20 +20,16 @@ def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     writer.writerows(rows)
 
 
-def emit_hits(hits: Sequence[SearchHit], as_json: bool) -> None:
+def emit_hit_rows(rows: Sequence[dict[str, Any]], as_json: bool) -> None:
+    """Search results as {id, path, score} rows, best first."""
     if as_json:
-        emit_json(
-            [
-                {"id": h.image_id, "path": h.path, "score": round(h.score, 6)}
-                for h in hits
-            ]
-        )
+        emit_json([{**row, "score": round(float(row["score"]), 6)} for row in rows])
         return
-    if not hits:
+    if not rows:
         print("no results", file=sys.stderr)
         return
-    for hit in hits:
-        print(f"{hit.score:7.4f}  {hit.path}")
+    for row in rows:
+        print(f"{row['score']:7.4f}  {row['path']}")
 
 
 def human_bytes(size: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Self
@@ -13,7 +14,7 @@ from retrieval.errors import ModelMismatchError
 from retrieval.index_sync import open_index, save_index
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store import Store
-from retrieval.types import FloatArray, ModelInfo
+from retrieval.types import FloatArray, IdArray, ModelInfo
 from retrieval.vector_index import VectorIndex
 
 
@@ -72,31 +73,49 @@ class Library:
             raise
         return cls(store, settings, model, OpenClipEncoder(model, settings.device))
 
+    # Guards the in-memory index: a daemon's writer thread and its query thread share it.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
     @property
     def index(self) -> VectorIndex:
-        if self._index is None:
-            self._index = open_index(self.store, self.model.dim)
-        return self._index
+        with self._lock:
+            if self._index is None:
+                self._index = open_index(self.store, self.model.dim)
+            return self._index
+
+    def search_index(
+        self, vector: FloatArray, k: int, allowed: IdArray | None = None
+    ) -> tuple[FloatArray, IdArray]:
+        """`VectorIndex.search` on the loaded index, safe against a concurrent writer."""
+        with self._lock:
+            index = self.index
+            if len(index) == 0:
+                return np.zeros((1, 0), dtype=np.float32), np.zeros(
+                    (1, 0), dtype=np.int64
+                )
+            return index.search(vector, k, allowed)
 
     def apply(
         self, remove: Sequence[int], add: Sequence[int], vectors: FloatArray
     ) -> None:
         """Mirror in the loaded index a change this process just committed to the store."""
-        index = self._index
-        if index is None:
-            return
-        after = self.store.last_generation
-        if index.generation != after - 1:
-            # Another process changed the vectors as well: reload from the store on next use.
-            self._index = None
-            return
-        index.remove(list(remove))
-        index.add(np.asarray(add, dtype=np.int64), vectors)
-        index.generation = after
+        with self._lock:
+            index = self._index
+            if index is None:
+                return
+            after = self.store.last_generation
+            if index.generation != after - 1:
+                # Another process changed the vectors as well: reload from the store on next use.
+                self._index = None
+                return
+            index.remove(list(remove))
+            index.add(np.asarray(add, dtype=np.int64), vectors)
+            index.generation = after
 
     def save_index(self) -> None:
-        if self._index is not None:
-            save_index(self.store, self._index)
+        with self._lock:
+            if self._index is not None:
+                save_index(self.store, self._index)
 
     def close(self) -> None:
         self.store.close()

@@ -29,23 +29,31 @@ def _split_weight(raw: str) -> tuple[float, str]:
     return 1.0, raw
 
 
-def parse_term(raw: str, *, sign: float = 1.0, image_only: bool = False) -> QueryTerm:
+def _path(text: str, base: Path | None) -> Path:
+    """A path as the user typed it, relative to `base` (their working folder) if given."""
+    path = Path(text).expanduser()
+    return base / path if base is not None and not path.is_absolute() else path
+
+
+def parse_term(
+    raw: str, *, sign: float = 1.0, image_only: bool = False, base: Path | None = None
+) -> QueryTerm:
     """One term: an existing file is an image, anything else a sentence."""
     weight, body = _split_weight(raw)
     body = body.strip()
     if not body:
         raise UsageError(f"empty query term {raw!r}: give a sentence or an image path")
-    path = Path(body).expanduser()
+    path = _path(body, base)
     if path.is_file():
         return QueryTerm(sign * weight, image=path)
     if image_only:
-        return QueryTerm(sign * weight, image=parse_image(body))
+        return QueryTerm(sign * weight, image=parse_image(body, base))
     return QueryTerm(sign * weight, text=body)
 
 
-def parse_image(raw: str) -> Path:
+def parse_image(raw: str, base: Path | None = None) -> Path:
     """An image file given on the command line."""
-    path = Path(raw).expanduser()
+    path = _path(raw, base)
     if path.is_file():
         return path
     if path.exists():
@@ -53,14 +61,14 @@ def parse_image(raw: str) -> Path:
     raise UsageError(f"image {raw} not found: check the path")
 
 
-def parse_extra_terms(tokens: list[str]) -> list[QueryTerm]:
+def parse_extra_terms(tokens: list[str], base: Path | None = None) -> list[QueryTerm]:
     """`+TERM` adds, `-TERM` subtracts."""
     terms = []
     for token in tokens:
         if token.startswith("+"):
-            terms.append(parse_term(token[1:]))
+            terms.append(parse_term(token[1:], base=base))
         elif token.startswith("-"):
-            terms.append(parse_term(token[1:], sign=-1.0))
+            terms.append(parse_term(token[1:], sign=-1.0, base=base))
         else:
             raise UsageError(
                 f"unexpected argument {token!r}: extra query terms start with + or - "

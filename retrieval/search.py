@@ -96,10 +96,7 @@ def search(
     if options.tag is not None:
         tagged = library.store.ids_tagged(options.tag)
         allowed = tagged if allowed is None else np.intersect1d(allowed, tagged)
-    index = library.index
-    if len(index) == 0:
-        return []
-    scores, ids = index.search(vector, options.top + len(exclude), allowed)
+    scores, ids = library.search_index(vector, options.top + len(exclude), allowed)
     pairs = [
         (int(i), float(s))
         for s, i in zip(scores[0], ids[0], strict=True)

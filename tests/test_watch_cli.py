@@ -64,6 +64,34 @@ def test_watch_end_to_end(tmp_path: Path) -> None:
         )
         assert str(photos / "trip" / "red.png") not in search_paths(library, "red")
 
+        # The warm path: the daemon answers, the same as a search in-process, and the
+        # searching process never imports torch.
+        warm = search_paths(library, "red")
+        cold = run_cli(
+            "search",
+            "red",
+            "--library",
+            str(library),
+            "-k",
+            "50",
+            "--json",
+            env={"PHOTOSEARCH_NO_WARM": "1"},
+        )
+        assert [h["path"] for h in json.loads(cold.stdout)] == warm
+        probe = (
+            "import sys\nfrom photosearch.cli import main\n"
+            f"sys.argv = ['photosearch', 'search', 'red', '--library', {str(library)!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe], check=False, capture_output=True, text=True
+        )
+        assert out.stdout.strip().endswith("NO-TORCH"), out.stdout + out.stderr
+        assert "holiday/red.png" in out.stdout
+        failed = run_cli("similar", "no-such.jpg", "--library", str(library))
+        assert failed.returncode == 2 and "no-such.jpg not found" in failed.stderr
+
         second = run_cli("watch", str(photos), "--library", str(library))
         assert second.returncode != 0
         assert f"pid {daemon.pid}" in second.stderr and "Traceback" not in second.stderr

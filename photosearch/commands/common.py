@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retrieval.errors import UsageError
-from retrieval.library import Library
 from retrieval.settings import DEVICES, Settings
+
+if TYPE_CHECKING:
+    from retrieval.library import Library
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -47,6 +50,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def open_library(
     args: argparse.Namespace, *, create: bool = False, reencode: bool = False
 ) -> Library:
+    from retrieval.library import Library
+
     return Library.open(settings_from(args), create=create, reencode=reencode)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
+from typing import Any
 
-from photosearch.commands.common import open_library, positive_int, read_lines
-from photosearch.output import emit_hits, emit_json
+from photosearch.commands.common import positive_int, read_lines, settings_from
+from photosearch.output import emit_hit_rows, emit_json
+from retrieval.errors import UsageError
+from retrieval.requests import QueryRequest
 
 TERMS_HELP = (
     "extra terms: +TERM adds, -TERM subtracts; a TERM is a sentence or an image path, "
@@ -73,58 +77,61 @@ def register(
     p.set_defaults(func=run_describe)
 
 
-def _run_query(args: argparse.Namespace, first: object) -> int:
-    from retrieval.query import parse_extra_terms
-    from retrieval.search import SearchOptions, query_vector, search
+def _request(
+    args: argparse.Namespace, op: str, main: str, texts: list[str]
+) -> QueryRequest:
+    return QueryRequest(
+        op=op,
+        main=main,
+        cwd=os.getcwd(),
+        terms=list(args.terms) if hasattr(args, "terms") else [],
+        top=getattr(args, "top", 10),
+        min_score=getattr(args, "min_score", None),
+        under=getattr(args, "under", None),
+        tag=getattr(args, "tag", None),
+        texts=texts,
+    )
 
-    options = SearchOptions(args.top, args.min_score, args.under, args.tag)
-    terms = [first, *parse_extra_terms(args.terms)]
-    with open_library(args) as library:
-        vector, query_ids = query_vector(library, terms)  # type: ignore[arg-type]
-        hits = search(library, vector, options, exclude=query_ids)
-    emit_hits(hits, args.json)
-    return 0
+
+def _rows(args: argparse.Namespace, request: QueryRequest) -> list[dict[str, Any]]:
+    """Ask the library's daemon if one runs (model already loaded); else run it here."""
+    settings = settings_from(args)
+    if args.model is None and args.pretrained is None and args.device is None:
+        from photosearch.warm import ask_daemon
+
+        answer = ask_daemon(settings.library.expanduser().absolute(), request)
+        if answer is not None:
+            if "error" in answer:
+                raise UsageError(str(answer["error"]))
+            rows: list[dict[str, Any]] = answer["rows"]
+            return rows
+    from retrieval.library import Library
+    from retrieval.requests import run_request
+
+    with Library.open(settings) as library:
+        return run_request(library, request)
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from retrieval.errors import UsageError
-    from retrieval.query import QueryTerm
-
-    text = args.query.strip()
-    if not text:
-        raise UsageError(
-            "empty query: describe what to find, e.g. photosearch search 'a red car'"
-        )
-    return _run_query(args, QueryTerm(1.0, text=text))
+    emit_hit_rows(_rows(args, _request(args, "search", args.query, [])), args.json)
+    return 0
 
 
 def run_similar(args: argparse.Namespace) -> int:
-    from retrieval.query import parse_term
-
-    return _run_query(args, parse_term(args.image, image_only=True))
+    emit_hit_rows(_rows(args, _request(args, "similar", args.image, [])), args.json)
+    return 0
 
 
 def run_describe(args: argparse.Namespace) -> int:
-    from retrieval.errors import UsageError
-    from retrieval.query import parse_image
-    from retrieval.search import rank_texts
-
     texts = list(args.text)
     if args.texts is not None:
         texts += [line for line in read_lines(args.texts, "texts") if line.strip()]
     if not texts:
         raise UsageError("no texts to rank: pass --text T (repeatable) or --texts FILE")
-    image = parse_image(args.image)
-    with open_library(args) as library:
-        ranked = rank_texts(library, image, texts)
+    ranked = _rows(args, _request(args, "describe", args.image, texts))
     if args.json:
-        emit_json(
-            [
-                {"text": r.text, "score": r.score, "probability": r.probability}
-                for r in ranked
-            ]
-        )
+        emit_json(ranked)
     else:
         for r in ranked:
-            print(f"{r.score:7.4f}  {r.probability:6.1%}  {r.text}")
+            print(f"{r['score']:7.4f}  {r['probability']:6.1%}  {r['text']}")
     return 0

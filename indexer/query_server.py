@@ -1,0 +1,81 @@
+"""The warm path: a running daemon answers queries over a Unix socket in the library
+directory, so `photosearch search` needs neither torch nor the model in its own process.
+
+One JSON request per connection, one JSON answer: {"rows": [...]} or {"error": "..."}.
+The socket file's permissions keep other users out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socketserver
+import threading
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import PhotosearchError
+from retrieval.library import Library
+from retrieval.requests import QueryRequest, run_request
+
+log = logging.getLogger(__name__)
+
+SOCKET_NAME = "query.sock"
+MAX_REQUEST = 1 << 20
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        line = self.rfile.readline(MAX_REQUEST)
+        answer: dict[str, Any]
+        try:
+            request = QueryRequest.from_json(json.loads(line))
+            answer = {"rows": run_request(self.server.library, request)}
+        except PhotosearchError as exc:
+            answer = {"error": str(exc)}
+        except (ValueError, TypeError) as exc:
+            answer = {"error": f"malformed request: {exc}"}
+        except Exception:  # the daemon outlives any one query
+            log.exception("query failed")
+            answer = {"error": "the daemon failed to answer; see its log"}
+        self.wfile.write(json.dumps(answer).encode() + b"\n")
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, library: Library) -> None:
+        self.library = library
+        super().__init__(path, _Handler)
+
+
+class QueryServer:
+    def __init__(self, library: Library) -> None:
+        self.path = Path(library.store.root) / SOCKET_NAME
+        self.library = library
+        self._server: _Server | None = None
+
+    def start(self) -> bool:
+        """Listen; False (and a warning) where no socket can be made, e.g. a path too long."""
+        self.path.unlink(missing_ok=True)  # left by a daemon that was killed
+        old_umask = os.umask(0o077)
+        try:
+            self._server = _Server(str(self.path), self.library)
+        except OSError as exc:
+            log.warning(
+                "no warm query path (%s): searches will load the model themselves", exc
+            )
+            return False
+        finally:
+            os.umask(old_umask)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return True
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self.path.unlink(missing_ok=True)

@@ -1,0 +1,43 @@
+"""The client side of the warm path: hand a query to a running daemon. Standard library
+only, so that a warm search starts as fast as Python does."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from retrieval.requests import QueryRequest
+
+SOCKET_NAME = (
+    "query.sock"  # indexer.query_server.SOCKET_NAME, without importing the daemon
+)
+
+
+def ask_daemon(
+    library: Path, request: QueryRequest, timeout: float = 120.0
+) -> dict[str, Any] | None:
+    """The daemon's answer, or None when no daemon answers (then run the query here)."""
+    if os.environ.get("PHOTOSEARCH_NO_WARM"):
+        return None
+    path = library / SOCKET_NAME
+    if not path.exists():
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(str(path))
+            conn.sendall(json.dumps(asdict(request)).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(1 << 16)
+                if not chunk:
+                    break
+                data += chunk
+        answer: dict[str, Any] = json.loads(data)
+        return answer
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,63 @@
+"""Query requests as plain data, so that the command line can run them in-process or hand
+them to a running daemon that has the model loaded (the warm path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from retrieval.library import Library
+
+OPS = ("search", "similar", "describe")
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    op: str  # one of OPS
+    main: str  # the sentence (search) or the image path (similar, describe)
+    cwd: str  # the user's working folder: relative image paths are resolved against it
+    terms: list[str] = field(default_factory=list)  # "+TERM" / "-TERM"
+    top: int = 10
+    min_score: float | None = None
+    under: str | None = None
+    tag: str | None = None
+    texts: list[str] = field(default_factory=list)  # describe: the candidate texts
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> QueryRequest:
+        return cls(**data)
+
+
+def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]:
+    """Rows, best first: {id, path, score} for searches, {text, score, probability} for
+    describe. Raises PhotosearchError for anything the user got wrong."""
+    from retrieval.errors import UsageError
+    from retrieval.query import QueryTerm, parse_extra_terms, parse_image, parse_term
+    from retrieval.search import SearchOptions, query_vector, rank_texts, search
+
+    base = Path(request.cwd)
+    under = str(base / request.under) if request.under else None
+    if request.op == "describe":
+        ranked = rank_texts(library, parse_image(request.main, base), request.texts)
+        return [
+            {"text": r.text, "score": r.score, "probability": r.probability}
+            for r in ranked
+        ]
+    if request.op == "search":
+        text = request.main.strip()
+        if not text:
+            raise UsageError(
+                "empty query: describe what to find, e.g. photosearch search 'a red car'"
+            )
+        first = QueryTerm(1.0, text=text)
+    elif request.op == "similar":
+        first = parse_term(request.main, image_only=True, base=base)
+    else:
+        raise UsageError(f"unknown request {request.op!r}: one of {', '.join(OPS)}")
+    options = SearchOptions(request.top, request.min_score, under, request.tag)
+    terms = [first, *parse_extra_terms(request.terms, base)]
+    vector, query_ids = query_vector(library, terms)
+    hits = search(library, vector, options, exclude=query_ids)
+    return [{"id": h.image_id, "path": h.path, "score": h.score} for h in hits]
