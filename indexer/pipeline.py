@@ -243,6 +243,7 @@ def _apply(
         encoded += len(records)
         bar.update(len(batch))
     bar.close()
+    library.refresh_index_type()
     library.save_index()
     return IndexSummary(
         added=counts["added"],

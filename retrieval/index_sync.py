@@ -1,17 +1,58 @@
 """Keeping the FAISS index in step with the store: load it, or rebuild it from the vectors
-in SQLite when the file is missing, damaged or stale."""
+in SQLite when the file is missing, damaged or stale; and choosing its type by size."""
 
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import dataclass
 
+import numpy as np
+
+from retrieval.settings import Settings
 from retrieval.store import Store
+from retrieval.types import FloatArray
 from retrieval.vector_index import INDEX_NAME, IndexFileError, VectorIndex
 
 log = logging.getLogger(__name__)
 
+RECALL_K = 10
+TUNING_QUERIES = 256
 
-def open_index(store: Store, dim: int) -> VectorIndex:
+
+@dataclass(frozen=True)
+class IndexPolicy:
+    """Which index a library of a given size gets (see Settings for the fields)."""
+
+    index_type: str = "auto"
+    flat_max_vectors: int = 250_000
+    index_memory_mb: int = 2048
+    index_recall: float = 0.95
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IndexPolicy:
+        return cls(
+            settings.index_type,
+            settings.flat_max_vectors,
+            settings.index_memory_mb,
+            settings.index_recall,
+        )
+
+    def kind_for(self, count: int, dim: int) -> str:
+        if self.index_type != "auto":
+            return self.index_type
+        fits = count * dim * 4 <= self.index_memory_mb * 2**20
+        return "flat" if count <= self.flat_max_vectors and fits else "ivf"
+
+
+def ivf_lists(count: int) -> int:
+    """About sqrt(n) buckets, each trained on at least 39 vectors (FAISS's floor)."""
+    return max(1, min(65536, round(math.sqrt(count)), count // 39))
+
+
+def open_index(
+    store: Store, dim: int, policy: IndexPolicy | None = None
+) -> VectorIndex:
     path = store.root / INDEX_NAME
     for stale in store.root.glob(".index-*.tmp"):  # left by a crash mid-save
         stale.unlink(missing_ok=True)
@@ -22,7 +63,7 @@ def open_index(store: Store, dim: int) -> VectorIndex:
             log.warning(
                 "rebuilding the vector index from the library database: %s", reason
             )
-        index = rebuild(store, dim)
+        index = rebuild(store, dim, policy or IndexPolicy())
         try:
             index.save(path)
         except OSError as exc:  # a read-only library still answers queries
@@ -32,18 +73,82 @@ def open_index(store: Store, dim: int) -> VectorIndex:
         return index
 
 
-def rebuild(store: Store, dim: int) -> VectorIndex:
-    """A fresh index of every stored vector. Its generation is known only if no writer
-    changed the vectors while they were read (another process may be indexing)."""
+def rebuild(store: Store, dim: int, policy: IndexPolicy | None = None) -> VectorIndex:
+    """A fresh index of every stored vector, of the type the policy picks for their number.
+    Its generation is known only if no writer changed the vectors while they were read
+    (another process may be indexing)."""
+    policy = policy or IndexPolicy()
+    index = VectorIndex(dim)
     for _ in range(3):
         before = store.generation()
-        index = VectorIndex(dim)
-        for ids, vectors in store.iter_vectors(dim):
-            index.add(ids, vectors)
+        count = store.counts()["vectors"]
+        if policy.kind_for(count, dim) == "ivf" and count > 0:
+            index = _build_ivf(store, dim, count, policy.index_recall)
+        else:
+            index = VectorIndex(dim)
+            for ids, vectors in store.iter_vectors(dim):
+                index.add(ids, vectors)
         if store.generation() == before:
             index.generation = before
             return index
     return index
+
+
+def _build_ivf(store: Store, dim: int, count: int, recall: float) -> VectorIndex:
+    lists = ivf_lists(count)
+    step = max(1, count // (lists * 64))
+    sample = np.concatenate([vectors[::step] for _, vectors in store.iter_vectors(dim)])
+    index = VectorIndex.ivf(dim, lists, sample)
+    for ids, vectors in store.iter_vectors(dim):
+        index.add(ids, vectors)
+    rng = np.random.default_rng(0)
+    queries = sample[
+        rng.choice(len(sample), min(TUNING_QUERIES, len(sample)), replace=False)
+    ]
+    index.nprobe = tune_nprobe(store, index, queries, recall)
+    log.info(
+        "built an IVF index: %d vectors, %d lists, nprobe %d",
+        count,
+        lists,
+        index.nprobe,
+    )
+    return index
+
+
+def exact_top(store: Store, dim: int, queries: FloatArray, k: int) -> np.ndarray:
+    """Ids of the exact top k for each query, by brute force over the stored vectors."""
+    best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    best_ids = np.full((len(queries), k), -1, dtype=np.int64)
+    for ids, vectors in store.iter_vectors(dim):
+        scores = queries @ vectors.T
+        all_scores = np.concatenate([best_scores, scores], axis=1)
+        all_ids = np.concatenate([best_ids, np.broadcast_to(ids, scores.shape)], axis=1)
+        top = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
+        best_scores = np.take_along_axis(all_scores, top, axis=1)
+        best_ids = np.take_along_axis(all_ids, top, axis=1)
+    return best_ids
+
+
+def recall_at(index: VectorIndex, queries: FloatArray, exact: np.ndarray) -> float:
+    _, found = index.search(queries, exact.shape[1])
+    hits = sum(
+        len(set(f.tolist()) & set(e.tolist()))
+        for f, e in zip(found, exact, strict=True)
+    )
+    return hits / exact.size
+
+
+def tune_nprobe(
+    store: Store, index: VectorIndex, queries: FloatArray, target: float
+) -> int:
+    """The smallest power-of-two nprobe whose recall@10 against exact search reaches
+    `target` on queries drawn from the library."""
+    lists = int(getattr(index.index, "nlist", 1))
+    exact = exact_top(store, index.dim, queries, min(RECALL_K, len(index)))
+    index.nprobe = 1
+    while index.nprobe < lists and recall_at(index, queries, exact) < target:
+        index.nprobe = min(lists, index.nprobe * 2)
+    return index.nprobe
 
 
 def save_index(store: Store, index: VectorIndex) -> None:

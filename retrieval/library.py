@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,11 +12,13 @@ import numpy as np
 
 from retrieval.encoder import Encoder, OpenClipEncoder, resolve_model
 from retrieval.errors import ModelMismatchError
-from retrieval.index_sync import open_index, save_index
+from retrieval.index_sync import IndexPolicy, open_index, rebuild, save_index
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store import Store
 from retrieval.types import FloatArray, IdArray, ModelInfo
 from retrieval.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
 
 
 def choose_model(
@@ -80,8 +83,31 @@ class Library:
     def index(self) -> VectorIndex:
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.store, self.model.dim)
+                self._index = open_index(self.store, self.model.dim, self.policy)
             return self._index
+
+    @property
+    def policy(self) -> IndexPolicy:
+        return IndexPolicy.from_settings(self.settings)
+
+    def refresh_index_type(self) -> None:
+        """Rebuild the index if the library outgrew (or shrank below) its type. The rebuild
+        reads the store without holding the lock, so queries go on meanwhile."""
+        with self._lock:
+            index = self._index
+        if index is None:
+            return
+        wanted = self.policy.kind_for(len(index), self.model.dim)
+        if wanted == index.kind:
+            return
+        log.info(
+            "library has %d vectors: rebuilding the index as %s", len(index), wanted
+        )
+        fresh = rebuild(self.store, self.model.dim, self.policy)
+        with self._lock:
+            # Swap only if nothing was written meanwhile; otherwise the next run retries.
+            if self._index is index and fresh.generation == index.generation:
+                self._index = fresh
 
     def search_index(
         self, vector: FloatArray, k: int, allowed: IdArray | None = None

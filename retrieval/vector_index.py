@@ -18,8 +18,22 @@ from retrieval.types import FloatArray, IdArray
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.faiss"
-_MAGIC = b"PSFAISS1"
-_HEADER = struct.Struct("<8sQ")  # magic, store generation
+_MAGIC = b"PSFAISS2"
+_HEADER = struct.Struct("<8sQI")  # magic, store generation, nprobe (0 for flat)
+KINDS = ("flat", "ivf")
+
+
+def read_header(path: Path) -> tuple[int, int] | None:
+    """(store generation, nprobe) of a saved index, without loading it; None if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEADER.size)
+    except OSError:
+        return None
+    if len(head) < _HEADER.size:
+        return None
+    magic, generation, nprobe = _HEADER.unpack(head)
+    return (generation, nprobe) if magic == _MAGIC else None
 
 
 class IndexFileError(Exception):
@@ -27,8 +41,15 @@ class IndexFileError(Exception):
 
 
 class VectorIndex:
+    """Either exact ("flat": every vector compared) or approximate ("ivf": vectors bucketed
+    around trained centroids, 8-bit scalar quantised, `nprobe` buckets searched)."""
+
     def __init__(
-        self, dim: int, index: faiss.Index | None = None, generation: int = -1
+        self,
+        dim: int,
+        index: faiss.Index | None = None,
+        generation: int = -1,
+        nprobe: int = 0,
     ) -> None:
         self.dim = dim
         self.index = (
@@ -36,10 +57,25 @@ class VectorIndex:
         )
         # The store generation whose vectors this index holds; -1 when unknown.
         self.generation = generation
+        self.nprobe = nprobe
+
+    @classmethod
+    def ivf(cls, dim: int, lists: int, training: FloatArray) -> VectorIndex:
+        """An empty approximate index, its centroids trained on `training`."""
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer,
+            dim,
+            lists,
+            faiss.ScalarQuantizer.QT_8bit,
+            faiss.METRIC_INNER_PRODUCT,
+        )
+        index.train(np.ascontiguousarray(training, dtype=np.float32))
+        return cls(dim, index, nprobe=1)
 
     @property
     def kind(self) -> str:
-        return "flat"
+        return "ivf" if isinstance(self.index, faiss.IndexIVF) else "flat"
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -76,16 +112,24 @@ class VectorIndex:
                 f"query has dimension {query.shape[1]}, index has {self.dim}"
             )
         k = max(1, min(k, len(self)))
-        params = None
+        empty = (
+            np.zeros((len(query), k), dtype=np.float32),
+            np.full((len(query), k), -1, dtype=np.int64),
+        )
+        if len(self) == 0:
+            return empty
+        selector = None
         if allowed is not None:
             allowed = np.ascontiguousarray(allowed, dtype=np.int64)
             if len(allowed) == 0:
-                empty = np.full((len(query), k), -1, dtype=np.int64)
-                return np.zeros((len(query), k), dtype=np.float32), empty
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
-        if len(self) == 0:
-            empty = np.full((len(query), k), -1, dtype=np.int64)
-            return np.zeros((len(query), k), dtype=np.float32), empty
+                return empty
+            selector = faiss.IDSelectorBatch(allowed)
+        if self.kind == "ivf":
+            params: faiss.SearchParameters = faiss.SearchParametersIVF(  # type: ignore[call-arg]
+                sel=selector, nprobe=self.nprobe
+            )
+        else:
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, ids = self.index.search(query, k, params=params)
         return scores, ids
 
@@ -94,7 +138,12 @@ class VectorIndex:
     ) -> list[tuple[FloatArray, IdArray]]:
         """For each query row, every (score, id) with score above `threshold`."""
         query = np.ascontiguousarray(np.atleast_2d(query), dtype=np.float32)
-        limits, scores, ids = self.index.range_search(query, threshold)
+        params = (
+            faiss.SearchParametersIVF(nprobe=self.nprobe)  # type: ignore[call-arg]
+            if self.kind == "ivf"
+            else None
+        )
+        limits, scores, ids = self.index.range_search(query, threshold, params=params)
         return [
             (scores[limits[i] : limits[i + 1]], ids[limits[i] : limits[i + 1]])
             for i in range(len(query))
@@ -110,7 +159,7 @@ class VectorIndex:
         fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(_HEADER.pack(_MAGIC, generation))
+                out.write(_HEADER.pack(_MAGIC, generation, self.nprobe))
                 out.write(payload.tobytes())
                 out.flush()
                 os.fsync(out.fileno())
@@ -134,7 +183,7 @@ class VectorIndex:
             raise IndexFileError(f"{path} is missing") from None
         if len(data) < _HEADER.size:
             raise IndexFileError(f"{path} is truncated")
-        magic, saved_generation = _HEADER.unpack_from(data)
+        magic, saved_generation, nprobe = _HEADER.unpack_from(data)
         if magic != _MAGIC:
             raise IndexFileError(f"{path} is not a photosearch index")
         if saved_generation != generation:
@@ -151,4 +200,4 @@ class VectorIndex:
             ) from None
         if index.d != dim:
             raise IndexFileError(f"{path} has dimension {index.d}, library has {dim}")
-        return cls(dim, index, generation)
+        return cls(dim, index, generation, nprobe)

@@ -171,6 +171,7 @@ def test_status_json(lib: str) -> None:
     status = cli_json("status", "--library", lib)
     assert status["images"] == 123 and status["failed"] == 0
     assert status["model"] == "demo" and status["index_type"] == "flat"
+    assert status["vectors"] == 123
     assert status["index_bytes"] > 0
 
 

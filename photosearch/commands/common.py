@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrieval.errors import UsageError
-from retrieval.settings import DEVICES, Settings
+from retrieval.settings import DEVICES, INDEX_TYPES, Settings
 
 if TYPE_CHECKING:
     from retrieval.library import Library
@@ -44,6 +44,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         pretrained=args.pretrained,
         device=args.device,
         batch_size=getattr(args, "batch_size", None),
+        index_type=getattr(args, "index_type", None),
     )
 
 
@@ -53,6 +54,16 @@ def open_library(
     from retrieval.library import Library
 
     return Library.open(settings_from(args), create=create, reencode=reencode)
+
+
+def add_index_type(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--index-type",
+        choices=INDEX_TYPES,
+        help="vector index: auto (exact while fast enough, then approximate IVF tuned to "
+        "recall@10 >= 0.95), flat (always exact) or ivf (default auto, or "
+        "$PHOTOSEARCH_INDEX_TYPE)",
+    )
 
 
 def positive_int(text: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from photosearch.commands.common import open_library, positive_int
+from photosearch.commands.common import add_index_type, open_library, positive_int
 
 
 def register(
@@ -26,6 +26,7 @@ def register(
         help="re-encode every image, e.g. after choosing another --model",
     )
     p.add_argument("--batch-size", type=positive_int, help="images per model batch")
+    add_index_type(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

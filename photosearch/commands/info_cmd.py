@@ -39,13 +39,14 @@ def register(
 def run_status(args: argparse.Namespace) -> int:
     from indexer.daemon_lock import read_status
     from retrieval.store import Store
-    from retrieval.vector_index import INDEX_NAME
+    from retrieval.vector_index import INDEX_NAME, read_header
 
     settings = settings_from(args)
     store = Store.open(settings.library, create=False)
     try:
         counts = store.counts()
         model = store.model_info()
+        store_generation = store.generation()
     finally:
         store.close()
     root = settings.library
@@ -53,13 +54,21 @@ def run_status(args: argparse.Namespace) -> int:
     index_file = root / INDEX_NAME
     index_bytes = index_file.stat().st_size if index_file.exists() else 0
     daemon = read_status(root)
+    header = read_header(index_file)
+    if header is None:
+        index_type = "none yet (built on first search)"
+    else:
+        generation, nprobe = header
+        index_type = f"ivf, nprobe {nprobe}" if nprobe else "flat"
+        if generation != store_generation:
+            index_type += " (stale: rebuilt on next use)"
     status = {
         "library": str(root),
         **counts,
         "model": model.name if model else None,
         "pretrained": model.pretrained if model else None,
         "dim": model.dim if model else None,
-        "index_type": "flat",
+        "index_type": index_type,
         "index_bytes": index_bytes,
         "bytes_on_disk": on_disk,
         "daemon": daemon,
@@ -70,7 +79,9 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"library     {root}")
     print(f"images      {counts['images']} indexed, {counts['failed']} failed")
     print(f"model       {model.describe() if model else 'none yet'}")
-    print(f"index       flat, {counts['vectors']} vectors, {human_bytes(index_bytes)}")
+    print(
+        f"index       {index_type}, {counts['vectors']} vectors, {human_bytes(index_bytes)}"
+    )
     print(f"label sets  {counts['label_sets']}")
     if daemon is None:
         print("daemon      not running")

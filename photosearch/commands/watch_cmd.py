@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 from types import FrameType
 
-from photosearch.commands.common import open_library, positive_int
+from photosearch.commands.common import add_index_type, open_library, positive_int
 
 
 def _seconds(text: str) -> float:
@@ -47,6 +47,7 @@ def register(
         help="poll instead of native events (network drives, mounted volumes)",
     )
     p.add_argument("--batch-size", type=positive_int, help="images per model batch")
+    add_index_type(p)
     p.add_argument("--log-file", type=Path, metavar="FILE", help="also log to FILE")
     p.set_defaults(func=run)
 

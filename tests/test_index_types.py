@@ -1,0 +1,104 @@
+"""The index type follows the library's size; the approximate one is tuned to its recall."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.pipeline import index_folders
+from retrieval.index_sync import IndexPolicy, exact_top, rebuild, recall_at
+from retrieval.library import Library
+from retrieval.records import EncodedFile
+from retrieval.store import Store
+from retrieval.types import ModelInfo
+from retrieval.vector_index import INDEX_NAME, VectorIndex, read_header
+from retrieval.vectors import l2_normalize
+from tests.conftest import draw, random_color
+
+DIM = 32
+
+
+def clustered(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(99).standard_normal((40, DIM)).astype(np.float32)
+    picks = centres[rng.integers(0, len(centres), n)]
+    return l2_normalize(picks + 0.35 * rng.standard_normal((n, DIM)).astype(np.float32))
+
+
+@pytest.fixture
+def big_store(tmp_path: Path):
+    store = Store.open(tmp_path / "lib", create=True)
+    store.set_model(ModelInfo("m", "w", DIM))
+    vectors = clustered(4000, seed=1)
+    store.write_batch(
+        [
+            EncodedFile(f"/p/{i}.jpg", 1, 1, f"h{i}", 1, 1, None, v)
+            for i, v in enumerate(vectors)
+        ]
+    )
+    yield store
+    store.close()
+
+
+def test_policy_picks_flat_while_small_and_within_memory() -> None:
+    policy = IndexPolicy(flat_max_vectors=1000, index_memory_mb=1)
+    assert policy.kind_for(999, 128) == "flat"
+    assert policy.kind_for(1001, 128) == "ivf"
+    assert policy.kind_for(400, 512) == "flat"  # 0.8 MB of float32
+    assert policy.kind_for(600, 512) == "ivf"  # 1.2 MB: over the memory budget
+    assert (
+        IndexPolicy(flat_max_vectors=10**9, index_memory_mb=1).kind_for(10**4, 512)
+        == "ivf"
+    )
+    assert IndexPolicy(index_type="flat").kind_for(10**9, 512) == "flat"
+
+
+def test_ivf_reaches_its_recall_target_on_unseen_queries(big_store: Store) -> None:
+    index = rebuild(
+        big_store, DIM, IndexPolicy(flat_max_vectors=1000, index_recall=0.95)
+    )
+    assert index.kind == "ivf" and index.nprobe >= 1 and len(index) == 4000
+    queries = clustered(200, seed=7)
+    exact = exact_top(big_store, DIM, queries, 10)
+    assert recall_at(index, queries, exact) >= 0.9
+    flat = rebuild(big_store, DIM, IndexPolicy())
+    assert flat.kind == "flat" and recall_at(flat, queries, exact) == 1.0
+
+
+def test_ivf_filters_removes_and_survives_save_and_load(
+    big_store: Store, tmp_path: Path
+) -> None:
+    index = rebuild(big_store, DIM, IndexPolicy(index_type="ivf"))
+    query = clustered(1, seed=3)[0]
+    allowed = np.arange(1, 4001, 7, dtype=np.int64)
+    _, ids = index.search(query, 10, allowed)
+    assert set(ids[0][ids[0] >= 0].tolist()) <= set(allowed.tolist())
+    _, before = index.search(query, 1)
+    index.remove([int(before[0][0])])
+    _, after = index.search(query, 1)
+    assert after[0][0] != before[0][0]
+    path = tmp_path / INDEX_NAME
+    index.save(path)
+    assert read_header(path) == (index.generation, index.nprobe)
+    loaded = VectorIndex.load(path, DIM, index.generation)
+    assert (
+        loaded.kind == "ivf" and loaded.nprobe == index.nprobe and len(loaded) == 3999
+    )
+
+
+def test_an_index_run_switches_type_when_the_library_outgrows_flat(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    import random
+
+    rng = random.Random(0)
+    for i in range(60):
+        draw(tmp_path / "p" / f"{i}.png", random_color(rng), fmt="PNG")
+    fake_library.settings = replace(fake_library.settings, flat_max_vectors=50)
+    index_folders(fake_library, [str(tmp_path / "p")])
+    assert fake_library.index.kind == "ivf"
+    header = read_header(fake_library.store.root / INDEX_NAME)
+    assert header is not None and header[1] >= 1
