@@ -213,8 +213,8 @@ def _apply(
     encoded = 0
     bar = tqdm(total=len(plan.encode), unit="img", disable=not progress, leave=False)
     encoder = library.encoder
-    # Decode JPEGs at no less than twice what the model sees: detail beyond is thrown away.
-    draft = 2 * encoder.image_size if plan.encode else None
+    # Decode no finer than the model looks (see `decode`): the rest is thrown away anyway.
+    draft = encoder.image_size if plan.encode else None
 
     def job(work: Work) -> Ready | FailedFile | None:
         return decode_one(work, settings.max_pixels, draft, encoder.prepare)

@@ -79,8 +79,11 @@ def decode(
 ) -> Decoded:
     """Read `path` as an upright RGB image.
 
-    `draft_size` lets JPEG decoding skip detail the model will never see: the decoder scales
-    by a power of two while both sides stay at least `draft_size`.
+    `draft_size`, the side of the model's input, lets decoding skip detail the model will
+    never see: JPEGs are decoded scaled down by a power of two while both sides stay at least
+    `draft_size`, and any image whose short side is over four times that is box-reduced to
+    no less than twice it, before the model's own resize. Width and height are still the
+    original's.
     """
     try:
         with warnings.catch_warnings():
@@ -101,6 +104,8 @@ def decode(
                 image.seek(0)
                 image.load()
                 upright = ImageOps.exif_transpose(image) or image
+                if draft_size is not None and min(upright.size) >= 4 * draft_size:
+                    upright = upright.reduce(min(upright.size) // (2 * draft_size))
                 rgb = to_rgb(upright)
                 if rgb is image:
                     rgb = image.copy()

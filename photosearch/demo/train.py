@@ -37,12 +37,41 @@ MEAN = torch.tensor((0.48145466, 0.4578275, 0.40821073)).view(1, 3, 1, 1)
 STD = torch.tensor((0.26862954, 0.26130258, 0.27577711)).view(1, 3, 1, 1)
 
 
+def twin(scene: shapes.Scene, rng: random.Random) -> shapes.Scene:
+    """The same scene with one thing changed: the count, or the shape (never into a held-out
+    combination). Twins side by side in a batch are the hard negatives that teach "two"
+    from "three" and a star from a cross of the same colour."""
+    if rng.random() < 0.5:
+        count = rng.choice([c for c in shapes.COUNT_WORDS if c != scene.count])
+        position = rng.choice(shapes.POSITIONS) if count == 1 else "center"
+        return shapes.Scene(
+            scene.shape, scene.color, count, scene.size, position, scene.background
+        )
+    options = [
+        s
+        for s in shapes.SHAPES
+        if s != scene.shape and (s, scene.color) not in shapes.HELD_OUT
+    ]
+    return shapes.Scene(
+        rng.choice(options),
+        scene.color,
+        scene.count,
+        scene.size,
+        scene.position,
+        scene.background,
+    )
+
+
 def render_set(
     n: int, seed: int, *, allow_held_out: bool
 ) -> tuple[list[shapes.Scene], np.ndarray]:
-    """Scenes and their pixels, rendered once: pre-computing beats re-drawing every step."""
+    """Scenes and their pixels, rendered once (pre-computing beats re-drawing every step),
+    in pairs: scene 2k+1 is the twin of scene 2k."""
     rng = random.Random(seed)
-    scenes = [shapes.random_scene(rng, allow_held_out=allow_held_out) for _ in range(n)]
+    scenes: list[shapes.Scene] = []
+    for _ in range(n // 2):
+        scene = shapes.random_scene(rng, allow_held_out=allow_held_out)
+        scenes += [scene, twin(scene, rng)]
     pixels = np.stack([np.asarray(shapes.render(s, rng)) for s in scenes])
     return scenes, pixels
 
@@ -103,7 +132,8 @@ def train(args: argparse.Namespace) -> None:
     for step in range(args.steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step) * group["lr_scale"]
-        idx = rng.sample(range(len(scenes)), args.batch)
+        pairs = rng.sample(range(len(scenes) // 2), args.batch // 2)
+        idx = [i for p in pairs for i in (2 * p, 2 * p + 1)]
         batch_scenes = [scenes[i] for i in idx]
         # A share of the images lose their colour and get a caption that names none: shape
         # features must then stand without colour, which is what lets "a star" find a
