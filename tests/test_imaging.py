@@ -128,3 +128,12 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DecodeError, match="disappeared"):
         decode(tmp_path / "gone.jpg", max_pixels=LIMIT)
+
+
+def test_large_images_of_any_format_are_box_reduced_before_the_model(tmp_path: Path) -> None:
+    path = save(Image.new("RGB", (2400, 1800), (10, 200, 10)), tmp_path / "big.png")
+    decoded = decode(path, max_pixels=LIMIT, draft_size=200)
+    assert (decoded.width, decoded.height) == (2400, 1800)
+    assert 400 <= min(decoded.image.size) < 800
+    small = save(Image.new("RGB", (700, 500), (10, 200, 10)), tmp_path / "small.png")
+    assert decode(small, max_pixels=LIMIT, draft_size=200).image.size == (700, 500)

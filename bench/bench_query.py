@@ -1,0 +1,103 @@
+"""Warm query latency: `photosearch search` end to end (process start included) while a
+`photosearch watch` daemon serves the library, against `python -c pass` plus the text
+tower's own time, and the cold path (the command loading torch and the model itself).
+
+    python -m bench.bench_query PHOTOS_DIR [--model ViT-B-32] [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUERIES = ["a dog on a beach", "mountains at sunset", "a city at night", "red flowers"]
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photos", type=Path)
+    parser.add_argument("--model", default="ViT-B-32")
+    parser.add_argument(
+        "--pretrained", help="weights file or tag (default: random weights)"
+    )
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+
+    from bench.bench_index import random_weights
+    from retrieval.encoder import OpenClipEncoder, resolve_model
+
+    weights = args.pretrained or str(
+        random_weights(args.model, Path(tempfile.gettempdir()))
+    )
+    info = resolve_model(args.model, weights)
+    library = Path(tempfile.mkdtemp(prefix="photosearch-bench-query-"))
+    exe = str(Path(sys.executable).with_name("photosearch"))
+    model = ["--model", args.model, "--pretrained", weights]
+    subprocess.run(
+        [exe, "index", str(args.photos), "--library", str(library), *model], check=True
+    )
+
+    encoder = OpenClipEncoder(info, "cpu")
+    encoder.load()
+    tower = []
+    for i in range(args.runs):
+        start = time.perf_counter()
+        encoder.encode_texts([f"{QUERIES[i % len(QUERIES)]} {i}"])  # uncached
+        tower.append(time.perf_counter() - start)
+    python = [timed([sys.executable, "-c", "pass"]) for _ in range(args.runs)]
+
+    daemon = subprocess.Popen(
+        [exe, "watch", str(args.photos), "--library", str(library)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        socket_path = library / "query.sock"
+        deadline = time.monotonic() + 120
+        while not socket_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)  # the daemon loads the model after opening the socket
+        search = [exe, "search"]
+        warm = [
+            timed(
+                [*search, f"{QUERIES[i % len(QUERIES)]} {i}", "--library", str(library)]
+            )
+            for i in range(args.runs)
+        ]
+        cold_env = dict(os.environ, PHOTOSEARCH_NO_WARM="1")
+        cold = [
+            timed([*search, f"cold {i}", "--library", str(library)], env=cold_env)
+            for i in range(3)
+        ]
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+
+    def ms(values: list[float]) -> str:
+        return f"{statistics.median(values) * 1000:.0f} ms"
+
+    budget = 3 * (statistics.median(python) + statistics.median(tower))
+    print(f"| {args.model} | median |")
+    print("|---|---|")
+    print(f"| python -c pass | {ms(python)} |")
+    print(f"| text tower, one uncached query | {ms(tower)} |")
+    print(f"| warm `photosearch search` (daemon running) | {ms(warm)} |")
+    print(f"| target: 3 x (python + text tower) | {budget * 1000:.0f} ms |")
+    print(f"| cold `photosearch search` (no daemon) | {ms(cold)} |")
+
+
+if __name__ == "__main__":
+    main()
