@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=200, help="photos used")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--decode-workers", type=int, default=0, help="0: one per core")
     args = parser.parse_args()
 
     import torch
@@ -129,6 +131,8 @@ def main() -> None:
     print(f"| pipeline images/s | {pipeline:.1f} |")
     print(f"| pipeline / model-only | {pipeline / model_only:.2f} |")
     print(f"| bytes per image (SQLite + FAISS) | {on_disk / len(files):.0f} |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"| peak RSS | {peak:.1f} GB |")
     print(
         f"| cosine, reduced-scale vs full decoding | mean {cosines.mean():.4f}, "
         f"worst {cosines.min():.4f} |"

@@ -18,6 +18,7 @@ from indexer.scan import FileEntry, check_roots, file_entry, inside, walk
 from retrieval.faults import checkpoint
 from retrieval.library import Library
 from retrieval.records import EncodedFile, FailedFile, LabelSetRecord, TagScores
+from retrieval.settings import batch_size_for
 from retrieval.tagging import label_vectors, score_vectors
 from retrieval.types import FloatArray
 from retrieval.vectors import stored_precision
@@ -219,7 +220,11 @@ def _apply(
     def job(work: Work) -> Ready | FailedFile | None:
         return decode_one(work, settings.max_pixels, draft, encoder.prepare)
 
-    for batch, results in decoded_batches(plan.encode, settings.batch_size, job):
+    batch_size = batch_size_for(settings, getattr(encoder, "device", "cpu"))
+    workers = settings.decode_workers or None
+    for batch, results in decoded_batches(
+        plan.encode, batch_size, job, workers=workers
+    ):
         if stop is not None and stop():
             break
         ready = [r for r in results if isinstance(r, Ready)]

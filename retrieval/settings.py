@@ -32,8 +32,10 @@ class Settings:
     pretrained: str | None = None
     # auto picks cuda, then mps, then cpu.
     device: str = "auto"
-    # Images per forward pass of the image tower.
-    batch_size: int = 32
+    # Images per forward pass of the image tower; 0 picks 128 on a GPU, 32 on a CPU.
+    batch_size: int = 0
+    # Threads decoding images ahead of the model; 0 means one per CPU core.
+    decode_workers: int = 0
     # Images with more pixels than this are refused as decompression bombs.
     max_pixels: int = 250_000_000
     # Vector index: "auto" picks exact search while it is fast and fits the memory budget,
@@ -63,6 +65,7 @@ class Settings:
                 values[name] = env[f"PHOTOSEARCH_{name.upper()}"]
         for name, kind in (
             ("batch_size", int),
+            ("decode_workers", int),
             ("max_pixels", int),
             ("duplicate_threshold", float),
             ("tag_threshold", float),
@@ -92,8 +95,14 @@ class Settings:
             raise UsageError(
                 f"unknown device {self.device!r}: choose one of {', '.join(DEVICES)}"
             )
-        if self.batch_size < 1:
-            raise UsageError(f"batch size {self.batch_size} must be at least 1")
+        if self.batch_size < 0:
+            raise UsageError(
+                f"batch size {self.batch_size} must be at least 1 (or 0: auto)"
+            )
+        if self.decode_workers < 0:
+            raise UsageError(
+                f"decode workers {self.decode_workers} must not be negative"
+            )
         if not 0.0 <= self.tag_threshold <= 1.0:
             raise UsageError(
                 f"tag threshold {self.tag_threshold} must be between 0 and 1"
@@ -107,3 +116,11 @@ class Settings:
         if self.tag_top < 1:
             raise UsageError(f"--top {self.tag_top} must be at least 1")
         return self
+
+
+def batch_size_for(settings: Settings, device: str) -> int:
+    """The batch size to use on `device`: big batches keep a GPU busy, small ones keep a
+    CPU's memory and latency low."""
+    if settings.batch_size:
+        return settings.batch_size
+    return 128 if device == "cuda" else 32

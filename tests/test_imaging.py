@@ -130,7 +130,9 @@ def test_missing_file(tmp_path: Path) -> None:
         decode(tmp_path / "gone.jpg", max_pixels=LIMIT)
 
 
-def test_large_images_of_any_format_are_box_reduced_before_the_model(tmp_path: Path) -> None:
+def test_large_images_of_any_format_are_box_reduced_before_the_model(
+    tmp_path: Path,
+) -> None:
     path = save(Image.new("RGB", (2400, 1800), (10, 200, 10)), tmp_path / "big.png")
     decoded = decode(path, max_pixels=LIMIT, draft_size=200)
     assert (decoded.width, decoded.height) == (2400, 1800)
