@@ -38,13 +38,19 @@ def random_weights(model: str, folder: Path) -> Path:
     return path
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def model_parser(description: str) -> argparse.ArgumentParser:
+    """Arguments every indexing benchmark takes: the photos and the model."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("photos", type=Path)
     parser.add_argument("--model", default="ViT-B-32")
     parser.add_argument(
         "--pretrained", help="weights file or tag (default: random weights)"
     )
+    return parser
+
+
+def main() -> None:
+    parser = model_parser(__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=200, help="photos used")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="auto")

@@ -7,7 +7,6 @@ tower's own time, and the cold path (the command loading torch and the model its
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import statistics
@@ -27,16 +26,12 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("photos", type=Path)
-    parser.add_argument("--model", default="ViT-B-32")
-    parser.add_argument(
-        "--pretrained", help="weights file or tag (default: random weights)"
-    )
+    from bench.bench_index import model_parser, random_weights
+
+    parser = model_parser(__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
 
-    from bench.bench_index import random_weights
     from retrieval.encoder import OpenClipEncoder, resolve_model
 
     weights = args.pretrained or str(

@@ -88,3 +88,23 @@ def run_cli(
         timeout=timeout,
         cwd=REPO,
     )
+
+
+def main_in_fresh_process(*argv: str) -> tuple[str, bool]:
+    """Run `photosearch ARGV` in a new interpreter: (its stdout, whether it imported torch)."""
+    code = (
+        "import sys\nfrom photosearch.cli import main\n"
+        f"sys.argv = ['photosearch', *{list(argv)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    lines = out.stdout.rstrip().splitlines()
+    assert lines and lines[-1] in ("TORCH", "NO-TORCH"), out.stdout + out.stderr
+    return "\n".join(lines[:-1]), lines[-1] == "TORCH"

@@ -16,7 +16,7 @@ import pytest
 from photosearch.demo import shapes
 from retrieval.store import DATABASE_NAME, Store
 from retrieval.vector_index import INDEX_NAME
-from tests.conftest import draw, run_cli
+from tests.conftest import draw, main_in_fresh_process, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -193,24 +193,12 @@ def test_corrupt_faiss_file_is_rebuilt(lib: str) -> None:
 
 
 def test_commands_that_need_no_model_do_not_import_torch(lib: str) -> None:
-    import subprocess
-    import sys
-
-    for command in (["status"], ["tags"], ["failures"], ["--help"]):
-        code = (
-            "import sys\nfrom photosearch.cli import main\n"
-            f"sys.argv = ['photosearch', *{command!r}, '--library', {lib!r}][: (2 if {command!r} == ['--help'] else None)]\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", code], check=False, capture_output=True, text=True
-        )
-        assert out.stdout.strip().endswith("NO-TORCH"), (
-            command,
-            out.stdout,
-            out.stderr,
-        )
+    for command in (["status"], ["tags"], ["failures"]):
+        output, imported_torch = main_in_fresh_process(*command, "--library", lib)
+        assert not imported_torch, command
+        assert output or command != ["status"]
+    _, imported_torch = main_in_fresh_process("--help")
+    assert not imported_torch
 
 
 BAD_INPUTS = [

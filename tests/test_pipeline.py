@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from indexer.pipeline import index_folders
 from retrieval.library import Library
@@ -34,6 +35,17 @@ def stored_vector(library: Library, path: Path) -> np.ndarray:
     return library.store.vectors([meta.image_id], library.model.dim)[0]
 
 
+def assert_vectors_are_their_files(library: Library, paths: list[Path]) -> None:
+    """Each stored vector is the one of its own file, as stored."""
+    fake = encoder_of(library)
+    for path in paths:
+        with Image.open(path) as image:
+            want = fake.encode_images([image.convert("RGB")])[0]
+        np.testing.assert_array_equal(
+            stored_vector(library, path), stored_precision(want)
+        )
+
+
 def test_first_run_adds_everything_and_second_run_encodes_nothing(
     fake_library: Library, tmp_path: Path
 ) -> None:
@@ -45,16 +57,7 @@ def test_first_run_adds_everything_and_second_run_encodes_nothing(
     assert (again.added, again.unchanged, again.encoded) == (0, 10, 0)
     assert encoder_of(fake_library).images_encoded == 10
     assert len(fake_library.index) == 10
-    # Each stored vector is the one of its own file.
-    fake = encoder_of(fake_library)
-    for path in photos:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            want = fake.encode_images([image.convert("RGB")])[0]
-        np.testing.assert_array_equal(
-            stored_vector(fake_library, path), stored_precision(want)
-        )
+    assert_vectors_are_their_files(fake_library, photos)
 
 
 def test_bad_file_in_the_middle_of_a_batch_keeps_the_others_aligned(
@@ -68,15 +71,8 @@ def test_bad_file_in_the_middle_of_a_batch_keeps_the_others_aligned(
     failures = fake_library.store.failures()
     assert [Path(f.path).name for f in failures] == ["img001b.png"]
     assert "not an image" in (failures[0].error or "")
+    assert_vectors_are_their_files(fake_library, good)
     fake = encoder_of(fake_library)
-    from PIL import Image
-
-    for path in good:
-        with Image.open(path) as image:
-            want = fake.encode_images([image.convert("RGB")])[0]
-        np.testing.assert_array_equal(
-            stored_vector(fake_library, path), stored_precision(want)
-        )
     # Not retried while unchanged; retried once it changes.
     encoded_before = fake.images_encoded
     assert index_folders(fake_library, [str(folder)]).failed == 0

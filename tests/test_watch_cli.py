@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from indexer.daemon_lock import read_status
-from tests.conftest import draw, run_cli
+from tests.conftest import draw, main_in_fresh_process, run_cli
 from tests.test_watch import wait_for
 
 PHOTOSEARCH = str(Path(sys.executable).with_name("photosearch"))
@@ -78,17 +78,11 @@ def test_watch_end_to_end(tmp_path: Path) -> None:
             env={"PHOTOSEARCH_NO_WARM": "1"},
         )
         assert [h["path"] for h in json.loads(cold.stdout)] == warm
-        probe = (
-            "import sys\nfrom photosearch.cli import main\n"
-            f"sys.argv = ['photosearch', 'search', 'red', '--library', {str(library)!r}]\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
+        output, imported_torch = main_in_fresh_process(
+            "search", "red", "--library", str(library)
         )
-        out = subprocess.run(
-            [sys.executable, "-c", probe], check=False, capture_output=True, text=True
-        )
-        assert out.stdout.strip().endswith("NO-TORCH"), out.stdout + out.stderr
-        assert "holiday/red.png" in out.stdout
+        assert not imported_torch
+        assert "holiday/red.png" in output
         failed = run_cli("similar", "no-such.jpg", "--library", str(library))
         assert failed.returncode == 2 and "no-such.jpg not found" in failed.stderr
 

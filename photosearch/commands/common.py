@@ -56,7 +56,12 @@ def open_library(
     return Library.open(settings_from(args), create=create, reencode=reencode)
 
 
-def add_index_type(parser: argparse.ArgumentParser) -> None:
+def add_indexing_options(parser: argparse.ArgumentParser) -> None:
+    """What `index` and `watch` share: the folders, the batch size, the index type."""
+    parser.add_argument("folders", nargs="+", metavar="DIR", help="folders of photos")
+    parser.add_argument(
+        "--batch-size", type=positive_int, help="images per model batch"
+    )
     parser.add_argument(
         "--index-type",
         choices=INDEX_TYPES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from photosearch.commands.common import add_index_type, open_library, positive_int
+from photosearch.commands.common import add_indexing_options, open_library
 
 
 def register(
@@ -19,14 +19,12 @@ def register(
         "re-encoding, drop deleted files. Running it again over unchanged folders encodes "
         "nothing.",
     )
-    p.add_argument("folders", nargs="+", metavar="DIR", help="folders of photos")
+    add_indexing_options(p)
     p.add_argument(
         "--reencode",
         action="store_true",
         help="re-encode every image, e.g. after choosing another --model",
     )
-    p.add_argument("--batch-size", type=positive_int, help="images per model batch")
-    add_index_type(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

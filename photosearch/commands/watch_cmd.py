@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 from types import FrameType
 
-from photosearch.commands.common import add_index_type, open_library, positive_int
+from photosearch.commands.common import add_indexing_options, open_library
 
 
 def _seconds(text: str) -> float:
@@ -34,7 +34,7 @@ def register(
         "file-system events: new photos are searchable seconds after they land. Stops "
         "cleanly on SIGINT or SIGTERM. One daemon per library.",
     )
-    p.add_argument("folders", nargs="+", metavar="DIR", help="folders of photos")
+    add_indexing_options(p)
     p.add_argument(
         "--debounce",
         type=_seconds,
@@ -46,8 +46,6 @@ def register(
         action="store_true",
         help="poll instead of native events (network drives, mounted volumes)",
     )
-    p.add_argument("--batch-size", type=positive_int, help="images per model batch")
-    add_index_type(p)
     p.add_argument("--log-file", type=Path, metavar="FILE", help="also log to FILE")
     p.set_defaults(func=run)
 
