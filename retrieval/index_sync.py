@@ -38,6 +38,13 @@ class IndexPolicy:
             settings.index_recall,
         )
 
+    def needs_rebuild(self, index: VectorIndex) -> bool:
+        """The library outgrew (or shrank below) its index type, or has four times the
+        vectors its IVF centroids were trained for."""
+        if self.kind_for(len(index), index.dim) != index.kind:
+            return True
+        return index.kind == "ivf" and len(index) > 4 * max(1, index.trained_for)
+
     def kind_for(self, count: int, dim: int) -> str:
         if self.index_type != "auto":
             return self.index_type
@@ -99,6 +106,7 @@ def _build_ivf(store: Store, dim: int, count: int, recall: float) -> VectorIndex
     step = max(1, count // (lists * 64))
     sample = np.concatenate([vectors[::step] for _, vectors in store.iter_vectors(dim)])
     index = VectorIndex.ivf(dim, lists, sample)
+    index.trained_for = count
     for ids, vectors in store.iter_vectors(dim):
         index.add(ids, vectors)
     rng = np.random.default_rng(0)

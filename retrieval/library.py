@@ -91,15 +91,14 @@ class Library:
         return IndexPolicy.from_settings(self.settings)
 
     def refresh_index_type(self) -> None:
-        """Rebuild the index if the library outgrew (or shrank below) its type. The rebuild
-        reads the store without holding the lock, so queries go on meanwhile."""
+        """Rebuild the index if the library outgrew (or shrank below) its type, or its IVF
+        training. The rebuild reads the store without holding the lock, so queries go on
+        meanwhile."""
         with self._lock:
             index = self._index
-        if index is None:
+        if index is None or not self.policy.needs_rebuild(index):
             return
         wanted = self.policy.kind_for(len(index), self.model.dim)
-        if wanted == index.kind:
-            return
         log.info(
             "library has %d vectors: rebuilding the index as %s", len(index), wanted
         )

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.faiss"
 _MAGIC = b"PSFAISS2"
-_HEADER = struct.Struct("<8sQI")  # magic, store generation, nprobe (0 for flat)
+# magic, store generation, nprobe (0 for flat), vectors the IVF centroids were trained for
+_HEADER = struct.Struct("<8sQIQ")
 KINDS = ("flat", "ivf")
 
 
@@ -32,7 +33,7 @@ def read_header(path: Path) -> tuple[int, int] | None:
         return None
     if len(head) < _HEADER.size:
         return None
-    magic, generation, nprobe = _HEADER.unpack(head)
+    magic, generation, nprobe, _ = _HEADER.unpack(head)
     return (generation, nprobe) if magic == _MAGIC else None
 
 
@@ -50,6 +51,7 @@ class VectorIndex:
         index: faiss.Index | None = None,
         generation: int = -1,
         nprobe: int = 0,
+        trained_for: int = 0,
     ) -> None:
         self.dim = dim
         self.index = (
@@ -58,6 +60,8 @@ class VectorIndex:
         # The store generation whose vectors this index holds; -1 when unknown.
         self.generation = generation
         self.nprobe = nprobe
+        # How many vectors the IVF centroids were trained for: far more means retrain.
+        self.trained_for = trained_for
 
     @classmethod
     def ivf(cls, dim: int, lists: int, training: FloatArray) -> VectorIndex:
@@ -71,7 +75,7 @@ class VectorIndex:
             faiss.METRIC_INNER_PRODUCT,
         )
         index.train(np.ascontiguousarray(training, dtype=np.float32))
-        return cls(dim, index, nprobe=1)
+        return cls(dim, index, nprobe=1, trained_for=len(training))
 
     @property
     def kind(self) -> str:
@@ -159,7 +163,9 @@ class VectorIndex:
         fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(_HEADER.pack(_MAGIC, generation, self.nprobe))
+                out.write(
+                    _HEADER.pack(_MAGIC, generation, self.nprobe, self.trained_for)
+                )
                 out.write(payload.tobytes())
                 out.flush()
                 os.fsync(out.fileno())
@@ -183,7 +189,7 @@ class VectorIndex:
             raise IndexFileError(f"{path} is missing") from None
         if len(data) < _HEADER.size:
             raise IndexFileError(f"{path} is truncated")
-        magic, saved_generation, nprobe = _HEADER.unpack_from(data)
+        magic, saved_generation, nprobe, trained_for = _HEADER.unpack_from(data)
         if magic != _MAGIC:
             raise IndexFileError(f"{path} is not a photosearch index")
         if saved_generation != generation:
@@ -200,4 +206,4 @@ class VectorIndex:
             ) from None
         if index.d != dim:
             raise IndexFileError(f"{path} has dimension {index.d}, library has {dim}")
-        return cls(dim, index, generation, nprobe)
+        return cls(dim, index, generation, nprobe, trained_for)

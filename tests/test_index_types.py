@@ -102,3 +102,16 @@ def test_an_index_run_switches_type_when_the_library_outgrows_flat(
     assert fake_library.index.kind == "ivf"
     header = read_header(fake_library.store.root / INDEX_NAME)
     assert header is not None and header[1] >= 1
+
+
+def test_an_ivf_index_is_retrained_once_the_library_quadruples(
+    big_store: Store,
+) -> None:
+    policy = IndexPolicy(index_type="ivf")
+    index = rebuild(big_store, DIM, policy)
+    assert index.trained_for == 4000 and not policy.needs_rebuild(index)
+    index.trained_for = 900
+    assert policy.needs_rebuild(index)
+    assert IndexPolicy(flat_max_vectors=10**6).needs_rebuild(
+        rebuild(big_store, DIM, policy)
+    )
