@@ -39,6 +39,9 @@ def duplicate_groups(
         sims = vectors @ vectors.T
         anchor = int(sims.sum(axis=1).argmax())
         order = sorted(range(len(ordered_ids)), key=lambda i: -sims[anchor, i])
-        groups.append([(ordered_ids[i], float(sims[anchor, i])) for i in order])
+        # float16 storage can put a vector's similarity to itself a hair above 1.
+        groups.append(
+            [(ordered_ids[i], min(1.0, float(sims[anchor, i]))) for i in order]
+        )
     groups.sort(key=lambda g: (-len(g), g[0][0]))
     return groups

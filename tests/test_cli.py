@@ -25,7 +25,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_cli("demo", str(root), "--images", "120")
     assert result.returncode == 0, result.stderr
     assert "added 123" in result.stdout
-    assert 'search "two red circles"' in result.stdout
+    assert 'search "red circles"' in result.stdout
     return root
 
 
