@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,14 +83,29 @@ def positive_int(text: str) -> int:
     return value
 
 
-def unit_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not -1.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} must be between -1 and 1")
-    return value
+def number_between(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number within [low, high], with a message naming the bounds."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            bounds = (
+                f"at least {low:g}"
+                if high == math.inf
+                else f"between {low:g} and {high:g}"
+            )
+            raise argparse.ArgumentTypeError(f"{value:g} must be {bounds}")
+        return value
+
+    return parse
+
+
+unit_float = number_between(-1.0, 1.0)  # a cosine similarity
+probability = number_between(0.0, 1.0)
+seconds = number_between(0.0, math.inf)
 
 
 def read_lines(path: Path, what: str) -> list[str]:

@@ -5,18 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from photosearch.commands.common import open_library, positive_int, read_lines
+from photosearch.commands.common import (
+    open_library,
+    positive_int,
+    probability,
+    read_lines,
+)
 from photosearch.output import emit_csv, emit_json
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 1")
-    return value
 
 
 def register(
@@ -40,7 +35,7 @@ def register(
         help="label set name (default: file stem)",
     )
     p.add_argument(
-        "--threshold", type=_probability, help="least probability (default 0.5)"
+        "--threshold", type=probability, help="least probability (default 0.5)"
     )
     p.add_argument("--top", type=positive_int, help="most labels per image (default 1)")
     p.set_defaults(func=run_tag)

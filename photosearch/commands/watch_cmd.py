@@ -8,19 +8,7 @@ import signal
 from pathlib import Path
 from types import FrameType
 
-from photosearch.commands.common import add_indexing_options, open_library
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of seconds"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must not be negative")
-    return value
+from photosearch.commands.common import add_indexing_options, open_library, seconds
 
 
 def register(
@@ -37,7 +25,7 @@ def register(
     add_indexing_options(p)
     p.add_argument(
         "--debounce",
-        type=_seconds,
+        type=seconds,
         default=1.0,
         help="seconds of quiet before indexing (1)",
     )
