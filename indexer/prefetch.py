@@ -49,25 +49,32 @@ def decoded_batches(
     job: Callable[[Work], Ready | FailedFile | None],
     *,
     workers: int | None = None,
-    depth: int = 2,
+    ahead: int = 2,
 ) -> Iterator[tuple[Sequence[Work], list[Ready | FailedFile | None]]]:
-    """Batches of results in order, with up to `depth` batches decoding ahead."""
-    batches = [works[i : i + batch_size] for i in range(0, len(works), batch_size)]
+    """Batches of results in order, with `ahead` batches decoding while the caller works
+    on the current one. With `ahead=0` a batch decodes, on every worker, only once it is
+    asked for: on a CPU whose cores the model already keeps busy, decoding alongside it
+    stalls the model's threads for longer than the decoding itself takes."""
     pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-    queue: deque[tuple[Sequence[Work], list[Future[Ready | FailedFile | None]]]] = (
+    upcoming = (works[i : i + batch_size] for i in range(0, len(works), batch_size))
+    pending: deque[tuple[Sequence[Work], list[Future[Ready | FailedFile | None]]]] = (
         deque()
     )
-    upcoming = iter(batches)
+
+    def submit() -> bool:
+        batch = next(upcoming, None)
+        if batch is None:
+            return False
+        pending.append((batch, [pool.submit(job, w) for w in batch]))
+        return True
+
     try:
-        for batch in upcoming:
-            queue.append((batch, [pool.submit(job, w) for w in batch]))
-            if len(queue) >= depth:
-                break
-        while queue:
-            batch, futures = queue.popleft()
-            following = next(upcoming, None)
-            if following is not None:
-                queue.append((following, [pool.submit(job, w) for w in following]))
+        while True:
+            while len(pending) <= ahead and submit():
+                pass
+            if not pending:
+                return
+            batch, futures = pending.popleft()
             yield batch, [f.result() for f in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
