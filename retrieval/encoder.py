@@ -51,6 +51,10 @@ class Encoder(Protocol):
         """The model's softmax temperature for image-text logits."""
         ...
 
+    def load(self) -> None:
+        """Load the weights now rather than on first use (a server's first query)."""
+        ...
+
     def prepare(self, image: Image.Image) -> Any:
         """The model's input for one image (resized, cropped, normalised); thread-safe, so
         decode workers run it ahead of the model."""

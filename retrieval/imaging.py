@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
@@ -75,9 +76,10 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def decode(
-    path: Path | str, *, max_pixels: int, draft_size: int | None = None
+    path: Path | str | IO[bytes], *, max_pixels: int, draft_size: int | None = None
 ) -> Decoded:
-    """Read `path` as an upright RGB image.
+    """Read `path` (a file name, or an open binary file such as an upload) as an upright
+    RGB image.
 
     `draft_size`, the side of the model's input, lets decoding skip detail the model will
     never see: JPEGs are decoded scaled down by a power of two while both sides stay at least

@@ -108,6 +108,17 @@ class Library:
             if self._index is index and fresh.generation == index.generation:
                 self._index = fresh
 
+    def reload_if_stale(self) -> None:
+        """Drop the loaded index if another process (a watch daemon) has changed the vectors
+        since it was loaded; the next use loads the fresh one. For readers only: a writer
+        mirrors its own changes with `apply`."""
+        with self._lock:
+            if (
+                self._index is not None
+                and self._index.generation != self.store.generation()
+            ):
+                self._index = None
+
     def search_index(
         self, vector: FloatArray, k: int, allowed: IdArray | None = None
     ) -> tuple[FloatArray, IdArray]:

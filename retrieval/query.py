@@ -3,7 +3,7 @@ with an optional weight (`2:cat`), summed and re-normalised into one query vecto
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import UsageError
@@ -11,12 +11,21 @@ from retrieval.errors import UsageError
 
 @dataclass(frozen=True)
 class QueryTerm:
+    """One weighted part of a query: a sentence, an image file, a library image by id, or
+    the bytes of an uploaded image."""
+
     weight: float
     text: str | None = None
     image: Path | None = None
+    image_id: int | None = None
+    upload: bytes | None = field(default=None, repr=False)
 
-    def describe(self) -> str:
-        return str(self.image) if self.image is not None else repr(self.text)
+    def __post_init__(self) -> None:
+        given = [self.text, self.image, self.image_id, self.upload]
+        if sum(v is not None for v in given) != 1:
+            raise UsageError(
+                "a query term is one of: a text, an image file, an image id, an upload"
+            )
 
 
 def _split_weight(raw: str) -> tuple[float, str]:

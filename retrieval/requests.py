@@ -35,12 +35,19 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
     describe. Raises PhotosearchError for anything the user got wrong."""
     from retrieval.errors import UsageError
     from retrieval.query import QueryTerm, parse_extra_terms, parse_image, parse_term
-    from retrieval.search import SearchOptions, query_vector, rank_texts, search
+    from retrieval.search import (
+        SearchOptions,
+        image_vector,
+        query_vector,
+        rank_texts,
+        search,
+    )
 
     base = Path(request.cwd)
     under = str(base / request.under) if request.under else None
     if request.op == "describe":
-        ranked = rank_texts(library, parse_image(request.main, base), request.texts)
+        vector, _ = image_vector(library, parse_image(request.main, base))
+        ranked = rank_texts(library, vector, request.texts)
         return [
             {"text": r.text, "score": r.score, "probability": r.probability}
             for r in ranked

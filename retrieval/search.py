@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from retrieval.errors import DecodeError, UsageError
+from retrieval.errors import DecodeError, NotFoundError, UsageError
 from retrieval.imaging import decode
 from retrieval.library import Library
 from retrieval.query import QueryTerm
-from retrieval.types import FloatArray, SearchHit
+from retrieval.types import FloatArray, IdArray, SearchHit
 from retrieval.vectors import l2_normalize
 
 
@@ -23,10 +25,24 @@ class SearchOptions:
     min_score: float | None = None
     under: str | None = None  # only images below this folder
     tag: str | None = None  # only images with this assigned tag
+    offset: int = 0  # skip this many of the best (paging)
+    taken_after: datetime | None = None  # EXIF date, inclusive; undated images drop out
+    taken_before: datetime | None = None  # exclusive
 
     def __post_init__(self) -> None:
         if self.top < 1:
             raise UsageError(f"-k {self.top}: ask for at least 1 result")
+        if self.offset < 0:
+            raise UsageError(f"offset {self.offset} must not be negative")
+        if (
+            self.taken_after is not None
+            and self.taken_before is not None
+            and self.taken_after >= self.taken_before
+        ):
+            raise UsageError(
+                f"the date range {self.taken_after:%Y-%m-%d} to "
+                f"{self.taken_before:%Y-%m-%d} is empty: put the earlier date first"
+            )
 
 
 @dataclass(frozen=True)
@@ -46,14 +62,40 @@ def image_vector(library: Library, path: Path) -> tuple[FloatArray, int | None]:
     vector is used, without encoding)."""
     meta = library.store.meta_by_path(absolute(path))
     if meta is not None and meta.status == "ok":
-        return library.store.vectors([meta.image_id], library.model.dim)[
-            0
-        ], meta.image_id
+        return library_vector(library, meta.image_id), meta.image_id
     try:
         decoded = decode(path, max_pixels=library.settings.max_pixels)
     except DecodeError as exc:
         raise UsageError(f"cannot use {path} as a query image: {exc}") from None
     return library.encoder.encode_images([decoded.image])[0], None
+
+
+def library_vector(library: Library, image_id: int) -> FloatArray:
+    """The stored vector of a library image."""
+    meta = library.store.meta([image_id]).get(image_id)
+    if meta is None or meta.status != "ok":
+        raise NotFoundError(f"no indexed image with id {image_id} in this library")
+    return library.store.vectors([image_id], library.model.dim)[0]
+
+
+def upload_vector(library: Library, data: bytes) -> FloatArray:
+    """The vector of an image sent as bytes, decoded with the same guards as indexing."""
+    try:
+        decoded = decode(io.BytesIO(data), max_pixels=library.settings.max_pixels)
+    except DecodeError as exc:
+        raise DecodeError(f"the uploaded file cannot be used: {exc}") from None
+    return library.encoder.encode_images([decoded.image])[0]
+
+
+def term_vector(library: Library, term: QueryTerm) -> tuple[FloatArray, int | None]:
+    """An image term's vector, and the library id it came from, if any."""
+    if term.image_id is not None:
+        return library_vector(library, term.image_id), term.image_id
+    if term.upload is not None:
+        return upload_vector(library, term.upload), None
+    if term.image is not None:
+        return image_vector(library, term.image)
+    raise UsageError(f"{term.text!r} is a text, not an image")
 
 
 def query_vector(
@@ -73,8 +115,8 @@ def query_vector(
             total += term.weight * vector
     query_ids: set[int] = set()
     for term in terms:
-        if term.image is not None:
-            vector, image_id = image_vector(library, term.image)
+        if term.text is None:
+            vector, image_id = term_vector(library, term)
             total += term.weight * vector
             if image_id is not None and term.weight > 0:
                 query_ids.add(image_id)
@@ -89,33 +131,50 @@ def search(
     options: SearchOptions,
     exclude: set[int] | frozenset[int] = frozenset(),
 ) -> list[SearchHit]:
-    """The `options.top` library images closest to `vector`, best first."""
-    allowed = None
-    if options.under is not None:
-        allowed = library.store.ids_under(absolute(options.under))
-    if options.tag is not None:
-        tagged = library.store.ids_tagged(options.tag)
-        allowed = tagged if allowed is None else np.intersect1d(allowed, tagged)
-    scores, ids = library.search_index(vector, options.top + len(exclude), allowed)
+    """The `options.top` library images closest to `vector`, best first, after skipping
+    `options.offset` of them."""
+    allowed = allowed_ids(library, options)
+    skip = options.offset
+    scores, ids = library.search_index(
+        vector, skip + options.top + len(exclude), allowed
+    )
     pairs = [
         (int(i), float(s))
         for s, i in zip(scores[0], ids[0], strict=True)
         if i >= 0 and int(i) not in exclude
-    ][: options.top]
+    ][skip : skip + options.top]
     if options.min_score is not None:
         pairs = [(i, s) for i, s in pairs if s >= options.min_score]
     meta = library.store.meta([i for i, _ in pairs])
     return [SearchHit(i, meta[i].path, s) for i, s in pairs if i in meta]
 
 
-def rank_texts(library: Library, image: Path, texts: Sequence[str]) -> list[TextScore]:
-    """Image to text: the given texts, best match first."""
+def allowed_ids(library: Library, options: SearchOptions) -> IdArray | None:
+    """The ids the filters leave (None: no filter, every image)."""
+    allowed: IdArray | None = None
+
+    def narrow(ids: IdArray) -> None:
+        nonlocal allowed
+        allowed = ids if allowed is None else np.intersect1d(allowed, ids)
+
+    if options.under is not None:
+        narrow(library.store.ids_under(absolute(options.under)))
+    if options.tag is not None:
+        narrow(library.store.ids_tagged(options.tag))
+    if options.taken_after is not None or options.taken_before is not None:
+        narrow(library.store.ids_taken(options.taken_after, options.taken_before))
+    return allowed
+
+
+def rank_texts(
+    library: Library, vector: FloatArray, texts: Sequence[str]
+) -> list[TextScore]:
+    """Image to text: the given texts, best match first for the image whose vector this is."""
     texts = [t.strip() for t in texts]
     if not texts or any(not t for t in texts):
         raise UsageError(
             "give at least one non-empty text to rank (--text T or --texts FILE)"
         )
-    vector, _ = image_vector(library, image)
     text_vectors = library.encoder.encode_texts(texts)
     cosines = text_vectors @ vector
     logits = library.encoder.logit_scale * cosines

@@ -53,6 +53,10 @@ class Settings:
     # reaches this, among the `tag_top` most probable labels.
     tag_threshold: float = 0.5
     tag_top: int = 1
+    # `photosearch serve`: a token every request must carry (None: none needed), and the
+    # largest image that may be uploaded to search by, in MB.
+    token: str | None = None
+    upload_max_mb: int = 32
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -60,7 +64,7 @@ class Settings:
         values: dict[str, Any] = {}
         if env.get("PHOTOSEARCH_LIBRARY"):
             values["library"] = Path(env["PHOTOSEARCH_LIBRARY"]).expanduser()
-        for name in ("model", "pretrained", "device", "index_type"):
+        for name in ("model", "pretrained", "device", "index_type", "token"):
             if env.get(f"PHOTOSEARCH_{name.upper()}"):
                 values[name] = env[f"PHOTOSEARCH_{name.upper()}"]
         for name, kind in (
@@ -73,6 +77,7 @@ class Settings:
             ("flat_max_vectors", int),
             ("index_memory_mb", int),
             ("index_recall", float),
+            ("upload_max_mb", int),
         ):
             raw = env.get(f"PHOTOSEARCH_{name.upper()}")
             if raw:
@@ -115,6 +120,8 @@ class Settings:
             raise UsageError(f"index recall {self.index_recall} must be in (0, 1]")
         if self.tag_top < 1:
             raise UsageError(f"--top {self.tag_top} must be at least 1")
+        if self.upload_max_mb < 1:
+            raise UsageError(f"upload limit {self.upload_max_mb} MB must be at least 1")
         return self
 
 

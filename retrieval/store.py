@@ -285,6 +285,30 @@ class Store:
             )
             return np.fromiter(s.scalars(query), dtype=np.int64)
 
+    def ids_taken(self, after: datetime | None, before: datetime | None) -> IdArray:
+        """Images whose EXIF date is in [after, before); undated ones are left out."""
+        query = (
+            select(Embedding.image_id).join(Image).where(Image.taken_at.is_not(None))
+        )
+        if after is not None:
+            query = query.where(Image.taken_at >= after)
+        if before is not None:
+            query = query.where(Image.taken_at < before)
+        with self.session() as s:
+            return np.fromiter(s.scalars(query), dtype=np.int64)
+
+    def browse(self, offset: int, limit: int) -> list[ImageMeta]:
+        """Indexed images, newest first by EXIF date (undated ones last, by path)."""
+        query = (
+            select(Image)
+            .where(Image.status == STATUS_OK)
+            .order_by(Image.taken_at.desc().nulls_last(), Image.path)
+            .offset(offset)
+            .limit(limit)
+        )
+        with self.session() as s:
+            return [_meta(row) for row in s.scalars(query)]
+
     def counts(self) -> dict[str, int]:
         with self.session() as s:
             by_status = dict(
@@ -489,7 +513,11 @@ class Store:
         )
 
     def tags(
-        self, *, assigned_only: bool = True, label_set: str | None = None
+        self,
+        *,
+        assigned_only: bool = True,
+        label_set: str | None = None,
+        image_id: int | None = None,
     ) -> list[TagRecord]:
         query = (
             select(
@@ -510,6 +538,8 @@ class Store:
         if label_set is not None:
             self.label_set(label_set)
             query = query.where(LabelSet.name == label_set)
+        if image_id is not None:
+            query = query.where(ImageTag.image_id == image_id)
         with self.session() as s:
             return [TagRecord(*row) for row in s.execute(query)]
 

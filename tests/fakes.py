@@ -39,6 +39,9 @@ class FakeEncoder:
     def images_encoded(self) -> int:
         return sum(self.image_calls)
 
+    def load(self) -> None:
+        pass
+
     def image_vector(self, image: Image.Image) -> FloatArray:
         small = (
             np.asarray(image.convert("RGB").resize((4, 4)), dtype=np.float32) / 255.0
