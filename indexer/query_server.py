@@ -33,6 +33,8 @@ class _Handler(socketserver.StreamRequestHandler):
         answer: dict[str, Any]
         try:
             request = QueryRequest.from_json(json.loads(line))
+            if self.server.reader:
+                self.server.library.reload_if_stale()
             answer = {"rows": run_request(self.server.library, request)}
         except PhotosearchError as exc:
             answer = {"error": str(exc)}
@@ -47,23 +49,30 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
 
-    def __init__(self, path: str, library: Library) -> None:
+    def __init__(self, path: str, library: Library, reader: bool) -> None:
         self.library = library
+        self.reader = reader
         super().__init__(path, _Handler)
 
 
 class QueryServer:
-    def __init__(self, library: Library) -> None:
+    """`reader`: this process does not write vectors (`photosearch serve`), so another
+    process may have changed them since the last query."""
+
+    def __init__(self, library: Library, *, reader: bool = False) -> None:
         self.path = Path(library.store.root) / SOCKET_NAME
         self.library = library
+        self.reader = reader
         self._server: _Server | None = None
+        self._inode: int | None = None
 
     def start(self) -> bool:
         """Listen; False (and a warning) where no socket can be made, e.g. a path too long."""
         self.path.unlink(missing_ok=True)  # left by a daemon that was killed
         old_umask = os.umask(0o077)
         try:
-            self._server = _Server(str(self.path), self.library)
+            self._server = _Server(str(self.path), self.library, self.reader)
+            self._inode = self.path.stat().st_ino
         except OSError as exc:
             log.warning(
                 "no warm query path (%s): searches will load the model themselves", exc
@@ -78,4 +87,10 @@ class QueryServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-            self.path.unlink(missing_ok=True)
+            # Another process may have taken the socket's name over since (a daemon
+            # started after `serve`): its socket is not ours to remove.
+            try:
+                if self.path.stat().st_ino == self._inode:
+                    self.path.unlink()
+            except FileNotFoundError:
+                pass

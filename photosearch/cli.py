@@ -8,7 +8,14 @@ import logging
 import sys
 from typing import NoReturn
 
-from photosearch.commands import index_cmd, info_cmd, search_cmd, tag_cmd, watch_cmd
+from photosearch.commands import (
+    index_cmd,
+    info_cmd,
+    search_cmd,
+    serve_cmd,
+    tag_cmd,
+    watch_cmd,
+)
 from photosearch.commands.common import common_options
 
 QUERY_COMMANDS = ("search", "similar")
@@ -35,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     search_cmd.register(sub, parents)
     tag_cmd.register(sub, parents)
     info_cmd.register(sub, parents)
+    serve_cmd.register(sub, parents)
     from photosearch.demo import run as demo_run
 
     demo_run.register(sub, parents)

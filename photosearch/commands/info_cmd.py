@@ -37,52 +37,21 @@ def register(
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from indexer.daemon_lock import read_status
-    from retrieval.store import Store
-    from retrieval.vector_index import INDEX_NAME, read_header
+    from photosearch.library_status import collect
 
-    settings = settings_from(args)
-    store = Store.open(settings.library, create=False)
-    try:
-        counts = store.counts()
-        model = store.model_info()
-        store_generation = store.generation()
-    finally:
-        store.close()
-    root = settings.library
-    on_disk = sum(f.stat().st_size for f in root.iterdir() if f.is_file())
-    index_file = root / INDEX_NAME
-    index_bytes = index_file.stat().st_size if index_file.exists() else 0
-    daemon = read_status(root)
-    header = read_header(index_file)
-    if header is None:
-        index_type = "none yet (built on first search)"
-    else:
-        generation, nprobe = header
-        index_type = f"ivf, nprobe {nprobe}" if nprobe else "flat"
-        if generation != store_generation:
-            index_type += " (stale: rebuilt on next use)"
-    status = {
-        "library": str(root),
-        **counts,
-        "model": model.name if model else None,
-        "pretrained": model.pretrained if model else None,
-        "dim": model.dim if model else None,
-        "index_type": index_type,
-        "index_bytes": index_bytes,
-        "bytes_on_disk": on_disk,
-        "daemon": daemon,
-    }
+    status = collect(settings_from(args).library)
     if args.json:
         emit_json(status)
         return 0
-    print(f"library     {root}")
-    print(f"images      {counts['images']} indexed, {counts['failed']} failed")
-    print(f"model       {model.describe() if model else 'none yet'}")
+    print(f"library     {status['library']}")
+    print(f"images      {status['images']} indexed, {status['failed']} failed")
+    print(f"model       {status['model_description'] or 'none yet'}")
     print(
-        f"index       {index_type}, {counts['vectors']} vectors, {human_bytes(index_bytes)}"
+        f"index       {status['index_type']}, {status['vectors']} vectors, "
+        f"{human_bytes(status['index_bytes'])}"
     )
-    print(f"label sets  {counts['label_sets']}")
+    print(f"label sets  {status['label_sets']}")
+    daemon = status["daemon"]
     if daemon is None:
         print("daemon      not running")
     else:
@@ -96,7 +65,7 @@ def run_status(args: argparse.Namespace) -> int:
             f"daemon      running (pid {daemon['pid']}), {daemon.get('state', '?')}, "
             f"{daemon.get('queue', 0)} queued, last activity {when}"
         )
-    print(f"on disk     {human_bytes(on_disk)}")
+    print(f"on disk     {human_bytes(status['bytes_on_disk'])}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""`photosearch serve`: the web page and the HTTP API behind it."""

@@ -1,0 +1,460 @@
+"""The HTTP API and the page: one FastAPI app around one open library, whose model is
+loaded once. Images are served by id only: no request names a path on disk."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from photosearch.web import schemas
+from photosearch.web.guard import Guard
+from retrieval.errors import (
+    DecodeError,
+    LibraryError,
+    ModelError,
+    NotFoundError,
+    PhotosearchError,
+    UsageError,
+)
+from retrieval.library import Library
+from retrieval.query import QueryTerm
+from retrieval.search import (
+    SearchOptions,
+    library_vector,
+    query_vector,
+    rank_texts,
+    search,
+)
+from retrieval.types import ImageMeta, SearchHit
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+STATUS_OF = {
+    NotFoundError: 404,
+    DecodeError: 415,
+    LibraryError: 503,
+    ModelError: 500,
+}
+
+LimitQ = Annotated[int, Query(ge=1, le=200)]
+OffsetQ = Annotated[int, Query(ge=0, le=10_000)]
+ScoreQ = Annotated[float | None, Query(ge=-1.0, le=1.0)]
+
+
+class Web:
+    """The app's state: the library, and a lock that lets one request at a time use the
+    model (concurrent forward passes would only fight over the same cores)."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.model_lock = threading.Lock()
+
+    @contextmanager
+    def model(self) -> Iterator[Library]:
+        with self.model_lock:
+            self.library.reload_if_stale()
+            yield self.library
+
+    def meta(self, image_id: int) -> ImageMeta:
+        meta = self.library.store.meta([image_id]).get(image_id)
+        if meta is None or meta.status != "ok":
+            raise NotFoundError(f"no indexed image with id {image_id} in this library")
+        return meta
+
+
+def hit(meta: ImageMeta, score: float | None = None) -> schemas.Hit:
+    return schemas.Hit(
+        id=meta.image_id,
+        path=meta.path,
+        name=os.path.basename(meta.path),
+        score=score,
+        width=meta.width,
+        height=meta.height,
+        taken_at=meta.taken_at,
+        version=meta.mtime_ns,
+    )
+
+
+def options_from(filters: schemas.Filters, extra: int = 0) -> SearchOptions:
+    """Search options for a page of results, asking for `extra` more to tell if a next page
+    holds anything."""
+
+    def day(value: date | None, shift: int = 0) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.combine(value + timedelta(days=shift), time())
+
+    return SearchOptions(
+        top=filters.limit + extra,
+        min_score=filters.min_score,
+        under=filters.folder or None,
+        tag=filters.tag or None,
+        offset=filters.offset,
+        taken_after=day(filters.date_from),
+        taken_before=day(filters.date_to, shift=1),  # the end day is included
+    )
+
+
+def results(
+    web: Web, hits: list[SearchHit], filters: schemas.Filters
+) -> schemas.Results:
+    page = hits[: filters.limit]
+    meta = web.library.store.meta(h.image_id for h in page)
+    return schemas.Results(
+        results=[hit(meta[h.image_id], h.score) for h in page if h.image_id in meta],
+        offset=filters.offset,
+        limit=filters.limit,
+        more=len(hits) > filters.limit,
+    )
+
+
+def run_search(
+    web: Web, terms: list[QueryTerm], filters: schemas.Filters
+) -> schemas.Results:
+    with web.model() as library:
+        vector, query_ids = query_vector(library, terms)
+        hits = search(library, vector, options_from(filters, extra=1), query_ids)
+    return results(web, hits, filters)
+
+
+def one_line(exc: RequestValidationError) -> str:
+    """The first validation error, naming where it is: "query parameter 'limit': ..."."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    where = [str(part) for part in first.get("loc", ())]
+    kinds = {"query": "query parameter", "body": "body field", "path": "path part"}
+    place = kinds.get(where[0], where[0]) if where else "request"
+    name = ".".join(where[1:])
+    message = str(first.get("msg", "invalid"))
+    if first.get("type") == "json_invalid":
+        return f"malformed JSON body: {first.get('ctx', {}).get('error', message)}"
+    return f"{place} {name!r}: {message}" if name else f"{place}: {message}"
+
+
+def create_app(
+    library: Library,
+    *,
+    token: str | None = None,
+    loopback_only: bool = True,
+    status: Callable[[], dict[str, Any]] | None = None,
+) -> Guard:
+    """The ASGI app. `status`: a function giving the library's summary (the status line)."""
+    web = Web(library)
+    app = FastAPI(
+        title="photosearch",
+        description="Search a local photo library by text, by example image and by tags.",
+        version="1",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+
+    @app.exception_handler(PhotosearchError)
+    def photosearch_error(_: Request, exc: PhotosearchError) -> JSONResponse:
+        code = next((c for k, c in STATUS_OF.items() if isinstance(exc, k)), 400)
+        return JSONResponse({"error": str(exc)}, status_code=code)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": one_line(exc)}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    def http_error(_: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            return JSONResponse(
+                {"error": "no such page or API endpoint: see /api/docs"}, 404
+            )
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    def crashed(_: Request, exc: Exception) -> JSONResponse:
+        log.error("request failed", exc_info=exc)
+        return JSONResponse(
+            {"error": "internal error: the server's log has the details"}, 500
+        )
+
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": schemas.Error} for code in (400, 401, 404, 413, 415, 422)
+    }
+
+    @app.get("/api/status", response_model=schemas.Status, responses=errors)
+    def get_status() -> dict[str, Any]:
+        summary: dict[str, Any] = status() if status else {}
+        counts = library.store.counts()
+        return {
+            "library": str(library.store.root),
+            **counts,
+            "model": library.model.describe(),
+            "index_type": summary.get("index_type", "unknown"),
+            "daemon": summary.get("daemon"),
+        }
+
+    @app.get("/api/search", response_model=schemas.Results, responses=errors)
+    def search_text(
+        q: Annotated[str, Query(min_length=1, max_length=1000)],
+        limit: LimitQ = 60,
+        offset: OffsetQ = 0,
+        folder: str | None = None,
+        tag: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        min_score: ScoreQ = None,
+    ) -> schemas.Results:
+        """Text to image: the photos that best match a sentence."""
+        filters = schemas.Filters(
+            limit=limit,
+            offset=offset,
+            folder=folder,
+            tag=tag,
+            date_from=date_from,
+            date_to=date_to,
+            min_score=min_score,
+        )
+        text = q.strip()
+        if not text:
+            raise UsageError("empty query: describe what to find, e.g. 'a red car'")
+        return run_search(web, [QueryTerm(1.0, text=text)], filters)
+
+    @app.post("/api/search", response_model=schemas.Results, responses=errors)
+    def search_combined(request: schemas.SearchRequest) -> schemas.Results:
+        """Combined query: texts and library images, each weighted; negative weights
+        steer away ("a beach" minus "people")."""
+        terms = [
+            QueryTerm(t.weight, text=t.text)
+            if t.text is not None
+            else QueryTerm(t.weight, image_id=t.image_id)
+            for t in request.terms
+        ]
+        return run_search(web, terms, request)
+
+    @app.post("/api/search/image", response_model=schemas.Results, responses=errors)
+    def search_upload(
+        file: Annotated[UploadFile, File(description="an image file")],
+        limit: LimitQ = 60,
+        offset: OffsetQ = 0,
+        folder: str | None = None,
+        tag: str | None = None,
+        min_score: ScoreQ = None,
+    ) -> schemas.Results:
+        """Image to image: photos like an uploaded one."""
+        data = file.file.read()
+        if not data:
+            raise UsageError("the uploaded file is empty: choose an image file")
+        filters = schemas.Filters(
+            limit=limit, offset=offset, folder=folder, tag=tag, min_score=min_score
+        )
+        return run_search(web, [QueryTerm(1.0, upload=data)], filters)
+
+    @app.get("/api/images", response_model=schemas.Results, responses=errors)
+    def browse(limit: LimitQ = 60, offset: OffsetQ = 0) -> schemas.Results:
+        """Every photo, newest first (by EXIF date; undated ones last)."""
+        rows = library.store.browse(offset, limit + 1)
+        return schemas.Results(
+            results=[hit(m) for m in rows[:limit]],
+            offset=offset,
+            limit=limit,
+            more=len(rows) > limit,
+        )
+
+    @app.get(
+        "/api/images/{image_id}", response_model=schemas.ImageDetail, responses=errors
+    )
+    def image_detail(image_id: int) -> schemas.ImageDetail:
+        meta = web.meta(image_id)
+        tags = library.store.tags(assigned_only=False, image_id=image_id)
+        return schemas.ImageDetail(
+            **hit(meta).model_dump(),
+            folder=os.path.dirname(meta.path),
+            size=meta.size,
+            tags=[
+                schemas.TagOut(
+                    label=t.label,
+                    label_set=t.label_set,
+                    score=t.score,
+                    assigned=t.assigned,
+                )
+                for t in tags
+            ],
+        )
+
+    @app.get(
+        "/api/images/{image_id}/similar",
+        response_model=schemas.Results,
+        responses=errors,
+    )
+    def similar(
+        image_id: int,
+        limit: LimitQ = 60,
+        offset: OffsetQ = 0,
+        folder: str | None = None,
+        tag: str | None = None,
+        min_score: ScoreQ = None,
+    ) -> schemas.Results:
+        """More like this: the photos closest to a library photo (itself left out)."""
+        filters = schemas.Filters(
+            limit=limit, offset=offset, folder=folder, tag=tag, min_score=min_score
+        )
+        return run_search(web, [QueryTerm(1.0, image_id=image_id)], filters)
+
+    @app.post(
+        "/api/images/{image_id}/describe",
+        response_model=schemas.Ranked,
+        responses=errors,
+    )
+    def describe(image_id: int, request: schemas.DescribeRequest) -> schemas.Ranked:
+        """Image to text: the given texts, best match first."""
+        with web.model() as lib:
+            ranked = rank_texts(lib, library_vector(lib, image_id), request.texts)
+        return schemas.Ranked(
+            results=[
+                schemas.TextScoreOut(
+                    text=r.text, score=r.score, probability=r.probability
+                )
+                for r in ranked
+            ]
+        )
+
+    @app.get("/api/images/{image_id}/thumbnail", responses=errors)
+    def thumbnail(image_id: int, size: int = 320) -> FileResponse:
+        """A JPEG whose longer side is at most `size` (320 or 1280), cached."""
+        from retrieval.thumbnails import thumbnail as make
+
+        path = make(
+            library.store.root, web.meta(image_id), size, library.settings.max_pixels
+        )
+        return FileResponse(
+            path,
+            media_type="image/jpeg",
+            headers={"Cache-Control": "private, max-age=86400"},
+        )
+
+    @app.get("/api/images/{image_id}/original", responses=errors)
+    def original(image_id: int) -> FileResponse:
+        """The photo's own file."""
+        meta = web.meta(image_id)
+        if not os.path.isfile(meta.path):
+            raise NotFoundError(
+                f"image {image_id}'s file {meta.path} is gone: run `photosearch index`"
+            )
+        return FileResponse(meta.path, headers={"Cache-Control": "private, no-cache"})
+
+    @app.get(
+        "/api/images/{image_id}/tags",
+        response_model=list[schemas.TagOut],
+        responses=errors,
+    )
+    def image_tags(image_id: int) -> list[schemas.TagOut]:
+        web.meta(image_id)
+        return [
+            schemas.TagOut(
+                label=t.label, label_set=t.label_set, score=t.score, assigned=t.assigned
+            )
+            for t in library.store.tags(assigned_only=False, image_id=image_id)
+        ]
+
+    def label_set_out(name: str) -> dict[str, Any]:
+        record = library.store.label_set(name)
+        counts = {label: 0 for label in record.labels}
+        for t in library.store.tags(label_set=name):
+            counts[t.label] += 1
+        return {
+            "name": record.name,
+            "labels": list(record.labels),
+            "threshold": record.threshold,
+            "top": record.top,
+            "counts": counts,
+        }
+
+    def apply(name: str) -> schemas.Tagged:
+        from retrieval.tagging import tag_images
+
+        with web.model() as lib:
+            tagged = tag_images(lib.store, lib.encoder, lib.store.label_set(name))
+        return schemas.Tagged(**label_set_out(name), tagged=tagged)
+
+    @app.get(
+        "/api/labelsets", response_model=list[schemas.LabelSetOut], responses=errors
+    )
+    def label_sets() -> list[dict[str, Any]]:
+        return [label_set_out(r.name) for r in library.store.label_sets()]
+
+    @app.post("/api/labelsets", response_model=schemas.Tagged, responses=errors)
+    def create_label_set(request: schemas.LabelSetIn) -> schemas.Tagged:
+        """Create (or replace) a label set and tag every photo with it."""
+        from retrieval.tagging import clean_labels
+
+        settings = library.settings
+        library.store.save_label_set(
+            request.name.strip(),
+            clean_labels(request.labels),
+            settings.tag_threshold if request.threshold is None else request.threshold,
+            settings.tag_top if request.top is None else request.top,
+        )
+        return apply(request.name.strip())
+
+    @app.post(
+        "/api/labelsets/{name}/apply", response_model=schemas.Tagged, responses=errors
+    )
+    def apply_label_set(name: str) -> schemas.Tagged:
+        """Tag every photo with a saved label set again (new photos included)."""
+        return apply(name)
+
+    @app.delete("/api/labelsets/{name}", responses=errors)
+    def delete_label_set(name: str) -> dict[str, str]:
+        library.store.delete_label_set(name)
+        return {"deleted": name}
+
+    @app.get("/api/duplicates", response_model=schemas.Duplicates, responses=errors)
+    def duplicates(
+        threshold: Annotated[float | None, Query(ge=0.5, le=1.0)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> schemas.Duplicates:
+        """Groups of near-identical photos (resized and re-encoded copies), largest first."""
+        from retrieval.duplicates import duplicate_groups
+
+        least = library.settings.duplicate_threshold if threshold is None else threshold
+        with web.model() as lib:
+            groups = duplicate_groups(lib.store, lib.index, lib.model.dim, least)[
+                :limit
+            ]
+        meta = library.store.meta(i for group in groups for i, _ in group)
+        return schemas.Duplicates(
+            threshold=least,
+            groups=[
+                [
+                    schemas.DuplicateMember(
+                        id=i,
+                        path=meta[i].path,
+                        name=os.path.basename(meta[i].path),
+                        similarity=s,
+                        version=meta[i].mtime_ns,
+                    )
+                    for i, s in group
+                    if i in meta
+                ]
+                for group in groups
+            ],
+        )
+
+    @app.get("/api/{rest:path}", include_in_schema=False)
+    def unknown_api(rest: str) -> None:
+        raise NotFoundError(f"no API endpoint /api/{rest}: see /api/docs")
+
+    app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
+    max_body = library.settings.upload_max_mb * 2**20
+    return Guard(app, token=token, loopback_only=loopback_only, max_body=max_body)

@@ -1,0 +1,414 @@
+"use strict";
+// The page talks only to the JSON API (see /api/docs). File names and tags are user data:
+// they are always set as text, never as HTML.
+
+const $ = (id) => document.getElementById(id);
+const PAGE = 60;
+const TYPING_PAUSE_MS = 300;
+
+// What the grid shows: {kind: "browse" | "text" | "similar" | "upload", q, id, file, label}.
+let mode = { kind: "browse" };
+let offset = 0;
+let shown = [];       // hits in the grid, in order (the viewer steps through them)
+let current = -1;     // index in `shown` of the photo open in the viewer
+let generation = 0;   // bumps with every new search; late answers to older ones are dropped
+let typingTimer = null;
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  let body = null;
+  try { body = await response.json(); } catch (_) { /* not JSON */ }
+  if (!response.ok) {
+    throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  }
+  return body;
+}
+
+function say(text) {
+  const box = $("message");
+  box.textContent = text || "";
+  box.hidden = !text;
+}
+
+function thumb(hit, size = 320) {
+  return `/api/images/${hit.id}/thumbnail?size=${size}&v=${hit.version}`;
+}
+
+function filterParams() {
+  const params = new URLSearchParams();
+  const pairs = [["folder", "f-folder"], ["tag", "f-tag"], ["date_from", "f-from"],
+                 ["date_to", "f-to"], ["min_score", "f-score"]];
+  for (const [name, id] of pairs) {
+    const value = $(id).value.trim();
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+function tile(hit, index, scoreText) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "tile";
+  button.dataset.id = hit.id;
+  const label = scoreText ? `${hit.name}, ${scoreText}` : hit.name;
+  button.title = label;
+  button.setAttribute("aria-label", label);
+  const img = document.createElement("img");
+  img.src = thumb(hit);
+  img.alt = hit.name;
+  if (index !== null && index >= 24) img.loading = "lazy";  // the first screenful at once
+  img.decoding = "async";
+  button.append(img);
+  if (scoreText) {
+    const badge = document.createElement("span");
+    badge.className = "score";
+    badge.textContent = scoreText;
+    button.append(badge);
+  }
+  if (index !== null) button.addEventListener("click", () => openViewer(index));
+  return button;
+}
+
+function describeMode() {
+  switch (mode.kind) {
+    case "text": return `Best matches for “${mode.q}”`;
+    case "similar": return `Photos like ${mode.label}`;
+    case "upload": return `Photos like your image ${mode.file.name}`;
+    default: return "All photos, newest first";
+  }
+}
+
+async function fetchPage() {
+  const params = mode.kind === "browse" ? new URLSearchParams() : filterParams();
+  params.set("limit", PAGE);
+  params.set("offset", offset);
+  if (mode.kind === "text") {
+    params.set("q", mode.q);
+    return api(`/api/search?${params}`);
+  }
+  if (mode.kind === "similar") return api(`/api/images/${mode.id}/similar?${params}`);
+  if (mode.kind === "upload") {
+    const form = new FormData();
+    form.append("file", mode.file);
+    return api(`/api/search/image?${params}`, { method: "POST", body: form });
+  }
+  return api(`/api/images?${params}`);
+}
+
+async function run(newMode, { append = false } = {}) {
+  if (newMode) mode = newMode;
+  if (!append) offset = 0;
+  const mine = ++generation;
+  $("summary").textContent = append ? $("summary").textContent : "Searching…";
+  try {
+    const page = await fetchPage();
+    if (mine !== generation) return;
+    say("");
+    const grid = $("grid");
+    if (!append) { grid.replaceChildren(); shown = []; }
+    for (const hit of page.results) {
+      const scoreText = hit.score === null ? "" : hit.score.toFixed(3);
+      grid.append(tile(hit, shown.length, scoreText));
+      shown.push(hit);
+    }
+    $("more").hidden = !page.more;
+    $("reset").hidden = mode.kind === "browse";
+    const count = shown.length ? `${shown.length}${page.more ? "+" : ""} photos` : "nothing found";
+    $("summary").textContent = `${describeMode()}: ${count}`;
+  } catch (error) {
+    if (mine !== generation) return;
+    say(error.message);
+    $("summary").textContent = describeMode();
+  }
+}
+
+function searchTyped() {
+  const q = $("q").value.trim();
+  run(q ? { kind: "text", q } : { kind: "browse" });
+}
+
+// --- the viewer ---------------------------------------------------------------------
+
+async function openViewer(index) {
+  if (index < 0 || index >= shown.length) return;
+  current = index;
+  const hit = shown[index];
+  const dialog = $("viewer");
+  $("v-image").src = thumb(hit, 1280);
+  $("v-image").alt = hit.name;
+  $("v-name").textContent = hit.name;
+  $("v-path").textContent = hit.path;
+  $("v-meta").textContent = "";
+  $("v-tags").replaceChildren();
+  $("v-original").href = `/api/images/${hit.id}/original`;
+  $("v-prev").disabled = index === 0;
+  $("v-next").disabled = index === shown.length - 1;
+  if (!dialog.open) dialog.showModal();
+  try {
+    const detail = await api(`/api/images/${hit.id}`);
+    if (current !== index) return;
+    const parts = [];
+    if (detail.taken_at) parts.push(new Date(detail.taken_at).toLocaleString());
+    if (detail.width) parts.push(`${detail.width} × ${detail.height}`);
+    parts.push(detail.size >= 1e6 ? `${(detail.size / 1e6).toFixed(1)} MB`
+                                  : `${Math.ceil(detail.size / 1e3)} kB`);
+    if (hit.score !== null) parts.push(`score ${hit.score.toFixed(3)}`);
+    $("v-meta").textContent = parts.join(" · ");
+    for (const tag of detail.tags.filter((t) => t.assigned || t.score >= 0.2)) {
+      const li = document.createElement("li");
+      li.textContent = `${tag.label} ${(tag.score * 100).toFixed(0)}%`;
+      if (tag.assigned) li.className = "assigned";
+      li.title = `label set ${tag.label_set}`;
+      $("v-tags").append(li);
+    }
+  } catch (error) {
+    $("v-meta").textContent = error.message;
+  }
+}
+
+function moreLikeThis() {
+  const hit = shown[current];
+  if (!hit) return;
+  $("viewer").close();
+  $("q").value = "";
+  run({ kind: "similar", id: hit.id, label: hit.name });
+  window.scrollTo(0, 0);
+}
+
+// --- tags -----------------------------------------------------------------------------
+
+function optionFor(label) {
+  const option = document.createElement("option");
+  option.value = label;
+  option.textContent = label;
+  return option;
+}
+
+async function loadLabelSets() {
+  let sets = [];
+  try { sets = await api("/api/labelsets"); } catch (error) { say(error.message); return; }
+  const list = $("labelsets");
+  list.replaceChildren();
+  const tagSelect = $("f-tag");
+  const chosen = tagSelect.value;
+  tagSelect.replaceChildren(optionFor(""));
+  tagSelect.firstChild.textContent = "any";
+  if (!sets.length) list.textContent = "None yet: make one above.";
+  for (const set of sets) {
+    const box = document.createElement("div");
+    box.className = "labelset";
+    box.dataset.name = set.name;
+    const title = document.createElement("h3");
+    title.textContent = `${set.name} (threshold ${set.threshold}, ${set.top} per photo)`;
+    const chips = document.createElement("div");
+    chips.className = "chips";
+    for (const label of set.labels) {
+      tagSelect.append(optionFor(label));
+      const chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "chip";
+      chip.textContent = `${label} · ${set.counts[label] ?? 0}`;
+      chip.title = `Show photos tagged ${label}`;
+      chip.addEventListener("click", () => {
+        $("f-tag").value = label;
+        $("filters").hidden = false;
+        $("q").value = label;
+        showView("photos");
+        run({ kind: "text", q: label });
+      });
+      chips.append(chip);
+    }
+    const actions = document.createElement("div");
+    actions.className = "row";
+    const again = document.createElement("button");
+    again.type = "button";
+    again.textContent = "Tag again";
+    again.addEventListener("click", () => applySet(set.name, again));
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Delete";
+    remove.addEventListener("click", async () => {
+      if (!confirm(`Delete label set ${set.name} and its tags?`)) return;
+      try {
+        await api(`/api/labelsets/${encodeURIComponent(set.name)}`, { method: "DELETE" });
+        loadLabelSets();
+      } catch (error) { say(error.message); }
+    });
+    actions.append(again, remove);
+    box.append(title, chips, actions);
+    list.append(box);
+  }
+  tagSelect.value = chosen;
+}
+
+async function applySet(name, button) {
+  button.disabled = true;
+  try {
+    await api(`/api/labelsets/${encodeURIComponent(name)}/apply`, { method: "POST" });
+    say("");
+    loadLabelSets();
+  } catch (error) { say(error.message); } finally { button.disabled = false; }
+}
+
+async function createLabelSet(event) {
+  event.preventDefault();
+  const body = {
+    name: $("ls-name").value.trim(),
+    labels: $("ls-labels").value.split("\n").map((l) => l.trim()).filter(Boolean),
+  };
+  if ($("ls-threshold").value) body.threshold = Number($("ls-threshold").value);
+  if ($("ls-top").value) body.top = Number($("ls-top").value);
+  const submit = $("ls-submit");
+  submit.disabled = true;
+  submit.textContent = "Tagging…";
+  try {
+    await api("/api/labelsets", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    say("");
+    $("labelset-form").reset();
+    loadLabelSets();
+  } catch (error) { say(error.message); } finally {
+    submit.disabled = false;
+    submit.textContent = "Tag every photo";
+  }
+}
+
+// --- duplicates -------------------------------------------------------------------------
+
+async function findDuplicates(event) {
+  event.preventDefault();
+  const params = new URLSearchParams();
+  if ($("dups-threshold").value) params.set("threshold", $("dups-threshold").value);
+  const box = $("dups");
+  box.textContent = "Comparing every photo with every other…";
+  try {
+    const answer = await api(`/api/duplicates?${params}`);
+    say("");
+    box.replaceChildren();
+    if (!answer.groups.length) {
+      box.textContent = `No near-duplicates at similarity ≥ ${answer.threshold}.`;
+    }
+    answer.groups.forEach((group, n) => {
+      const section = document.createElement("section");
+      section.className = "group";
+      const title = document.createElement("h3");
+      title.textContent = `Group ${n + 1}: ${group.length} photos`;
+      const grid = document.createElement("div");
+      grid.className = "grid";
+      for (const member of group) {
+        const item = tile(member, null, member.similarity.toFixed(3));
+        item.title = `${member.path}, similarity ${member.similarity.toFixed(4)}`;
+        item.addEventListener("click", () => {
+          shown = group.map((m) => ({ ...m, score: m.similarity }));
+          openViewer(group.indexOf(member));
+        });
+        grid.append(item);
+      }
+      section.append(title, grid);
+      box.append(section);
+    });
+  } catch (error) {
+    box.textContent = "";
+    say(error.message);
+  }
+}
+
+// --- views, status, wiring ------------------------------------------------------------
+
+function showView(name) {
+  for (const view of ["photos", "tags", "dups"]) {
+    $(`${view}-view`).hidden = view !== name;
+    $(`tab-${view}`).setAttribute("aria-selected", String(view === name));
+  }
+  if (name === "tags") loadLabelSets();
+}
+
+async function refreshStatus() {
+  try {
+    const s = await api("/api/status");
+    const daemon = s.daemon ? `watch daemon running (pid ${s.daemon.pid})` : "no watch daemon";
+    const failed = s.failed ? ` · ${s.failed} could not be read` : "";
+    $("status").textContent = `${s.images} photos${failed} · ${daemon} · ${s.model}`;
+  } catch (error) {
+    $("status").textContent = `status unavailable: ${error.message}`;
+  }
+}
+
+function searchByFile(file) {
+  if (!file) return;
+  if (!file.type.startsWith("image/")) {
+    say(`${file.name} is not an image: choose a JPEG, PNG, WebP or similar file`);
+    return;
+  }
+  $("q").value = "";
+  showView("photos");
+  run({ kind: "upload", file });
+}
+
+function wire() {
+  $("q").addEventListener("input", () => {
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(searchTyped, TYPING_PAUSE_MS);
+  });
+  $("search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(typingTimer);
+    showView("photos");
+    searchTyped();
+  });
+  $("upload").addEventListener("change", (event) => {
+    searchByFile(event.target.files[0]);
+    event.target.value = "";
+  });
+  $("filters-toggle").addEventListener("click", () => {
+    const open = $("filters").hidden;
+    $("filters").hidden = !open;
+    $("filters-toggle").setAttribute("aria-expanded", String(open));
+  });
+  for (const id of ["f-folder", "f-tag", "f-from", "f-to", "f-score"]) {
+    $(id).addEventListener("change", () => { if (mode.kind !== "browse") run(); });
+  }
+  $("f-clear").addEventListener("click", () => {
+    for (const id of ["f-folder", "f-tag", "f-from", "f-to", "f-score"]) $(id).value = "";
+    if (mode.kind !== "browse") run();
+  });
+  $("reset").addEventListener("click", () => { $("q").value = ""; run({ kind: "browse" }); });
+  $("more").addEventListener("click", () => { offset += PAGE; run(null, { append: true }); });
+  $("tab-photos").addEventListener("click", () => showView("photos"));
+  $("tab-tags").addEventListener("click", () => showView("tags"));
+  $("tab-dups").addEventListener("click", () => showView("dups"));
+  $("labelset-form").addEventListener("submit", createLabelSet);
+  $("dups-form").addEventListener("submit", findDuplicates);
+  $("v-similar").addEventListener("click", moreLikeThis);
+  $("v-close").addEventListener("click", () => $("viewer").close());
+  $("v-prev").addEventListener("click", () => openViewer(current - 1));
+  $("v-next").addEventListener("click", () => openViewer(current + 1));
+  $("viewer").addEventListener("keydown", (event) => {
+    if (event.key === "ArrowLeft") openViewer(current - 1);
+    if (event.key === "ArrowRight") openViewer(current + 1);
+  });
+  $("viewer").addEventListener("close", () => {
+    const tileEl = document.querySelector(`.tile[data-id="${shown[current]?.id}"]`);
+    if (tileEl) tileEl.focus();
+  });
+  // Drop an image anywhere on the page to search by it.
+  let depth = 0;
+  document.addEventListener("dragenter", (e) => {
+    if ([...e.dataTransfer.types].includes("Files")) { depth++; $("drop").hidden = false; }
+  });
+  document.addEventListener("dragleave", () => { if (--depth <= 0) { depth = 0; $("drop").hidden = true; } });
+  document.addEventListener("dragover", (e) => e.preventDefault());
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    depth = 0;
+    $("drop").hidden = true;
+    searchByFile(e.dataTransfer.files[0]);
+  });
+}
+
+wire();
+run({ kind: "browse" });
+loadLabelSets();
+refreshStatus();
+setInterval(refreshStatus, 15000);

@@ -1,0 +1,438 @@
+"""The HTTP API through an HTTP client, against the real app over a library indexed with
+the fake encoder (colours stand in for meaning)."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from indexer.pipeline import index_folders
+from photosearch.web.app import create_app
+from retrieval.library import Library
+from retrieval.settings import Settings
+from retrieval.store import Store
+from retrieval.thumbnails import FOLDER
+from tests.fakes import FakeEncoder
+
+# The fake encoder sees brightness on a 4x4 grid: each picture is dark with one bright
+# quarter, a different one per picture, so that only a picture and its copy are alike.
+RED, GREEN, BLUE, YELLOW, CYAN = (0, 0), (0, 2), (2, 0), (2, 2), (1, 1)
+
+
+def picture(
+    quarter: tuple[int, int], color: tuple[int, int, int], size: int
+) -> Image.Image:
+    image = Image.new("RGB", (size, size), (10, 10, 10))
+    row, col = quarter
+    step = size // 4
+    image.paste(color, (col * step, row * step, (col + 2) * step, (row + 2) * step))
+    return image
+
+
+def save(
+    path: Path, quarter: tuple[int, int], size: int = 64, when: str | None = None
+) -> Path:
+    image = picture(quarter, (250, 250, 250), size)
+    exif = Image.Exif()
+    if when is not None:
+        exif.get_ifd(0x8769)[36867] = when
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, exif=exif.tobytes())
+    return path
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    save(root / "red.png", RED)
+    save(root / "red-copy.jpg", RED, size=60)
+    save(root / "green.png", GREEN)
+    save(root / "trips" / "blue.png", BLUE)
+    save(root / "trips" / "old.jpg", YELLOW, when="2019:06:01 10:00:00")
+    save(root / "trips" / "new.jpg", CYAN, when="2023:01:15 18:30:00")
+    return root
+
+
+def open_library(tmp_path: Path, **settings: object) -> Library:
+    config = Settings(library=tmp_path / "library", batch_size=4).with_options(
+        **settings
+    )
+    store = Store.open(config.library, create=True)
+    encoder = FakeEncoder()
+    return Library(store, config, encoder.info, encoder)
+
+
+@pytest.fixture
+def library(tmp_path: Path, photos: Path) -> Iterator[Library]:
+    library = open_library(tmp_path)
+    index_folders(library, [str(photos)])
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def client(library: Library) -> TestClient:
+    return TestClient(create_app(library), base_url="http://127.0.0.1")
+
+
+def ids_by_name(library: Library) -> dict[str, int]:
+    return {os.path.basename(m.path): m.image_id for m in library.store.browse(0, 100)}
+
+
+def test_status_counts_the_library(client: TestClient) -> None:
+    status = client.get("/api/status").json()
+    assert status["images"] == 6 and status["failed"] == 0
+    assert status["model"].startswith("fake")
+
+
+def test_browse_pages_through_every_photo_newest_first(client: TestClient) -> None:
+    first = client.get("/api/images", params={"limit": 4}).json()
+    second = client.get("/api/images", params={"limit": 4, "offset": 4}).json()
+    assert first["more"] and not second["more"]
+    names = [h["name"] for h in first["results"] + second["results"]]
+    assert sorted(names) == sorted(
+        ["red.png", "red-copy.jpg", "green.png", "blue.png", "old.jpg", "new.jpg"]
+    )
+    assert names[:2] == ["new.jpg", "old.jpg"]  # dated ones first, newest first
+
+
+def test_text_search_pages_agree_with_one_big_page(client: TestClient) -> None:
+    whole = client.get("/api/search", params={"q": "anything", "limit": 6}).json()
+    scores = [h["score"] for h in whole["results"]]
+    assert scores == sorted(scores, reverse=True) and len(scores) == 6
+    page = client.get(
+        "/api/search", params={"q": "anything", "limit": 2, "offset": 2}
+    ).json()
+    assert [h["id"] for h in page["results"]] == [
+        h["id"] for h in whole["results"][2:4]
+    ]
+    assert page["more"] is True
+
+
+def test_similar_leaves_the_photo_out_and_finds_its_copy(
+    client: TestClient, library: Library
+) -> None:
+    ids = ids_by_name(library)
+    hits = client.get(f"/api/images/{ids['red.png']}/similar").json()["results"]
+    assert ids["red.png"] not in [h["id"] for h in hits]
+    assert hits[0]["id"] == ids["red-copy.jpg"]
+
+
+def test_combined_query_weights_terms(client: TestClient, library: Library) -> None:
+    ids = ids_by_name(library)
+    plain = client.post(
+        "/api/search", json={"terms": [{"image_id": ids["red.png"]}]}
+    ).json()
+    steered = client.post(
+        "/api/search",
+        json={
+            "terms": [
+                {"image_id": ids["red.png"]},
+                {"image_id": ids["red-copy.jpg"], "weight": -1.5},
+            ]
+        },
+    ).json()
+    assert plain["results"][0]["id"] == ids["red-copy.jpg"]
+    assert ids["red-copy.jpg"] not in [h["id"] for h in steered["results"][:3]]
+    cancelled = client.post(
+        "/api/search",
+        json={"terms": [{"text": "x"}, {"text": "x", "weight": -1}]},
+    )
+    assert cancelled.status_code == 400 and "cancel out" in cancelled.json()["error"]
+
+
+def test_filters_by_folder_date_and_score(client: TestClient, photos: Path) -> None:
+    def names(**params: str | float) -> set[str]:
+        answer = client.get("/api/search", params={"q": "x", **params})
+        assert answer.status_code == 200, answer.text
+        return {h["name"] for h in answer.json()["results"]}
+
+    assert names(folder=str(photos / "trips")) == {"blue.png", "old.jpg", "new.jpg"}
+    assert names(date_from="2020-01-01") == {"new.jpg"}
+    assert names(date_to="2019-06-01") == {"old.jpg"}  # the end day is included
+    assert names(date_from="2019-01-01", date_to="2023-12-31") == {
+        "old.jpg",
+        "new.jpg",
+    }
+    assert len(names(min_score=-1.0)) == 6
+    assert names(min_score=1.0) == set()
+    empty = client.get(
+        "/api/search",
+        params={"q": "x", "date_from": "2023-01-01", "date_to": "2020-01-01"},
+    )
+    assert empty.status_code == 400 and "earlier date first" in empty.json()["error"]
+
+
+def png_bytes(quarter: tuple[int, int], size: int = 64) -> bytes:
+    out = io.BytesIO()
+    picture(quarter, (250, 250, 250), size).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_search_by_uploaded_image(client: TestClient, library: Library) -> None:
+    answer = client.post(
+        "/api/search/image", files={"file": ("q.png", png_bytes(GREEN), "image/png")}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["id"] == ids_by_name(library)["green.png"]
+
+
+def test_uploads_are_refused_clearly(tmp_path: Path, photos: Path) -> None:
+    library = open_library(tmp_path, upload_max_mb=1, max_pixels=100_000)
+    index_folders(library, [str(photos)])
+    client = TestClient(create_app(library), base_url="http://127.0.0.1")
+
+    def upload(data: bytes) -> tuple[int, str]:
+        answer = client.post(
+            "/api/search/image", files={"file": ("q.png", data, "image/png")}
+        )
+        return answer.status_code, answer.json()["error"]
+
+    code, error = upload(os.urandom(2 * 2**20))
+    assert code == 413 and "over 1 MB" in error
+    code, error = upload(b"this is not an image")
+    assert code == 415 and "uploaded file cannot be used" in error
+    code, error = upload(b"")
+    assert code == 400 and "empty" in error
+    code, error = upload(png_bytes(RED, size=400))  # 160,000 pixels > max_pixels
+    assert code == 415 and "decompression bomb" in error
+    library.close()
+
+
+def corner(image: Image.Image) -> tuple[int, int, int]:
+    pixel = image.convert("RGB").getpixel((image.width // 4, image.height // 4))
+    assert isinstance(pixel, tuple)
+    return pixel[0], pixel[1], pixel[2]
+
+
+def test_thumbnails_are_cached_and_follow_file_changes(
+    client: TestClient, library: Library, photos: Path
+) -> None:
+    image_id = ids_by_name(library)["red.png"]
+    answer = client.get(f"/api/images/{image_id}/thumbnail")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(answer.content)) as thumb:
+        assert max(thumb.size) <= 320
+        assert corner(thumb)[0] > 150  # the white quarter
+    cache = library.store.root / FOLDER
+    cached = [p for p in cache.rglob("*.jpg") if p.name.startswith(f"{image_id}-")]
+    assert len(cached) == 1
+    assert client.get(f"/api/images/{image_id}/thumbnail").content == answer.content
+
+    Image.new("RGB", (64, 64), (20, 20, 230)).save(photos / "red.png")  # now blue
+    os.utime(photos / "red.png", ns=(1, 10**18))
+    index_folders(library, [str(photos)])
+    again = client.get(f"/api/images/{image_id}/thumbnail")
+    with Image.open(io.BytesIO(again.content)) as thumb:
+        red, green, blue = corner(thumb)
+        assert blue > 150 and red < 60 and green < 60
+    now = [p for p in cache.rglob("*.jpg") if p.name.startswith(f"{image_id}-")]
+    assert len(now) == 1 and now != cached
+
+    bad = client.get(f"/api/images/{image_id}/thumbnail", params={"size": 999})
+    assert bad.status_code == 400 and "320" in bad.json()["error"]
+
+
+def test_original_is_served_by_id(
+    client: TestClient, library: Library, photos: Path
+) -> None:
+    image_id = ids_by_name(library)["green.png"]
+    answer = client.get(f"/api/images/{image_id}/original")
+    assert answer.content == (photos / "green.png").read_bytes()
+    (photos / "green.png").unlink()
+    gone = client.get(f"/api/images/{image_id}/original")
+    assert gone.status_code == 404 and "is gone" in gone.json()["error"]
+    missing = client.get("/api/images/999999/original")
+    assert missing.status_code == 404 and "999999" in missing.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/images/..%2F..%2F..%2Fetc%2Fpasswd/original",
+        "/api/images/1/original/../../../../etc/passwd",
+        "/api/images/%2Fetc%2Fpasswd/thumbnail",
+        "/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+        "/static/../../../../etc/passwd",
+        "/api/original?path=/etc/passwd",
+        "/api/images/1/thumbnail?path=/etc/passwd&size=../../etc/passwd",
+    ],
+)
+def test_no_path_reaches_the_file_system(client: TestClient, path: str) -> None:
+    answer = client.get(path)
+    assert answer.status_code in (400, 404, 422), (path, answer.status_code)
+    assert b"root:" not in answer.content
+    assert "error" in answer.json()
+
+
+def test_token_protects_every_endpoint(library: Library) -> None:
+    app = create_app(library, token="s3cret")
+    client = TestClient(app, base_url="http://127.0.0.1")
+    for path in ("/", "/api/status", "/api/images/1/thumbnail", "/api/openapi.json"):
+        refused = client.get(path)
+        assert refused.status_code == 401, path
+        assert "token" in refused.json()["error"]
+    wrong = client.get("/api/status", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    right = client.get("/api/status", headers={"Authorization": "Bearer s3cret"})
+    assert right.status_code == 200
+
+    browser = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+    assert browser.get("/?token=nope").status_code == 401
+    login = browser.get("/?token=s3cret")
+    assert login.status_code == 303 and login.headers["location"] == "/"
+    assert "HttpOnly" in login.headers["set-cookie"]
+    assert browser.get("/api/status").status_code == 200  # the cookie carries it now
+
+
+def test_other_host_names_are_refused_on_loopback(library: Library) -> None:
+    local = TestClient(create_app(library), base_url="http://localhost:8000")
+    assert local.get("/api/status").status_code == 200
+    rebound = TestClient(create_app(library), base_url="http://attacker.example")
+    answer = rebound.get("/api/status")
+    assert answer.status_code == 400 and "not served" in answer.json()["error"]
+    public = TestClient(
+        create_app(library, loopback_only=False), base_url="http://photos.lan"
+    )
+    assert public.get("/api/status").status_code == 200
+
+
+def test_bad_requests_get_one_line_json_errors(client: TestClient) -> None:
+    cases = [
+        (client.get("/api/search", params={"q": "x", "limit": 0}), 422, "'limit'"),
+        (client.get("/api/search", params={"q": "x", "limit": 9999}), 422, "'limit'"),
+        (
+            client.get("/api/search", params={"q": "x", "min_score": 3}),
+            422,
+            "min_score",
+        ),
+        (client.get("/api/search", params={"q": "x", "date_from": "May"}), 422, "date"),
+        (client.get("/api/search"), 422, "'q'"),
+        (client.get("/api/search", params={"q": "   "}), 400, "empty query"),
+        (client.get("/api/images/abc"), 422, "image_id"),
+        (client.get("/api/duplicates", params={"threshold": 2}), 422, "threshold"),
+        (
+            client.post(
+                "/api/search",
+                content=b'{"terms": [',
+                headers={"content-type": "application/json"},
+            ),
+            422,
+            "malformed JSON",
+        ),
+        (client.post("/api/search", json={"terms": [{}]}), 422, "text or an image_id"),
+        (client.post("/api/search", json={"terms": []}), 422, "terms"),
+        (client.get("/api/nothing-here"), 404, "/api/docs"),
+    ]
+    for answer, code, words in cases:
+        assert answer.status_code == code, (answer.request.url, answer.text)
+        error = answer.json()["error"]
+        assert words in error and "\n" not in error, error
+
+
+def test_internal_errors_hide_the_traceback(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(library.store, "browse", broken)
+    client = TestClient(
+        create_app(library), base_url="http://127.0.0.1", raise_server_exceptions=False
+    )
+    answer = client.get("/api/images")
+    assert answer.status_code == 500
+    assert "secret" not in answer.text and "Traceback" not in answer.text
+    assert "internal error" in answer.json()["error"]
+
+
+def test_label_sets_tag_and_are_listed(client: TestClient, library: Library) -> None:
+    made = client.post(
+        "/api/labelsets",
+        json={"name": "colours", "labels": ["red", "green", " red ", "blue"]},
+    )
+    assert made.status_code == 200, made.text
+    body = made.json()
+    assert body["labels"] == ["red", "green", "blue"] and body["tagged"] == 6
+    assert sum(body["counts"].values()) == 6  # top 1, threshold 0.5 of a 3-way softmax
+    listed = client.get("/api/labelsets").json()
+    assert [s["name"] for s in listed] == ["colours"]
+    image_id = ids_by_name(library)["green.png"]
+    tags = client.get(f"/api/images/{image_id}/tags").json()
+    assert {t["label"] for t in tags} == {"red", "green", "blue"}
+    assert abs(sum(t["score"] for t in tags) - 1.0) < 1e-4
+    detail = client.get(f"/api/images/{image_id}").json()
+    assert detail["tags"] == tags and detail["name"] == "green.png"
+    assigned = [t["label"] for t in tags if t["assigned"]]
+    tagged = client.get(
+        "/api/search", params={"q": "x", "tag": assigned[0], "limit": 10}
+    ).json()
+    assert image_id in [h["id"] for h in tagged["results"]]
+    assert client.post("/api/labelsets/colours/apply").json()["tagged"] == 6
+    assert client.delete("/api/labelsets/colours").status_code == 200
+    again = client.delete("/api/labelsets/colours")
+    assert again.status_code == 404 and "colours" in again.json()["error"]
+    assert (
+        client.post("/api/labelsets", json={"name": "x", "labels": []}).status_code
+        == 422
+    )
+    unknown_tag = client.get("/api/search", params={"q": "x", "tag": "nope"})
+    assert unknown_tag.status_code == 404
+
+
+def test_describe_ranks_texts(client: TestClient, library: Library) -> None:
+    image_id = ids_by_name(library)["red.png"]
+    answer = client.post(
+        f"/api/images/{image_id}/describe", json={"texts": ["a", "b", "c"]}
+    ).json()["results"]
+    assert sorted(r["text"] for r in answer) == ["a", "b", "c"]
+    assert [r["score"] for r in answer] == sorted(
+        (r["score"] for r in answer), reverse=True
+    )
+    assert np.isclose(sum(r["probability"] for r in answer), 1.0)
+    assert client.post("/api/images/1/describe", json={"texts": []}).status_code == 422
+
+
+def test_duplicates_groups_the_copy(client: TestClient, library: Library) -> None:
+    ids = ids_by_name(library)
+    groups = client.get("/api/duplicates", params={"threshold": 0.99}).json()["groups"]
+    assert [sorted(m["id"] for m in g) for g in groups] == [
+        sorted([ids["red.png"], ids["red-copy.jpg"]])
+    ]
+
+
+def test_search_sees_what_another_process_indexed(
+    client: TestClient, library: Library, photos: Path, tmp_path: Path
+) -> None:
+    before = client.get("/api/search", params={"q": "x", "limit": 50}).json()
+    assert len(before["results"]) == 6
+    save(photos / "late.png", (1, 2))
+    writer = open_library(tmp_path)  # a watch daemon, say, with its own connection
+    index_folders(writer, [str(photos)])
+    writer.close()
+    after = client.get("/api/search", params={"q": "x", "limit": 50}).json()
+    assert "late.png" in [h["name"] for h in after["results"]]
+
+
+def test_page_and_openapi_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and 'id="q"' in page.text
+    assert client.get("/app.js").status_code == 200
+    spec = client.get("/api/openapi.json").json()
+    for path in (
+        "/api/search",
+        "/api/search/image",
+        "/api/images/{image_id}/similar",
+        "/api/images/{image_id}/describe",
+        "/api/labelsets",
+        "/api/duplicates",
+        "/api/status",
+    ):
+        assert path in spec["paths"], path
