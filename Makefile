@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint format typecheck demo train-demo
+.PHONY: install browser test lint format typecheck demo train-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -11,6 +11,15 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+
+# Debian's Chromium, for the browser test (tests/test_browser.py); Playwright drives it and
+# never downloads a browser of its own. Needs root or sudo; skipped if already installed.
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	@chromium --version 2>/dev/null || true
 
 # pytest exits 5 when it collects nothing; that must fail here, and it does, since
 # only 0 counts as success.

@@ -1,0 +1,224 @@
+"""The page in a real browser: `photosearch serve` on a demo library, driven in headless
+Chromium (the system's, Debian's `chromium` package) through Playwright.
+
+Screenshots go to artifacts/browser/ (or $PHOTOSEARCH_ARTIFACTS). Where no Chromium is
+installed the test is skipped, unless PHOTOSEARCH_REQUIRE_BROWSER=1 (as in CI), where
+that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("PHOTOSEARCH_REQUIRE_BROWSER") == "1":
+            pytest.fail("no chromium on PATH: `apt-get install chromium` (see .ci/run)")
+        pytest.skip("no chromium on PATH (apt-get install chromium)")
+    return found
+
+
+def artifacts() -> Path:
+    folder = (
+        Path(os.environ.get("PHOTOSEARCH_ARTIFACTS", REPO / "artifacts")) / "browser"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`photosearch serve --port 0` on a fresh demo library: (its URL, the photos)."""
+    root = tmp_path_factory.mktemp("demo")
+    env = {"PHOTOSEARCH_LIBRARY": str(root / "library"), "HF_HUB_OFFLINE": "1"}
+    made = run_cli("demo", str(root), "--images", "150", env=env)
+    assert made.returncode == 0, made.stderr
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("photosearch")),
+            "serve",
+            "--library",
+            str(root / "library"),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **env},
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"at (http://\S+)", line)
+    if match is None:
+        process.kill()
+        pytest.fail(f"serve did not start: {line!r} {process.stderr.read()}")  # type: ignore[union-attr]
+    yield match.group(1), root / "photos"
+    process.send_signal(signal.SIGINT)
+    try:
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+
+
+@pytest.fixture
+def page(server: tuple[str, Path]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        tab = context.new_page()
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        tab.set_default_timeout(20_000)
+        yield tab
+        browser.close()
+        assert not errors, errors
+
+
+def titles(page: Any, count: int) -> list[str]:
+    return list(
+        page.eval_on_selector_all(
+            "#grid .tile", f"tiles => tiles.slice(0, {count}).map(t => t.title)"
+        )
+    )
+
+
+def test_search_open_and_more_like_this(page: Any, server: tuple[str, Path]) -> None:
+    url, photos = server
+    page.goto(url)
+    page.wait_for_selector("#grid .tile img")
+    page.wait_for_function(
+        "document.getElementById('status').textContent.includes('photos')"
+    )
+    assert "153 photos" in page.text_content("#status")
+
+    page.fill("#q", "two red circles")  # results follow the typing, no Enter needed
+    page.wait_for_function(
+        "document.getElementById('summary').textContent.startsWith('Best matches')"
+    )
+    top = titles(page, 3)
+    # Demo file names say what each picture shows: the model must put red circles first.
+    assert all("red-circle" in t for t in top), top
+    page.wait_for_function(
+        "[...document.querySelectorAll('#grid .tile img')].slice(0, 6)"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(artifacts() / "search.png"))
+
+    first = page.locator("#grid .tile").first
+    first_id = first.get_attribute("data-id")
+    first.click()
+    page.wait_for_selector("#viewer[open]")
+    page.wait_for_function(
+        "document.getElementById('v-meta').textContent.includes('×')"
+    )
+    shown_path = page.text_content("#v-path")
+    assert shown_path.startswith(str(photos)) and "red-circle" in shown_path
+    page.screenshot(path=str(artifacts() / "viewer.png"))
+
+    page.click("#v-similar")
+    page.wait_for_function(
+        "document.getElementById('summary').textContent.startsWith('Photos like')"
+    )
+    assert not page.is_visible("#viewer")
+    similar_ids = page.eval_on_selector_all(
+        "#grid .tile", "tiles => tiles.map(t => t.dataset.id)"
+    )
+    assert similar_ids and first_id not in similar_ids
+    assert "red" in titles(page, 1)[0]
+    page.screenshot(path=str(artifacts() / "similar.png"))
+
+
+def test_keyboard_upload_and_phone_width(page: Any, server: tuple[str, Path]) -> None:
+    url, photos = server
+    page.goto(url)
+    page.wait_for_selector("#grid .tile img")
+
+    # Keyboard only: Tab to a photo, Enter opens it, arrows step, Escape closes.
+    page.focus("#grid .tile >> nth=1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#viewer[open]")
+    name = page.text_content("#v-name")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        f"document.getElementById('v-name').textContent !== {name!r}"
+    )
+    page.keyboard.press("Escape")
+    page.wait_for_function("!document.getElementById('viewer').open")
+
+    # Search by an image of one's own.
+    probe = next(photos.glob("*-purple-star*"))
+    page.set_input_files("#upload", str(probe))
+    page.wait_for_function(
+        "document.getElementById('summary').textContent.startsWith('Photos like your image')"
+    )
+    assert "star" in titles(page, 1)[0]
+
+    # A phone-sized screen: everything fits its width.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width
+    page.screenshot(path=str(artifacts() / "phone.png"))
+
+
+def test_tags_and_duplicates_views(page: Any, server: tuple[str, Path]) -> None:
+    url, _ = server
+    page.goto(url)
+    page.click("#tab-tags")
+    page.fill("#ls-name", "kinds")
+    page.fill("#ls-labels", "circle\nstar\nheart\ntriangle\nsquare")
+    page.click("#ls-submit")
+    page.wait_for_selector(".labelset[data-name=kinds] .chip")
+    chips = page.eval_on_selector_all(
+        ".labelset[data-name=kinds] .chip", "chips => chips.map(c => c.textContent)"
+    )
+    counts = {c.split(" · ")[0]: int(c.split(" · ")[1]) for c in chips}
+    assert set(counts) == {"circle", "star", "heart", "triangle", "square"}
+    assert sum(counts.values()) > 100  # most of the 153 photos get their shape
+    page.click("#tab-dups")
+    page.fill("#dups-threshold", "0.99")
+    page.click("#dups-form button")
+    page.wait_for_selector(".group .tile")
+    groups = page.eval_on_selector_all(
+        ".group",
+        "groups => groups.map(g => [...g.querySelectorAll('.tile')]"
+        ".map(t => t.title.split('/').pop().split(',')[0]))",
+    )
+    # The demo's resized copies, each beside its original (at 0.99 the small model
+    # keeps two or three of the three: see `photosearch demo`).
+    assert len(groups) >= 2, groups
+    for group in groups:
+        stems = sorted(Path(name).stem for name in group)
+        assert len(stems) == 2 and stems[1] == stems[0] + "-small", group
+    page.screenshot(path=str(artifacts() / "duplicates.png"))
