@@ -197,6 +197,12 @@ def test_uploads_are_refused_clearly(tmp_path: Path, photos: Path) -> None:
 
     code, error = upload(os.urandom(2 * 2**20))
     assert code == 413 and "over 1 MB" in error
+    streamed = client.post(  # no Content-Length: the body is counted as it arrives
+        "/api/search/image",
+        content=iter([b"x" * 2**16] * 20),
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert streamed.status_code == 413 and "over 1 MB" in streamed.json()["error"]
     code, error = upload(b"this is not an image")
     assert code == 415 and "uploaded file cannot be used" in error
     code, error = upload(b"")

@@ -128,17 +128,19 @@ def run(args: argparse.Namespace) -> int:
             lifespan="off",
         )
 
-        def stop(_signum: int, _frame: FrameType | None) -> None:
-            raise KeyboardInterrupt
+        server = uvicorn.Server(config)
 
-        # uvicorn finishes the requests in flight, then raises the signal again once its
-        # own handlers are gone: either way, stopping is the normal end, exit 0.
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            server.should_exit = True
+
+        # Ctrl+C and SIGTERM are the normal way to stop (exit 0): whether they come before
+        # uvicorn has its own handlers in place, while it serves (it finishes the requests
+        # in flight), or after (it raises them again once its handlers are gone).
+        signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         try:
             print(f"serving {root} at {url} (Ctrl+C stops)", flush=True)
-            uvicorn.Server(config).run(sockets=[sock])
-        except KeyboardInterrupt:
-            pass
+            server.run(sockets=[sock])
         finally:
             if queries is not None:
                 queries.stop()

@@ -152,5 +152,6 @@ def run(args: argparse.Namespace) -> int:
             print("  " + "  ~  ".join(Path(meta[i].path).name for i, _ in group))
     print(
         f"\nTry it yourself:\n  photosearch search 'a green heart' --library {settings.library}"
+        f"\n  photosearch serve --library {settings.library}   (then open the page it names)"
     )
     return 0
