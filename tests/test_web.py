@@ -296,6 +296,9 @@ def test_token_protects_every_endpoint(library: Library) -> None:
     assert login.status_code == 303 and login.headers["location"] == "/"
     assert "HttpOnly" in login.headers["set-cookie"]
     assert browser.get("/api/status").status_code == 200  # the cookie carries it now
+    fresh = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+    assert fresh.get("/api/status?token=s3cret").status_code == 200  # API: no redirect
+    assert fresh.get("/api/status?token=nope").status_code == 401
 
 
 def test_other_host_names_are_refused_on_loopback(library: Library) -> None:

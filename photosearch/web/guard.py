@@ -53,7 +53,8 @@ def host_name(header: str) -> str:
 class Guard:
     """`loopback_only`: answer only requests addressed to a loopback name, so that a web
     page elsewhere cannot reach the server through DNS rebinding. `token`: every request
-    must carry it (header, cookie, or `?token=` once, which sets the cookie)."""
+    must carry it: a bearer header, the cookie, or `?token=` (which, opening the page,
+    sets the cookie)."""
 
     def __init__(
         self, app: ASGIApp, *, token: str | None, loopback_only: bool, max_body: int
@@ -82,10 +83,12 @@ class Guard:
         if self.token is not None:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             offered = query.get("token", [None])[0]
-            if offered is not None and self._matches(offered):
+            accepted = offered is not None and self._matches(offered)
+            if accepted and not scope["path"].startswith("/api/"):
+                # A person opening the page: keep the token in a cookie, not the URL.
                 await self._set_cookie_and_redirect(scope, query, send)
                 return
-            if not self._authorised(headers):
+            if not accepted and not self._authorised(headers):
                 await send_json(
                     send,
                     401,
