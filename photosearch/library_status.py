@@ -4,23 +4,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from retrieval.store import Store
 
 
-def collect(root: Path) -> dict[str, Any]:
+def collect(root: Path, store: Store | None = None) -> dict[str, Any]:
     """Counts, model, index type and size, and the daemon's own status (None when no
-    daemon runs). Raises LibraryError if there is no library at `root`."""
+    daemon runs). `store`: the library's, if the caller has it open already (a server
+    asking every few seconds); else it is opened here. Raises LibraryError if there is
+    no library at `root`."""
     from indexer.daemon_lock import read_status
     from retrieval.store import Store
     from retrieval.vector_index import INDEX_NAME, read_header
 
-    store = Store.open(root, create=False)
+    opened = store or Store.open(root, create=False)
     try:
-        counts = store.counts()
-        model = store.model_info()
-        store_generation = store.generation()
+        counts = opened.counts()
+        model = opened.model_info()
+        store_generation = opened.generation()
     finally:
-        store.close()
+        if store is None:
+            opened.close()
     on_disk = sum(f.stat().st_size for f in root.iterdir() if f.is_file())
     index_file = root / INDEX_NAME
     index_bytes = index_file.stat().st_size if index_file.exists() else 0

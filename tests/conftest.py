@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,37 @@ def main_in_fresh_process(*argv: str) -> tuple[str, bool]:
     lines = out.stdout.rstrip().splitlines()
     assert lines and lines[-1] in ("TORCH", "NO-TORCH"), out.stdout + out.stderr
     return "\n".join(lines[:-1]), lines[-1] == "TORCH"
+
+
+@contextmanager
+def serving(
+    library: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`photosearch serve --port 0` on `library`: (the URL it prints, the process), killed
+    at the end if still running."""
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("photosearch")),
+            "serve",
+            "--library",
+            str(library),
+            "--port",
+            "0",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"at (http://\S+)", line)
+    try:
+        assert match, (line, process.stderr.read() if process.stderr else "")
+        yield match.group(1), process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

@@ -9,18 +9,15 @@ that is a failure.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, serving
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -57,33 +54,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     env = {"PHOTOSEARCH_LIBRARY": str(root / "library"), "HF_HUB_OFFLINE": "1"}
     made = run_cli("demo", str(root), "--images", "150", env=env)
     assert made.returncode == 0, made.stderr
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("photosearch")),
-            "serve",
-            "--library",
-            str(root / "library"),
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, **env},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"at (http://\S+)", line)
-    if match is None:
-        process.kill()
-        pytest.fail(f"serve did not start: {line!r} {process.stderr.read()}")  # type: ignore[union-attr]
-    yield match.group(1), root / "photos"
-    process.send_signal(signal.SIGINT)
-    try:
+    with serving(root / "library", env=env) as (url, process):
+        yield url, root / "photos"
+        process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
-    finally:
-        process.kill()
 
 
 @pytest.fixture

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
-import subprocess
-import sys
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, main_in_fresh_process, run_cli
+from tests.conftest import main_in_fresh_process, run_cli, serving
 
 
 @pytest.fixture(scope="module")
@@ -31,35 +26,6 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert made.returncode == 0, made.stderr
     return root / "library"
-
-
-@contextmanager
-def serving(library: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("photosearch")),
-            "serve",
-            "--library",
-            str(library),
-            "--port",
-            "0",
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"at (http://\S+)", line)
-    try:
-        assert match, (line, process.stderr.read() if process.stderr else "")
-        yield match.group(1), process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
 
 
 def test_serves_then_stops_cleanly_on_sigterm(library: Path) -> None:

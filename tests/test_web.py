@@ -89,7 +89,8 @@ def ids_by_name(library: Library) -> dict[str, int]:
 def test_status_counts_the_library(client: TestClient) -> None:
     status = client.get("/api/status").json()
     assert status["images"] == 6 and status["failed"] == 0
-    assert status["model"].startswith("fake")
+    assert status["model"].startswith("fake") and status["daemon"] is None
+    assert status["index_type"] in ("flat", "none yet (built on first search)")
 
 
 def test_browse_pages_through_every_photo_newest_first(client: TestClient) -> None:
@@ -123,6 +124,12 @@ def test_similar_leaves_the_photo_out_and_finds_its_copy(
     hits = client.get(f"/api/images/{ids['red.png']}/similar").json()["results"]
     assert ids["red.png"] not in [h["id"] for h in hits]
     assert hits[0]["id"] == ids["red-copy.jpg"]
+    dated = client.get(
+        f"/api/images/{ids['red.png']}/similar", params={"date_from": "2020-01-01"}
+    ).json()["results"]
+    assert [h["id"] for h in dated] == [
+        ids["new.jpg"]
+    ]  # the page's filters apply here too
 
 
 def test_combined_query_weights_terms(client: TestClient, library: Library) -> None:

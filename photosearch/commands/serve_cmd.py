@@ -92,7 +92,6 @@ def run(args: argparse.Namespace) -> int:
 
     from indexer.daemon_lock import running_pid
     from indexer.query_server import QueryServer
-    from photosearch.library_status import collect
     from photosearch.web.app import create_app
 
     for name in ("indexer", "retrieval", "photosearch"):
@@ -109,9 +108,7 @@ def run(args: argparse.Namespace) -> int:
             )
         library.encoder.load()
         root = library.store.root
-        app = create_app(
-            library, token=token, loopback_only=loopback, status=lambda: collect(root)
-        )
+        app = create_app(library, token=token, loopback_only=loopback)
         # The warm path for `photosearch search`, unless a watch daemon offers it already.
         queries = None
         if running_pid(root) is None:

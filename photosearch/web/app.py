@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -30,6 +30,7 @@ from retrieval.errors import (
 )
 from retrieval.library import Library
 from retrieval.query import QueryTerm
+from retrieval.records import TagRecord
 from retrieval.search import (
     SearchOptions,
     library_vector,
@@ -73,6 +74,36 @@ class Web:
         if meta is None or meta.status != "ok":
             raise NotFoundError(f"no indexed image with id {image_id} in this library")
         return meta
+
+
+def query_filters(
+    limit: LimitQ = 60,
+    offset: OffsetQ = 0,
+    folder: str | None = None,
+    tag: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    min_score: ScoreQ = None,
+) -> schemas.Filters:
+    """The filters and page of a search given as query parameters."""
+    return schemas.Filters(
+        limit=limit,
+        offset=offset,
+        folder=folder,
+        tag=tag,
+        date_from=date_from,
+        date_to=date_to,
+        min_score=min_score,
+    )
+
+
+FiltersQ = Annotated[schemas.Filters, Depends(query_filters)]
+
+
+def tag_out(tag: TagRecord) -> schemas.TagOut:
+    return schemas.TagOut(
+        label=tag.label, label_set=tag.label_set, score=tag.score, assigned=tag.assigned
+    )
 
 
 def hit(meta: ImageMeta, score: float | None = None) -> schemas.Hit:
@@ -151,9 +182,8 @@ def create_app(
     *,
     token: str | None = None,
     loopback_only: bool = True,
-    status: Callable[[], dict[str, Any]] | None = None,
 ) -> Guard:
-    """The ASGI app. `status`: a function giving the library's summary (the status line)."""
+    """The ASGI app."""
     web = Web(library)
     app = FastAPI(
         title="photosearch",
@@ -194,37 +224,16 @@ def create_app(
 
     @app.get("/api/status", response_model=schemas.Status, responses=errors)
     def get_status() -> dict[str, Any]:
-        summary: dict[str, Any] = status() if status else {}
-        counts = library.store.counts()
-        return {
-            "library": str(library.store.root),
-            **counts,
-            "model": library.model.describe(),
-            "index_type": summary.get("index_type", "unknown"),
-            "daemon": summary.get("daemon"),
-        }
+        from photosearch.library_status import collect
+
+        summary = collect(library.store.root, library.store)
+        return {**summary, "model": library.model.describe()}
 
     @app.get("/api/search", response_model=schemas.Results, responses=errors)
     def search_text(
-        q: Annotated[str, Query(min_length=1, max_length=1000)],
-        limit: LimitQ = 60,
-        offset: OffsetQ = 0,
-        folder: str | None = None,
-        tag: str | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        min_score: ScoreQ = None,
+        q: Annotated[str, Query(min_length=1, max_length=1000)], filters: FiltersQ
     ) -> schemas.Results:
         """Text to image: the photos that best match a sentence."""
-        filters = schemas.Filters(
-            limit=limit,
-            offset=offset,
-            folder=folder,
-            tag=tag,
-            date_from=date_from,
-            date_to=date_to,
-            min_score=min_score,
-        )
         text = q.strip()
         if not text:
             raise UsageError("empty query: describe what to find, e.g. 'a red car'")
@@ -245,19 +254,12 @@ def create_app(
     @app.post("/api/search/image", response_model=schemas.Results, responses=errors)
     def search_upload(
         file: Annotated[UploadFile, File(description="an image file")],
-        limit: LimitQ = 60,
-        offset: OffsetQ = 0,
-        folder: str | None = None,
-        tag: str | None = None,
-        min_score: ScoreQ = None,
+        filters: FiltersQ,
     ) -> schemas.Results:
         """Image to image: photos like an uploaded one."""
         data = file.file.read()
         if not data:
             raise UsageError("the uploaded file is empty: choose an image file")
-        filters = schemas.Filters(
-            limit=limit, offset=offset, folder=folder, tag=tag, min_score=min_score
-        )
         return run_search(web, [QueryTerm(1.0, upload=data)], filters)
 
     @app.get("/api/images", response_model=schemas.Results, responses=errors)
@@ -281,15 +283,7 @@ def create_app(
             **hit(meta).model_dump(),
             folder=os.path.dirname(meta.path),
             size=meta.size,
-            tags=[
-                schemas.TagOut(
-                    label=t.label,
-                    label_set=t.label_set,
-                    score=t.score,
-                    assigned=t.assigned,
-                )
-                for t in tags
-            ],
+            tags=[tag_out(t) for t in tags],
         )
 
     @app.get(
@@ -297,18 +291,8 @@ def create_app(
         response_model=schemas.Results,
         responses=errors,
     )
-    def similar(
-        image_id: int,
-        limit: LimitQ = 60,
-        offset: OffsetQ = 0,
-        folder: str | None = None,
-        tag: str | None = None,
-        min_score: ScoreQ = None,
-    ) -> schemas.Results:
+    def similar(image_id: int, filters: FiltersQ) -> schemas.Results:
         """More like this: the photos closest to a library photo (itself left out)."""
-        filters = schemas.Filters(
-            limit=limit, offset=offset, folder=folder, tag=tag, min_score=min_score
-        )
         return run_search(web, [QueryTerm(1.0, image_id=image_id)], filters)
 
     @app.post(
@@ -360,12 +344,8 @@ def create_app(
     )
     def image_tags(image_id: int) -> list[schemas.TagOut]:
         web.meta(image_id)
-        return [
-            schemas.TagOut(
-                label=t.label, label_set=t.label_set, score=t.score, assigned=t.assigned
-            )
-            for t in library.store.tags(assigned_only=False, image_id=image_id)
-        ]
+        tags = library.store.tags(assigned_only=False, image_id=image_id)
+        return [tag_out(t) for t in tags]
 
     def label_set_out(name: str) -> dict[str, Any]:
         record = library.store.label_set(name)
