@@ -24,6 +24,7 @@ from retrieval.demo_model import (
     register_demo_config,
 )
 from retrieval.errors import ModelError, ModelUnavailableError, UsageError
+from retrieval.model_input import SplitTransform, split_transform
 from retrieval.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED
 from retrieval.types import FloatArray, ModelInfo
 from retrieval.vectors import l2_normalize
@@ -162,7 +163,7 @@ class OpenClipEncoder:
         self._info = info
         self._requested_device = device
         self._model: Any = None
-        self._preprocess: Any = None
+        self._input: SplitTransform | None = None
         self._tokenizer: Any = None
         self._text_cache: dict[str, FloatArray] = {}
         self.device = "cpu"
@@ -210,7 +211,7 @@ class OpenClipEncoder:
             ) from None
         model.eval()
         self._model = model
-        self._preprocess = preprocess
+        self._input = split_transform(preprocess)
         self._tokenizer = open_clip.get_tokenizer(self._info.name)
         self._torch = torch
 
@@ -231,22 +232,29 @@ class OpenClipEncoder:
             return torch.autocast("cuda", dtype=torch.float16)
         return torch.autocast("cpu", enabled=False)
 
-    def prepare(self, image: Image.Image) -> Any:
+    def _split(self) -> SplitTransform:
         self.load()
-        return self._preprocess(image)
+        assert self._input is not None
+        return self._input
 
-    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
+    def prepare(self, image: Image.Image) -> Any:
+        return self._split().pixels(image)
+
+    def collate(self, items: Sequence[Any]) -> Any:
+        """Prepared images as one input batch on the model's device."""
+        return self._split().batch(items, self.device)
+
+    def encode_batch(self, batch: Any) -> FloatArray:
+        """Unit vectors of a collated batch: the forward pass alone."""
         self.load()
-        torch = self._torch
-        if not items:
-            return np.zeros((0, self._info.dim), dtype=np.float32)
-        batch = torch.stack(list(items))
-        if self.device == "cuda":
-            batch = batch.pin_memory()
-        batch = batch.to(self.device, non_blocking=True)
-        with torch.inference_mode(), self._autocast():
+        with self._torch.inference_mode(), self._autocast():
             features = self._model.encode_image(batch)
         return l2_normalize(features.float().cpu().numpy())
+
+    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
+        if not items:
+            return np.zeros((0, self._info.dim), dtype=np.float32)
+        return self.encode_batch(self.collate(items))
 
     def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
         return self.encode_prepared([self.prepare(image) for image in images])
