@@ -12,9 +12,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -45,6 +55,18 @@ from retrieval.vectors import from_blobs, to_blob
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "library.db"
+
+
+# Values per `IN (...)`: far below SQLite's limit on bound parameters.
+_IN_CHUNK = 500
+
+
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[list[_T]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield list(items[start : start + _IN_CHUNK])
 
 
 def _now() -> datetime:
@@ -193,11 +215,11 @@ class Store:
         wanted = list(set(hashes))
         found: dict[str, int] = {}
         with self.session() as s:
-            for start in range(0, len(wanted), 500):
+            for chunk in _chunks(wanted):
                 query = (
                     select(Image.content_hash, Image.id)
                     .join(Embedding)
-                    .where(Image.content_hash.in_(wanted[start : start + 500]))
+                    .where(Image.content_hash.in_(chunk))
                 )
                 found.update({row.content_hash: row.id for row in s.execute(query)})
         return found
@@ -206,8 +228,7 @@ class Store:
         wanted = list(ids)
         out: dict[int, ImageMeta] = {}
         with self.session() as s:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
+            for chunk in _chunks(wanted):
                 for row in s.scalars(select(Image).where(Image.id.in_(chunk))):
                     out[row.id] = _meta(row)
         return out
@@ -221,8 +242,7 @@ class Store:
         """Vectors of `ids`, in that order."""
         found: dict[int, bytes] = {}
         with self.session() as s:
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
+            for chunk in _chunks(ids):
                 query = select(Embedding.image_id, Embedding.vector).where(
                     Embedding.image_id.in_(chunk)
                 )
@@ -347,11 +367,14 @@ class Store:
         its id; its old vector and tags go, since its content changed.
         """
         now = _now()
-        ids: list[int] = []
-        failed_ids: list[int] = []
         with self.session() as s:
+            # A few statements per batch rather than per file: row-at-a-time ORM writes
+            # cost more than decoding the photo did.
+            rows = self._rows_for(
+                s, [*(f.path for f in encoded), *(f.path for f in failed)]
+            )
             for item in encoded:
-                row = self._row_for(s, item.path)
+                row = rows[item.path]
                 row.size, row.mtime_ns, row.content_hash = (
                     item.size,
                     item.mtime_ns,
@@ -363,12 +386,8 @@ class Store:
                     item.taken_at,
                 )
                 row.status, row.error, row.indexed_at = STATUS_OK, None, now
-                s.flush()
-                s.execute(delete(ImageTag).where(ImageTag.image_id == row.id))
-                s.merge(Embedding(image_id=row.id, vector=to_blob(item.vector)))
-                ids.append(row.id)
             for bad in failed:
-                row = self._row_for(s, bad.path)
+                row = rows[bad.path]
                 row.size, row.mtime_ns, row.content_hash = (
                     bad.size,
                     bad.mtime_ns,
@@ -377,10 +396,20 @@ class Store:
                 row.width = row.height = None
                 row.taken_at = None
                 row.status, row.error, row.indexed_at = STATUS_FAILED, bad.error, now
-                s.flush()
-                s.execute(delete(Embedding).where(Embedding.image_id == row.id))
-                s.execute(delete(ImageTag).where(ImageTag.image_id == row.id))
-                failed_ids.append(row.id)
+            s.flush()
+            ids = [rows[item.path].id for item in encoded]
+            failed_ids = [rows[bad.path].id for bad in failed]
+            for chunk in _chunks([*ids, *failed_ids]):
+                s.execute(delete(ImageTag).where(ImageTag.image_id.in_(chunk)))
+                s.execute(delete(Embedding).where(Embedding.image_id.in_(chunk)))
+            if encoded:
+                s.execute(
+                    insert(Embedding),
+                    [
+                        {"image_id": i, "vector": to_blob(item.vector)}
+                        for i, item in zip(ids, encoded, strict=True)
+                    ],
+                )
             for scores in tags:
                 self._write_tags(s, ids, scores)
             self._bump(s)
@@ -389,14 +418,21 @@ class Store:
         return ids, failed_ids
 
     @staticmethod
-    def _row_for(s: Session, path: str) -> Image:
-        row = s.scalar(select(Image).where(Image.path == path))
-        if row is None:
-            row = Image(
-                path=path, status=STATUS_OK, size=0, mtime_ns=0, indexed_at=_now()
+    def _rows_for(s: Session, paths: Sequence[str]) -> dict[str, Image]:
+        """The rows of these paths, new ones added for paths not in the library yet."""
+        rows: dict[str, Image] = {}
+        for chunk in _chunks(list(dict.fromkeys(paths))):
+            rows.update(
+                (row.path, row)
+                for row in s.scalars(select(Image).where(Image.path.in_(chunk)))
             )
-            s.add(row)
-        return row
+        for path in paths:
+            if path not in rows:
+                rows[path] = Image(
+                    path=path, status=STATUS_OK, size=0, mtime_ns=0, indexed_at=_now()
+                )
+                s.add(rows[path])
+        return rows
 
     def move(self, moves: Sequence[tuple[int, str, int, int]]) -> None:
         """Give images new paths (id, path, size, mtime_ns), keeping vectors and tags."""
@@ -433,10 +469,8 @@ class Store:
         if not ids:
             return
         with self.session() as s:
-            for start in range(0, len(ids), 500):
-                s.execute(
-                    delete(Image).where(Image.id.in_(list(ids[start : start + 500])))
-                )
+            for chunk in _chunks(ids):
+                s.execute(delete(Image).where(Image.id.in_(chunk)))
             self._bump(s)
 
     # --- label sets and tags ---------------------------------------------------------
@@ -494,8 +528,7 @@ class Store:
     @staticmethod
     def _write_tags(s: Session, image_ids: Sequence[int], tags: TagScores) -> None:
         label_ids = tags.label_set.label_ids
-        for start in range(0, len(image_ids), 500):
-            chunk = list(image_ids[start : start + 500])
+        for chunk in _chunks(image_ids):
             s.execute(
                 delete(ImageTag).where(
                     ImageTag.image_id.in_(chunk), ImageTag.label_id.in_(label_ids)

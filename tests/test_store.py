@@ -63,6 +63,56 @@ def test_failure_drops_the_vector_and_keeps_the_reason(store: Store) -> None:
     assert store.failures()[0].error == "truncated"
 
 
+def test_one_large_mixed_batch_writes_what_file_by_file_writes_would(
+    store: Store,
+) -> None:
+    """1,200 files (more than one `IN (...)` chunk): replacements keep their ids and lose
+    their tags, new files get vectors, failures lose vectors and tags, and nothing else
+    in the library is touched."""
+    rng = np.random.default_rng(0)
+    old = [encoded(f"/old/{i}.jpg", vec(*rng.standard_normal(4))) for i in range(900)]
+    old_ids, _ = store.write_batch(old)
+    store.save_label_set("s", ["x", "y"], 0.5, 1)
+    scores = np.full((len(old_ids), 2), 0.5)
+    store.write_tags(
+        old_ids, TagScores(store.label_set("s"), scores, np.ones_like(scores, bool))
+    )
+    replaced = [
+        encoded(f"/old/{i}.jpg", vec(*rng.standard_normal(4)), "new")
+        for i in range(0, 600)
+    ]
+    added = [encoded(f"/new/{i}.jpg", vec(*rng.standard_normal(4))) for i in range(500)]
+    failed = [
+        FailedFile(f"/old/{i}.jpg", 1, 2, None, "broken") for i in range(600, 700)
+    ]
+    failed += [FailedFile("/new/broken.jpg", 1, 2, None, "empty")]
+    ids, failed_ids = store.write_batch([*replaced, *added], failed)
+
+    assert ids[:600] == old_ids[:600]
+    assert failed_ids[:100] == old_ids[600:700]
+    assert len(set(ids[600:]) | {failed_ids[-1]} | set(old_ids)) == 900 + 501
+    assert store.counts() == {
+        "images": 900 - 100 + 500,
+        "failed": 101,
+        "vectors": 900 - 100 + 500,
+        "label_sets": 1,
+    }
+    written = store.vectors(ids, 4)
+    expected = np.stack([item.vector for item in [*replaced, *added]])
+    np.testing.assert_allclose(written, expected, atol=1e-3)
+    untouched = old_ids[700:]
+    np.testing.assert_allclose(
+        store.vectors(untouched, 4),
+        np.stack([item.vector for item in old[700:]]),
+        atol=1e-3,
+    )
+    tagged = {t.path for t in store.tags(assigned_only=False)}
+    assert tagged == {item.path for item in old[700:]}
+    meta = store.meta(ids[:600])
+    assert all(m.content_hash == "new" for m in meta.values())
+    assert {f.error for f in store.failures()} == {"broken", "empty"}
+
+
 def test_move_swaps_paths_without_tripping_uniqueness(store: Store) -> None:
     (a, b), _ = store.write_batch(
         [encoded("/a.jpg", vec(1, 0, 0, 0)), encoded("/b.jpg", vec(0, 1, 0, 0))]
