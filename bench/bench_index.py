@@ -4,10 +4,12 @@
 
 Without --pretrained, the model gets random weights saved to a local file (same speed as
 real ones, no download). Prints one table:
-- model-only images/s: the image tower on inputs decoded and preprocessed beforehand;
+- model-only images/s: the image tower alone, on input batches decoded, preprocessed and
+  collated beforehand (on the device);
 - pipeline images/s: `photosearch index` end to end (scan, hash, decode, preprocess,
   encode, write), with the same model, batch size, device and threads; and their ratio
-  (the best of --rounds alternating runs of each, since shared machines drift);
+  (each pipeline run against the model-only runs just before and after it, median of
+  --rounds, since shared machines drift);
 - bytes per image in the library (SQLite + FAISS);
 - the mean (and worst) cosine between embeddings of reduced-scale decoding (the fast path)
   and of full decoding, on the same images.
@@ -55,7 +57,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=200, help="photos used")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--rounds", type=int, default=3, help="measurements of each")
+    parser.add_argument("--rounds", type=int, default=5, help="measurements of each")
     parser.add_argument("--decode-workers", type=int, default=0, help="0: one per core")
     args = parser.parse_args()
 
@@ -92,16 +94,15 @@ def main() -> None:
         decoded = decode(f, max_pixels=10**9)
         megapixels.append(decoded.width * decoded.height / 1e6)
         prepared.append(encoder.prepare(decoded.image))
-    encoder.encode_prepared(prepared[: args.batch_size])  # warm-up
+    batches = [
+        encoder.collate(prepared[i : i + args.batch_size])
+        for i in range(0, len(prepared), args.batch_size)
+    ]
+    encoder.encode_batch(batches[0])  # warm-up
 
     def model_pass() -> tuple[float, np.ndarray]:
         start = time.perf_counter()
-        vectors = np.concatenate(
-            [
-                encoder.encode_prepared(prepared[i : i + args.batch_size])
-                for i in range(0, len(prepared), args.batch_size)
-            ]
-        )
+        vectors = np.concatenate([encoder.encode_batch(b) for b in batches])
         return len(prepared) / (time.perf_counter() - start), vectors
 
     # The fast path's embeddings: reduced-scale JPEG decoding, as the pipeline does it.
@@ -136,15 +137,19 @@ def main() -> None:
         shutil.rmtree(settings.library)
         return speed, on_disk
 
-    # Shared machines drift by 10-20% from one minute to the next: alternate the two
-    # measurements and compare the best of each, as timeit does.
-    model_speeds, pipeline_speeds = [], []
+    # Shared machines drift by 10-20% from one minute to the next: every pipeline run is
+    # bracketed by model-only runs just before and after it, and compared with their mean;
+    # the median of those ratios is the figure, robust to a slow phase in any one run.
+    model_speeds, pipeline_speeds, ratios = [], [], []
+    speed, full_vectors = model_pass()
+    model_speeds.append(speed)
     for round_ in range(args.rounds):
-        speed, full_vectors = model_pass()
-        model_speeds.append(speed)
         speed, on_disk = pipeline_pass(round_)
         pipeline_speeds.append(speed)
-    model_only, pipeline = max(model_speeds), max(pipeline_speeds)
+        speed, _ = model_pass()
+        model_speeds.append(speed)
+        ratios.append(pipeline_speeds[-1] / np.mean(model_speeds[-2:]))
+    model_only, pipeline = np.median(model_speeds), np.median(pipeline_speeds)
     cosines = np.sum(fast * full_vectors, axis=1)
 
     print(
@@ -153,13 +158,12 @@ def main() -> None:
     )
     print("|---|---|")
     print(f"| photos | {len(files)}, median {np.median(megapixels):.1f} MP |")
-    print(f"| model-only images/s | {model_only:.1f} |")
-    print(f"| pipeline images/s | {pipeline:.1f} |")
-    print(f"| pipeline / model-only | {pipeline / model_only:.2f} |")
-    rounds = ", ".join(
-        f"{p / m:.2f}" for m, p in zip(model_speeds, pipeline_speeds, strict=True)
+    print(f"| model-only images/s (median of {len(model_speeds)}) | {model_only:.1f} |")
+    print(f"| pipeline images/s (median of {len(pipeline_speeds)}) | {pipeline:.1f} |")
+    print(
+        f"| pipeline / model-only (median of bracketed rounds) | {np.median(ratios):.2f} |"
     )
-    print(f"| ratio in each round | {rounds} |")
+    print(f"| ratio in each round | {', '.join(f'{r:.2f}' for r in ratios)} |")
     print(f"| bytes per image (SQLite + FAISS) | {on_disk / len(files):.0f} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(f"| peak RSS | {peak:.1f} GB |")
