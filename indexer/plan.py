@@ -7,7 +7,9 @@ content the library already has (moved, renamed, or copied) reuses that vector.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from indexer.scan import FileEntry
@@ -61,42 +63,39 @@ def make_plan(
     plan = Plan()
     fresh: list[tuple[FileEntry, str]] = []
     present: set[str] = set()
-
-    def hashed(entry: FileEntry) -> str | None:
-        try:
-            return hasher(entry.path)
-        except FileNotFoundError:
-            return None  # gone since the scan: as if never seen
-        except OSError as exc:
-            plan.unreadable.append(
-                FailedFile(
-                    entry.path,
-                    entry.size,
-                    entry.mtime_ns,
-                    None,
-                    f"cannot read: {exc.strerror}",
-                )
-            )
-            return None
-
+    to_hash: list[tuple[FileEntry, FileState | None]] = []
     for entry in scanned:
         if entry.path in present:
             continue
         present.add(entry.path)
         state = states.get(entry.path)
-        if state is None:
-            digest = hashed(entry)
-            if digest is not None:
-                fresh.append((entry, digest))
-            continue
-        same_stat = state.size == entry.size and state.mtime_ns == entry.mtime_ns
-        if same_stat and state.image_id not in reencode_ids:
+        if (
+            state is not None
+            and state.size == entry.size
+            and state.mtime_ns == entry.mtime_ns
+            and state.image_id not in reencode_ids
+        ):
             plan.unchanged += 1
             continue
-        digest = hashed(entry)
-        if digest is None:
+        to_hash.append((entry, state))
+
+    digests = _hash_all([entry.path for entry, _ in to_hash], hasher)
+    for (entry, state), digest in zip(to_hash, digests, strict=True):
+        if isinstance(digest, OSError):
+            if not isinstance(digest, FileNotFoundError):  # gone: as if never seen
+                plan.unreadable.append(
+                    FailedFile(
+                        entry.path,
+                        entry.size,
+                        entry.mtime_ns,
+                        None,
+                        f"cannot read: {digest.strerror}",
+                    )
+                )
             continue
-        if digest == state.content_hash and state.image_id not in reencode_ids:
+        if state is None:
+            fresh.append((entry, digest))
+        elif digest == state.content_hash and state.image_id not in reencode_ids:
             plan.touches.append((state.image_id, entry))
         else:
             plan.encode.append(Work(entry, digest, replaces=True))
@@ -123,3 +122,22 @@ def make_plan(
             plan.encode.append(Work(entry, digest))
     plan.removals = sorted(s.image_id for s in missing.values())
     return plan
+
+
+def _hash_all(
+    paths: Sequence[str], hasher: Callable[[str], str]
+) -> list[str | OSError]:
+    """Hashes of `paths` in order, on every core (hashlib lets go of the GIL): a first
+    index hashes every photo before the first one reaches the model, and a GPU encodes
+    faster than one core hashes."""
+
+    def one(path: str) -> str | OSError:
+        try:
+            return hasher(path)
+        except OSError as exc:
+            return exc
+
+    if len(paths) < 2:
+        return [one(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=min(len(paths), os.cpu_count() or 1)) as pool:
+        return list(pool.map(one, paths))
