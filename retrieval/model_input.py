@@ -42,7 +42,9 @@ def split_transform(transform: Any) -> SplitTransform:
     cut = next(
         (i for i, step in enumerate(steps) if type(step).__name__ in _TO_TENSOR), None
     )
-    if cut is None:
+    # Only normalising may follow: a resize after ToTensor would leave the PIL half with
+    # images of different sizes, which cannot be stacked.
+    if cut is None or any(type(s).__name__ != "Normalize" for s in steps[cut + 1 :]):
 
         def stack(items: Sequence[Any], device: str) -> Any:
             batch = torch.stack(list(items))
@@ -54,12 +56,7 @@ def split_transform(transform: Any) -> SplitTransform:
 
     before = steps[:cut]
     # The batch is a fresh tensor of ours: normalising it in place saves a copy of it.
-    after = [
-        type(step)(step.mean, step.std, inplace=True)
-        if type(step).__name__ == "Normalize"
-        else step
-        for step in steps[cut + 1 :]
-    ]
+    after = [type(s)(s.mean, s.std, inplace=True) for s in steps[cut + 1 :]]
 
     def pixels(image: Any) -> UInt8Array:
         for step in before:

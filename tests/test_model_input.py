@@ -42,15 +42,23 @@ def test_split_transform_is_bit_for_bit_the_whole_transform(name: str) -> None:
     assert torch.equal(batched, whole)
 
 
-def test_unknown_transform_stays_whole_in_the_workers() -> None:
-    def transform(image: Image.Image) -> torch.Tensor:
+def test_transforms_of_other_shapes_stay_whole_in_the_workers() -> None:
+    from torchvision import transforms
+
+    def plain(image: Image.Image) -> torch.Tensor:
         return torch.from_numpy(np.asarray(image, dtype=np.float32)).mean(dim=2)
 
-    split = split_transform(transform)
-    assert not split.split
-    pictures = [Image.new("RGB", (4, 3), (i, 0, 0)) for i in range(3)]
-    batched = split.batch([split.pixels(p) for p in pictures], "cpu")
-    assert torch.equal(batched, torch.stack([transform(p) for p in pictures]))
+    # Resizing after ToTensor: the PIL half alone would give images of different sizes.
+    resize_after = transforms.Compose(
+        [transforms.ToTensor(), transforms.Resize((5, 5), antialias=True)]
+    )
+    same_size = [Image.new("RGB", (4, 3), (i, 0, 0)) for i in range(3)]
+    mixed_sizes = [Image.new("RGB", (4 + i, 3), (i, 0, 0)) for i in range(3)]
+    for transform, pictures in ((plain, same_size), (resize_after, mixed_sizes)):
+        split = split_transform(transform)
+        assert not split.split
+        batched = split.batch([split.pixels(p) for p in pictures], "cpu")
+        assert torch.equal(batched, torch.stack([transform(p) for p in pictures]))
 
 
 def test_encoder_embeds_what_the_model_embeds_from_the_whole_transform() -> None:

@@ -79,7 +79,7 @@ def test_one_large_mixed_batch_writes_what_file_by_file_writes_would(
     )
     replaced = [
         encoded(f"/old/{i}.jpg", vec(*rng.standard_normal(4)), "new")
-        for i in range(0, 600)
+        for i in range(600)
     ]
     added = [encoded(f"/new/{i}.jpg", vec(*rng.standard_normal(4))) for i in range(500)]
     failed = [

@@ -452,3 +452,31 @@ def test_page_and_openapi_are_served(client: TestClient) -> None:
         "/api/status",
     ):
         assert path in spec["paths"], path
+
+
+def test_model_calls_from_concurrent_requests_run_on_one_thread(
+    client: TestClient, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch gives every thread that calls it a team of intra-op threads: requests served
+    on many threads must not each call the model."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    callers: list[int] = []
+    encode = library.encoder.encode_texts
+
+    def spy(texts: list[str]) -> np.ndarray:
+        callers.append(threading.get_ident())
+        return encode(texts)
+
+    monkeypatch.setattr(library.encoder, "encode_texts", spy)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(
+                lambda i: client.get("/api/search", params={"q": f"query {i}"}),
+                range(32),
+            )
+        )
+    assert all(a.status_code == 200 for a in answers)
+    assert len(callers) == 32 and len(set(callers)) == 1
+    assert callers[0] != threading.get_ident()

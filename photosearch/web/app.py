@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -50,24 +49,29 @@ STATUS_OF = {
     ModelError: 500,
 }
 
+T = TypeVar("T")
+
 LimitQ = Annotated[int, Query(ge=1, le=200)]
 OffsetQ = Annotated[int, Query(ge=0, le=10_000)]
 ScoreQ = Annotated[float | None, Query(ge=-1.0, le=1.0)]
 
 
 class Web:
-    """The app's state: the library, and a lock that lets one request at a time use the
-    model (concurrent forward passes would only fight over the same cores)."""
+    """The app's state: the library, and the one thread that runs every model call, one
+    at a time (concurrent forward passes would only fight over the same cores, and torch
+    gives each thread that calls it a team of intra-op threads of its own: request
+    threads would pile up idle teams)."""
 
     def __init__(self, library: Library) -> None:
         self.library = library
-        self.model_lock = threading.Lock()
+        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="model")
 
-    @contextmanager
-    def model(self) -> Iterator[Library]:
-        with self.model_lock:
+    def with_model(self, work: Callable[[Library], T]) -> T:
+        def run() -> T:
             self.library.reload_if_stale()
-            yield self.library
+            return work(self.library)
+
+        return self._model_thread.submit(run).result()
 
     def meta(self, image_id: int) -> ImageMeta:
         meta = self.library.store.meta([image_id]).get(image_id)
@@ -155,10 +159,11 @@ def results(
 def run_search(
     web: Web, terms: list[QueryTerm], filters: schemas.Filters
 ) -> schemas.Results:
-    with web.model() as library:
+    def run(library: Library) -> list[SearchHit]:
         vector, query_ids = query_vector(library, terms)
-        hits = search(library, vector, options_from(filters, extra=1), query_ids)
-    return results(web, hits, filters)
+        return search(library, vector, options_from(filters, extra=1), query_ids)
+
+    return results(web, web.with_model(run), filters)
 
 
 def one_line(exc: RequestValidationError) -> str:
@@ -302,8 +307,9 @@ def create_app(
     )
     def describe(image_id: int, request: schemas.DescribeRequest) -> schemas.Ranked:
         """Image to text: the given texts, best match first."""
-        with web.model() as lib:
-            ranked = rank_texts(lib, library_vector(lib, image_id), request.texts)
+        ranked = web.with_model(
+            lambda lib: rank_texts(lib, library_vector(lib, image_id), request.texts)
+        )
         return schemas.Ranked(
             results=[
                 schemas.TextScoreOut(
@@ -363,8 +369,9 @@ def create_app(
     def apply(name: str) -> schemas.Tagged:
         from retrieval.tagging import tag_images
 
-        with web.model() as lib:
-            tagged = tag_images(lib.store, lib.encoder, lib.store.label_set(name))
+        tagged = web.with_model(
+            lambda lib: tag_images(lib.store, lib.encoder, lib.store.label_set(name))
+        )
         return schemas.Tagged(**label_set_out(name), tagged=tagged)
 
     @app.get(
@@ -408,10 +415,9 @@ def create_app(
         from retrieval.duplicates import duplicate_groups
 
         least = library.settings.duplicate_threshold if threshold is None else threshold
-        with web.model() as lib:
-            groups = duplicate_groups(lib.store, lib.index, lib.model.dim, least)[
-                :limit
-            ]
+        groups = web.with_model(
+            lambda lib: duplicate_groups(lib.store, lib.index, lib.model.dim, least)
+        )[:limit]
         meta = library.store.meta(i for group in groups for i, _ in group)
         return schemas.Duplicates(
             threshold=least,
