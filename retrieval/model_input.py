@@ -26,9 +26,10 @@ _TO_TENSOR = {"ToTensor", "MaybeToTensor"}
 
 @dataclass(frozen=True)
 class SplitTransform:
-    """`pixels` runs per image in any thread (uint8, channels first); `batch` stacks their results into the
-    model's input on `device`. `split` is False for a transform of an unknown shape, whose
-    whole work then stays in `pixels` (tensors out) and `batch` only stacks."""
+    """`pixels` runs per image in any thread (uint8 out, channels first); `batch` stacks
+    its results into the model's input on `device`. `split` is False for a transform of
+    another shape, whose whole work then stays in `pixels` (tensors out) and `batch` only
+    stacks."""
 
     pixels: Callable[[Any], Any]
     batch: Callable[[Sequence[Any], str], Any]
