@@ -48,10 +48,7 @@ def split_transform(transform: Any) -> SplitTransform:
     if cut is None or any(type(s).__name__ != "Normalize" for s in steps[cut + 1 :]):
 
         def stack(items: Sequence[Any], device: str) -> Any:
-            batch = torch.stack(list(items))
-            if device == "cuda":
-                batch = batch.pin_memory()
-            return batch.to(device, non_blocking=True)
+            return _on_device(torch.stack(list(items)), device)
 
         return SplitTransform(transform, stack, split=False)
 
@@ -71,13 +68,18 @@ def split_transform(transform: Any) -> SplitTransform:
 
     def batch(items: Sequence[UInt8Array], device: str) -> Any:
         # The operations of ToTensor, in its order (float, then / 255), on all at once.
-        stacked = torch.from_numpy(np.stack(list(items)))
-        if device == "cuda":
-            stacked = stacked.pin_memory()
-        tensor = stacked.to(device, non_blocking=True).to(torch.get_default_dtype())
+        stacked = _on_device(torch.from_numpy(np.stack(list(items))), device)
+        tensor = stacked.to(torch.get_default_dtype())
         tensor = tensor.div_(255)
         for step in after:
             tensor = step(tensor)
         return tensor
 
     return SplitTransform(pixels, batch, split=True)
+
+
+def _on_device(batch: Any, device: str) -> Any:
+    """A CPU batch moved to `device`; to a GPU from pinned memory, without waiting."""
+    if device == "cuda":
+        batch = batch.pin_memory()
+    return batch.to(device, non_blocking=True)
