@@ -34,13 +34,20 @@ def decode_one(
     entry = work.entry
     try:
         decoded = decode(entry.path, max_pixels=max_pixels, draft_size=draft)
+        prepared = prepare(decoded.image)
     except DecodeError as exc:
-        if not os.path.lexists(entry.path):
-            return None
-        return FailedFile(
-            entry.path, entry.size, entry.mtime_ns, work.content_hash, str(exc)
+        reason = str(exc)
+    # Preparing runs the model's own transform: whatever it raises on one odd picture
+    # fails that file, never its batch or the run.
+    except Exception as exc:  # noqa: BLE001
+        reason = (
+            f"cannot prepare for the model: {str(exc).strip() or type(exc).__name__}"
         )
-    return Ready(work, decoded, prepare(decoded.image))
+    else:
+        return Ready(work, decoded, prepared)
+    if not os.path.lexists(entry.path):
+        return None
+    return FailedFile(entry.path, entry.size, entry.mtime_ns, work.content_hash, reason)
 
 
 def decoded_batches(

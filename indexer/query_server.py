@@ -33,9 +33,15 @@ class _Handler(socketserver.StreamRequestHandler):
         answer: dict[str, Any]
         try:
             request = QueryRequest.from_json(json.loads(line))
-            if self.server.reader:
-                self.server.library.reload_if_stale()
-            answer = {"rows": run_request(self.server.library, request)}
+            reader = self.server.reader
+
+            def answer_it(library: Library) -> list[dict[str, Any]]:
+                if reader:
+                    library.reload_if_stale()
+                return run_request(library, request)
+
+            # On the library's model thread, like every other model call of the process.
+            answer = {"rows": self.server.library.on_model_thread(answer_it)}
         except PhotosearchError as exc:
             answer = {"error": str(exc)}
         except (ValueError, TypeError) as exc:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _TEXT_CACHE_SIZE = 4096
+# Texts per forward pass of the text tower: a label set's thousands of prompts in one
+# batch would hold all their activations at once.
+_TEXT_BATCH = 512
 _WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 
 
@@ -165,7 +170,10 @@ class OpenClipEncoder:
         self._model: Any = None
         self._input: SplitTransform | None = None
         self._tokenizer: Any = None
-        self._text_cache: dict[str, FloatArray] = {}
+        # Least recently used first; the lock lets any thread read it.
+        self._text_cache: OrderedDict[str, FloatArray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.text_batches = 0  # forward passes of the text tower (tests count them)
         self.device = "cpu"
 
     @property
@@ -260,20 +268,38 @@ class OpenClipEncoder:
         return self.encode_prepared([self.prepare(image) for image in images])
 
     def encode_texts(self, texts: Sequence[str]) -> FloatArray:
-        """Unit vectors of the texts; repeated texts (queries, label prompts) are cached."""
-        self.load()
-        missing = list(dict.fromkeys(t for t in texts if t not in self._text_cache))
-        if missing:
-            torch = self._torch
-            tokens = self._tokenizer(missing).to(self.device)
-            with torch.inference_mode(), self._autocast():
-                features = text_tower.encode_text(self._model, tokens)
-            for text, vector in zip(
-                missing, l2_normalize(features.float().cpu().numpy()), strict=True
-            ):
-                self._text_cache[text] = vector
-                if len(self._text_cache) > _TEXT_CACHE_SIZE:
-                    self._text_cache.pop(next(iter(self._text_cache)))
+        """Unit vectors of the texts; repeated texts (queries, label prompts) are cached.
+
+        The answer is built from what this call found or computed, never read back from
+        the cache after inserting: a call with more new texts than the cache holds (a label
+        set of hundreds of labels, ten prompts each) evicts its own first texts."""
         if not texts:
             return np.zeros((0, self._info.dim), dtype=np.float32)
-        return np.stack([self._text_cache[t] for t in texts])
+        self.load()
+        unique = list(dict.fromkeys(texts))
+        found: dict[str, FloatArray] = {}
+        with self._cache_lock:
+            for text in unique:
+                vector = self._text_cache.get(text)
+                if vector is not None:
+                    self._text_cache.move_to_end(text)
+                    found[text] = vector
+        missing = [t for t in unique if t not in found]
+        for start in range(0, len(missing), _TEXT_BATCH):
+            chunk = missing[start : start + _TEXT_BATCH]
+            found.update(zip(chunk, self._encode_texts(chunk), strict=True))
+        with self._cache_lock:
+            for text in missing:
+                self._text_cache[text] = found[text]
+            while len(self._text_cache) > _TEXT_CACHE_SIZE:
+                self._text_cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+    def _encode_texts(self, texts: Sequence[str]) -> FloatArray:
+        """The text tower on these texts, no cache."""
+        torch = self._torch
+        self.text_batches += 1
+        tokens = self._tokenizer(list(texts)).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            features = text_tower.encode_text(self._model, tokens)
+        return l2_normalize(features.float().cpu().numpy())

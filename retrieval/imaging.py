@@ -7,7 +7,6 @@ raise DecodeError with a short reason.
 
 from __future__ import annotations
 
-import struct
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from retrieval.errors import DecodeError
 
@@ -75,6 +74,20 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+# EXIF orientation -> the transposition that makes the picture upright.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Modes `Image.reduce` accepts; anything else becomes RGB before it is box-reduced.
+_REDUCIBLE = frozenset({"L", "RGB", "RGBA", "RGBX", "LA", "I", "F", "CMYK"})
+
+
 def decode(
     path: Path | str | IO[bytes], *, max_pixels: int, draft_size: int | None = None
 ) -> Decoded:
@@ -86,6 +99,9 @@ def decode(
     `draft_size`, and any image whose short side is over four times that is box-reduced to
     no less than twice it, before the model's own resize. Width and height are still the
     original's.
+
+    Any error Pillow raises on the way (its plugins raise many kinds) is a DecodeError: a
+    broken file is never half-decoded into a picture.
     """
     try:
         with warnings.catch_warnings():
@@ -97,16 +113,23 @@ def decode(
                         f"{width}x{height} pixels is over the limit of {max_pixels} "
                         "(decompression bomb?)"
                     )
-                taken_at = _taken_at(image)
-                orientation = image.getexif().get(0x0112, 1)
-                if orientation in (5, 6, 7, 8):
-                    width, height = height, width
                 if draft_size is not None and image.format == "JPEG":
+                    # Square request: both sides stay at least draft_size, either way up.
                     image.draft("RGB", (draft_size, draft_size))
                 image.seek(0)
+                # Pixels first, and nothing else before them: reading EXIF from a PNG can
+                # load the image, and an error swallowed there would leave half a picture
+                # for a later load() to return as if it were whole.
                 image.load()
-                upright = ImageOps.exif_transpose(image) or image
+                taken_at = _taken_at(image)
+                orientation = _orientation(image)
+                if orientation in (5, 6, 7, 8):
+                    width, height = height, width
+                turn = _TRANSPOSE.get(orientation)
+                upright = image.transpose(turn) if turn is not None else image
                 if draft_size is not None and min(upright.size) >= 4 * draft_size:
+                    if upright.mode not in _REDUCIBLE:
+                        upright = to_rgb(upright)
                     upright = upright.reduce(min(upright.size) // (2 * draft_size))
                 rgb = to_rgb(upright)
                 if rgb is image:
@@ -121,16 +144,23 @@ def decode(
         raise DecodeError("file disappeared before it could be read") from None
     except PermissionError:
         raise DecodeError("permission denied") from None
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,
-        EOFError,
-        struct.error,
-        MemoryError,
-    ) as exc:
-        reason = str(exc).strip() or type(exc).__name__
-        raise DecodeError(f"cannot decode: {reason}") from None
+    except MemoryError:
+        raise DecodeError("cannot decode: not enough memory for this image") from None
+    # Pillow's plugins raise OSError, ValueError, SyntaxError, EOFError, struct.error,
+    # IndexError, KeyError, TypeError, ZeroDivisionError...: each means a broken file.
+    except Exception as exc:  # noqa: BLE001
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DecodeError(
+            f"cannot decode: {reason or type(exc).__name__}"[:300]
+        ) from None
     if rgb.width < 1 or rgb.height < 1:
         raise DecodeError("image has no pixels")
     return Decoded(rgb, width, height, taken_at)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the orientation
+        return 1
+    return value if isinstance(value, int) else 1

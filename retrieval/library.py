@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Self
+from pathlib import Path
+from typing import Self, TypeVar
 
 import numpy as np
 
 from retrieval.encoder import Encoder, OpenClipEncoder, resolve_model
 from retrieval.errors import ModelMismatchError
 from retrieval.index_sync import IndexPolicy, open_index, rebuild, save_index
+from retrieval.model_thread import ModelThread, SerialEncoder
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store import Store
 from retrieval.types import FloatArray, IdArray, ModelInfo
 from retrieval.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def choose_model(
@@ -41,6 +45,10 @@ def choose_model(
     pretrained = settings.pretrained
     if pretrained is None and recorded is not None and recorded.name == name:
         pretrained = recorded.pretrained
+    if recorded is not None and _same_as_recorded(name, pretrained, recorded):
+        # Checking a name against open_clip's lists imports it (seconds); the library's
+        # own model was checked when it was recorded.
+        return recorded
     wanted = resolve_model(name, pretrained)
     if recorded is not None and wanted != recorded and not (reencode or empty):
         raise ModelMismatchError(
@@ -51,6 +59,16 @@ def choose_model(
     return wanted
 
 
+def _same_as_recorded(name: str, pretrained: str | None, recorded: ModelInfo) -> bool:
+    if name != recorded.name or pretrained is None:
+        return False
+    if pretrained == recorded.pretrained:
+        return True
+    # A weights file is recorded by its resolved path.
+    candidate = Path(pretrained).expanduser()
+    return candidate.is_file() and str(candidate.resolve()) == recorded.pretrained
+
+
 @dataclass
 class Library:
     store: Store
@@ -58,6 +76,16 @@ class Library:
     model: ModelInfo
     encoder: Encoder
     _index: VectorIndex | None = field(default=None, repr=False)
+    # Every model call of this library runs here, whichever thread asks (see ModelThread).
+    model_thread: ModelThread = field(default_factory=ModelThread, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.encoder, SerialEncoder):
+            self.encoder = SerialEncoder(self.encoder, self.model_thread)
+
+    def on_model_thread(self, work: Callable[[Library], T]) -> T:
+        """`work(self)` on the model thread: a query's whole model work in one go."""
+        return self.model_thread.run(work, self)
 
     @classmethod
     def open(
@@ -154,6 +182,7 @@ class Library:
                 save_index(self.store, self._index)
 
     def close(self) -> None:
+        self.model_thread.close()
         self.store.close()
 
     def __enter__(self) -> Self:

@@ -15,7 +15,7 @@ from PIL import Image
 from indexer.pipeline import index_folders
 from indexer.watch import Watcher, WatchOptions
 from retrieval.library import Library
-from tests.fakes import FakeEncoder
+from tests.test_pipeline import encoder_of
 from tests.test_watch import wait_for
 
 
@@ -140,8 +140,7 @@ def test_hostile_corpus_through_the_daemon(
     assert "decompression bomb" in str(failures[str(photos / "before" / "bomb.png")])
 
     # Not retried until changed: a full reconciliation encodes nothing and records nothing new.
-    fake = fake_library.encoder
-    assert isinstance(fake, FakeEncoder)
+    fake = encoder_of(fake_library)
     watcher.stop()
     thread.join(timeout=10)
     calls = fake.images_encoded

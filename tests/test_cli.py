@@ -193,6 +193,21 @@ def test_index_again_encodes_nothing(demo: Path, lib: str) -> None:
     )
 
 
+def test_index_again_with_the_model_named_loads_no_model(demo: Path, lib: str) -> None:
+    """Naming the library's own model must not cost an import of torch and open_clip
+    (seconds) when nothing needs encoding."""
+    for extra in (
+        [],
+        ["--model", "demo"],
+        ["--model", "demo", "--pretrained", "photosearch-demo"],
+    ):
+        output, imported_torch = main_in_fresh_process(
+            "index", str(demo / "photos"), "--library", lib, *extra
+        )
+        assert "unchanged 123" in output, output
+        assert not imported_torch, extra
+
+
 def test_corrupt_faiss_file_is_rebuilt(lib: str) -> None:
     index_file = Path(lib) / INDEX_NAME
     index_file.write_bytes(b"garbage")

@@ -4,6 +4,8 @@ DecodeError with a reason."""
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +141,139 @@ def test_large_images_of_any_format_are_box_reduced_before_the_model(
     assert 400 <= min(decoded.image.size) < 800
     small = save(Image.new("RGB", (700, 500), (10, 200, 10)), tmp_path / "small.png")
     assert decode(small, max_pixels=LIMIT, draft_size=200).image.size == (700, 500)
+
+
+MODES = [
+    "1",
+    "L",
+    "LA",
+    "P",
+    "PA",
+    "RGB",
+    "RGBA",
+    "RGBX",
+    "CMYK",
+    "YCbCr",
+    "LAB",
+    "HSV",
+    "I",
+    "I;16",
+    "I;16B",
+    "I;16L",
+    "F",
+]
+
+
+def _picture(mode: str, size: tuple[int, int]) -> Image.Image:
+    """A picture in `mode`: its top-left quarter painted, the rest blank."""
+    w, h = size
+    if mode in ("P", "PA"):
+        rgb = _picture("RGB", size)
+        return rgb.convert("P") if mode == "P" else rgb.convert("P").convert("PA")
+    image = Image.new(mode, size)
+    box = (0, 0, w // 2, h // 2)
+    bright = Image.new("RGB", (w // 2, h // 2), (220, 200, 180))
+    if mode.startswith("I;16"):
+        image.paste(60000, box)
+    else:
+        image.paste(bright.convert(mode), box)
+    return image
+
+
+@pytest.mark.parametrize("size", [(40, 30), (900, 600)], ids=["small", "large"])
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_decodes_on_the_fast_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, size: tuple[int, int]
+) -> None:
+    """The reduced-scale path (large sizes: box-reduced before the model) accepts every
+    image the plain path does, and shows the same picture."""
+    image = _picture(mode, size)
+    path = tmp_path / "picture"
+    for fmt in ("PNG", "TIFF"):
+        try:
+            image.save(path, format=fmt)
+        except (OSError, KeyError, ValueError):
+            continue
+        with Image.open(path) as saved:
+            if saved.mode == mode:
+                break
+    else:
+        # No file format keeps this mode: hand the picture to decode as if opened.
+        monkeypatch.setattr("retrieval.imaging.Image.open", lambda _path: image.copy())
+    fast = decode(path, max_pixels=LIMIT, draft_size=64)
+    plain = decode(path, max_pixels=LIMIT)
+    assert fast.image.mode == plain.image.mode == "RGB"
+    assert (fast.width, fast.height) == size
+    if min(size) >= 4 * 64:
+        assert max(fast.image.size) < max(size)  # reduced, not skipped
+    same = plain.image.resize(fast.image.size, Image.Resampling.BOX)
+    a = np.asarray(fast.image, dtype=np.float32)
+    b = np.asarray(same, dtype=np.float32)
+    assert np.abs(a - b).mean() < 8.0
+    # The painted quarter still stands out, top left.
+    h, w = a.shape[:2]
+    assert abs(a[: h // 4, : w // 4].mean() - a[h // 2 :, w // 2 :].mean()) > 20
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        chunks.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
+        pos += 12 + length
+    return chunks
+
+
+def _png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    out = b"\x89PNG\r\n\x1a\n"
+    for kind, body in chunks:
+        out += struct.pack(">I", len(body)) + kind + body
+        out += struct.pack(">I", zlib.crc32(kind + body))
+    return out
+
+
+def _broken_pngs() -> dict[str, bytes]:
+    """PNGs whose chunks are all well formed (right lengths and CRCs) but whose pixel
+    data is not: Pillow notices only when it decodes the pixels."""
+    noise = np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, format="PNG")
+    chunks = _png_chunks(buffer.getvalue())
+
+    def idat(change: Any) -> bytes:
+        return _png([(k, change(b) if k == b"IDAT" else b) for k, b in chunks])
+
+    return {
+        "corrupt-stream": idat(
+            lambda b: b[: len(b) // 2] + bytes(200) + b[len(b) // 2 + 200 :]
+        ),
+        "short-stream": idat(lambda b: b[: len(b) // 3]),
+    }
+
+
+@pytest.mark.parametrize("name", ["corrupt-stream", "short-stream"])
+@pytest.mark.parametrize("draft", [None, 64])
+def test_broken_png_is_never_half_decoded(
+    tmp_path: Path, name: str, draft: int | None
+) -> None:
+    path = tmp_path / f"{name}.png"
+    path.write_bytes(_broken_pngs()[name])
+    with pytest.raises(DecodeError, match="cannot decode"):
+        decode(path, max_pixels=LIMIT, draft_size=draft)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [IndexError, KeyError, TypeError, struct.error, SyntaxError, ZeroDivisionError],
+)
+def test_any_error_from_a_plugin_is_a_decode_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    path = save(Image.new("RGB", (8, 8)), tmp_path / "a.png")
+
+    def explode(self: Image.Image) -> None:
+        raise error("plugin bug")
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", explode)
+    with pytest.raises(DecodeError, match="cannot decode"):
+        decode(path, max_pixels=LIMIT)

@@ -25,8 +25,10 @@ def make_photos(folder: Path, n: int, seed: int = 0) -> list[Path]:
 
 
 def encoder_of(library: Library) -> FakeEncoder:
-    assert isinstance(library.encoder, FakeEncoder)
-    return library.encoder
+    """The fake behind the library's model thread."""
+    fake = getattr(library.encoder, "inner", library.encoder)
+    assert isinstance(fake, FakeEncoder)
+    return fake
 
 
 def stored_vector(library: Library, path: Path) -> np.ndarray:

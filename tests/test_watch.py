@@ -22,6 +22,7 @@ from retrieval.settings import Settings
 from retrieval.store import Store
 from tests.conftest import draw, random_color
 from tests.fakes import FakeEncoder
+from tests.test_pipeline import encoder_of
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -61,8 +62,7 @@ def test_new_moved_renamed_and_deleted_files_follow_the_folder(
 ) -> None:
     watcher, photos = watching
     library = watcher.library
-    fake = library.encoder
-    assert isinstance(fake, FakeEncoder)
+    fake = encoder_of(library)
     a = draw(photos / "a.png", (250, 0, 0), fmt="PNG")
     draw(photos / "trip" / "b.png", (0, 250, 0), fmt="PNG")
     wait_for(lambda: paths_in(library) == {str(a), str(photos / "trip" / "b.png")})

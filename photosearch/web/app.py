@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -57,21 +56,18 @@ ScoreQ = Annotated[float | None, Query(ge=-1.0, le=1.0)]
 
 
 class Web:
-    """The app's state: the library, and the one thread that runs every model call, one
-    at a time (concurrent forward passes would only fight over the same cores, and torch
-    gives each thread that calls it a team of intra-op threads of its own: request
-    threads would pile up idle teams)."""
+    """The app's state: the library, whose one model thread runs every query's model
+    work (see `retrieval.model_thread`)."""
 
     def __init__(self, library: Library) -> None:
         self.library = library
-        self._model_thread = ThreadPoolExecutor(1, thread_name_prefix="model")
 
     def with_model(self, work: Callable[[Library], T]) -> T:
-        def run() -> T:
-            self.library.reload_if_stale()
-            return work(self.library)
+        def run(library: Library) -> T:
+            library.reload_if_stale()
+            return work(library)
 
-        return self._model_thread.submit(run).result()
+        return self.library.on_model_thread(run)
 
     def meta(self, image_id: int) -> ImageMeta:
         meta = self.library.store.meta([image_id]).get(image_id)
