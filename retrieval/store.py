@@ -29,7 +29,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from retrieval import db
-from retrieval.errors import LibraryError, NotFoundError
+from retrieval.errors import LibraryError, NotFoundError, UsageError
 from retrieval.faults import checkpoint
 from retrieval.models import (
     STATUS_FAILED,
@@ -85,6 +85,17 @@ def _under(
             column.startswith(base.rstrip(os.sep) + os.sep, autoescape=True)
         )
     return or_(*conditions)
+
+
+def check_label_set_name(name: str) -> None:
+    """A name the page and the API can put in a URL: no slash or backslash, no control
+    characters, not blank, not "." or ".."."""
+    bad = [c for c in name if c in "/\\" or ord(c) < 0x20 or ord(c) == 0x7F]
+    if bad or not name.strip() or name.strip() in (".", ".."):
+        raise UsageError(
+            f"label set name {name!r} cannot be used: give a name without slashes or "
+            "control characters, not blank, '.' or '..'"
+        )
 
 
 class Store:
@@ -479,6 +490,7 @@ class Store:
         self, name: str, labels: Sequence[str], threshold: float, top: int
     ) -> None:
         """Create or replace the label set `name`; tags of labels it no longer has go."""
+        check_label_set_name(name)
         with self.session() as s:
             row = s.scalar(select(LabelSet).where(LabelSet.name == name))
             if row is None:

@@ -7,6 +7,7 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from PIL import Image
 
 from indexer.pipeline import index_folders
 from photosearch.web.app import create_app
+from retrieval.errors import UsageError
 from retrieval.library import Library
 from retrieval.settings import Settings
 from retrieval.store import Store
@@ -249,8 +251,10 @@ def test_thumbnails_are_cached_and_follow_file_changes(
     now = [p for p in cache.rglob("*.jpg") if p.name.startswith(f"{image_id}-")]
     assert len(now) == 1 and now != cached
 
+    large = client.get(f"/api/images/{image_id}/thumbnail", params={"size": "1280"})
+    assert large.status_code == 200 and large.headers["content-type"] == "image/jpeg"
     bad = client.get(f"/api/images/{image_id}/thumbnail", params={"size": 999})
-    assert bad.status_code == 400 and "320" in bad.json()["error"]
+    assert bad.status_code == 422 and "size" in bad.json()["error"], bad.text
 
 
 def test_original_is_served_by_id(
@@ -343,7 +347,11 @@ def test_bad_requests_get_one_line_json_errors(client: TestClient) -> None:
             422,
             "malformed JSON",
         ),
-        (client.post("/api/search", json={"terms": [{}]}), 422, "text or an image_id"),
+        (
+            client.post("/api/search", json={"terms": [{}]}),
+            422,
+            "exactly one of 'text' and 'image_id'",
+        ),
         (client.post("/api/search", json={"terms": []}), 422, "terms"),
         (client.get("/api/nothing-here"), 404, "/api/docs"),
     ]
@@ -480,3 +488,109 @@ def test_model_calls_from_concurrent_requests_run_on_one_thread(
     assert all(a.status_code == 200 for a in answers)
     assert len(callers) == 32 and len(set(callers)) == 1
     assert callers[0] != threading.get_ident()
+
+
+HUGE = 2**63  # one past SQLite's largest integer
+
+
+def test_ids_beyond_sqlite_integers_are_not_found_not_crashes(
+    client: TestClient,
+) -> None:
+    answers = [
+        client.get(f"/api/images/{HUGE}"),
+        client.get(f"/api/images/{HUGE}/similar"),
+        client.get(f"/api/images/{HUGE}/tags"),
+        client.get(f"/api/images/{HUGE}/thumbnail"),
+        client.get(f"/api/images/{HUGE}/original"),
+        client.get(f"/api/images/{-HUGE}"),
+        client.post(f"/api/images/{HUGE}/describe", json={"texts": ["a"]}),
+        client.post("/api/search", json={"terms": [{"image_id": HUGE}]}),
+        client.post("/api/search", json={"terms": [{"image_id": 2**63 - 1}]}),
+    ]
+    for answer in answers:
+        assert answer.status_code in (404, 422), (answer.request.url, answer.text)
+        assert "error" in answer.json()
+
+
+def test_dates_at_the_ends_of_the_calendar(client: TestClient) -> None:
+    for params in (
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01"},
+        {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+    ):
+        answer = client.get("/api/search", params={"q": "x", **params})
+        assert answer.status_code == 200, (params, answer.text)
+    dated = client.get(
+        "/api/search",
+        params={"q": "x", "date_from": "2019-01-01", "date_to": "9999-12-31"},
+    ).json()
+    assert {h["name"] for h in dated["results"]} == {"old.jpg", "new.jpg"}
+
+
+def test_label_set_names_work_on_every_endpoint_or_are_refused(
+    client: TestClient, library: Library
+) -> None:
+    for name in ("my dog", "été 2023", "a.b", "#1 & co?"):
+        made = client.post("/api/labelsets", json={"name": name, "labels": ["x", "y"]})
+        assert made.status_code == 200, made.text
+        path = "/api/labelsets/" + quote(name, safe="")
+        assert client.post(path + "/apply").status_code == 200, name
+        assert client.delete(path).json() == {"deleted": name}
+    for name in ("a/b", "back\\slash", "tab\there", "..", ".", "   "):
+        refused = client.post("/api/labelsets", json={"name": name, "labels": ["x"]})
+        assert refused.status_code in (400, 422), (name, refused.text)
+        assert "name" in refused.json()["error"]
+        with pytest.raises(UsageError, match="cannot be used"):
+            library.store.save_label_set(name, ["x"], 0.5, 1)
+    assert client.get("/api/labelsets").json() == []
+
+
+def test_wrong_method_is_405_with_allow(client: TestClient) -> None:
+    for method, path, allowed in (
+        ("GET", "/api/labelsets/colours/apply", "POST"),
+        ("DELETE", "/api/search", "GET, POST"),
+        ("PUT", "/api/images/1", "GET"),
+        ("GET", "/api/search/image", "POST"),
+    ):
+        answer = client.request(method, path)
+        assert answer.status_code == 405, (method, path, answer.text)
+        assert answer.headers["allow"] == allowed
+        assert method in answer.json()["error"]
+    assert client.get("/api/no/such/thing").status_code == 404
+
+
+def test_missing_token_is_401_with_www_authenticate(library: Library) -> None:
+    guarded = TestClient(
+        create_app(library, token="s3cret"), base_url="http://127.0.0.1"
+    )
+    answer = guarded.get("/api/status")
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_openapi_declares_images_statuses_and_the_token(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+    thumb = spec["paths"]["/api/images/{image_id}/thumbnail"]["get"]
+    assert set(thumb["responses"]["200"]["content"]) == {"image/jpeg"}
+    size = next(p for p in thumb["parameters"] if p["name"] == "size")
+    assert size["schema"]["enum"] == [320, 1280]
+    original = spec["paths"]["/api/images/{image_id}/original"]["get"]
+    assert set(original["responses"]["200"]["content"]) == {"image/*"}
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            assert {"404", "422", "500"} <= set(operation["responses"]), path
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearer"] == {"type": "http", "scheme": "bearer"}
+    term = spec["components"]["schemas"]["SearchRequest"]["properties"]["terms"]
+    assert len(term["items"]["anyOf"]) == 2  # a text term or an image term
+
+
+def test_json_bodies_take_numbers_only_as_numbers(client: TestClient) -> None:
+    for body in (
+        {"terms": [{"text": "a", "weight": True}]},
+        {"terms": [{"text": "a", "weight": "2"}]},
+        {"terms": [{"text": "a"}], "limit": "5"},
+        {"terms": [{"text": "a"}], "surprise": 1},
+    ):
+        answer = client.post("/api/search", json=body)
+        assert answer.status_code == 422, (body, answer.text)

@@ -8,16 +8,20 @@ import os
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi import Path as FPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from pydantic import BeforeValidator
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from photosearch.web import schemas
-from photosearch.web.guard import Guard
+from photosearch.web.guard import COOKIE, Guard
 from retrieval.errors import (
     DecodeError,
     LibraryError,
@@ -51,6 +55,15 @@ STATUS_OF = {
 T = TypeVar("T")
 
 LimitQ = Annotated[int, Query(ge=1, le=200)]
+ImageIdP = Annotated[int, FPath(ge=1, le=schemas.MAX_ID, description="the image's id")]
+LabelSetP = Annotated[
+    str, FPath(min_length=1, max_length=100, pattern=schemas.LABEL_SET_NAME_PATTERN)
+]
+# Every error an operation may answer with, as JSON ({"error": one line}).
+ERROR_CODES = (400, 401, 404, 413, 415, 422, 500, 503)
+IMAGE_BYTES = {"schema": {"type": "string", "format": "binary"}}
+UNION_BRANCHES = frozenset({"TextTerm", "ImageTerm"})
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 OffsetQ = Annotated[int, Query(ge=0, le=10_000)]
 ScoreQ = Annotated[float | None, Query(ge=-1.0, le=1.0)]
 
@@ -81,8 +94,8 @@ def query_filters(
     offset: OffsetQ = 0,
     folder: str | None = None,
     tag: str | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: schemas.Day | None = None,
+    date_to: schemas.Day | None = None,
     min_score: ScoreQ = None,
 ) -> schemas.Filters:
     """The filters and page of a search given as query parameters."""
@@ -126,7 +139,10 @@ def options_from(filters: schemas.Filters, extra: int = 0) -> SearchOptions:
     def day(value: date | None, shift: int = 0) -> datetime | None:
         if value is None:
             return None
-        return datetime.combine(value + timedelta(days=shift), time())
+        try:
+            return datetime.combine(value + timedelta(days=shift), time())
+        except OverflowError:  # the day after 9999-12-31: no end at all
+            return None
 
     return SearchOptions(
         top=filters.limit + extra,
@@ -167,8 +183,22 @@ def one_line(exc: RequestValidationError) -> str:
     errors = exc.errors()
     if not errors:
         return "invalid request"
-    first = errors[0]
-    where = [str(part) for part in first.get("loc", ())]
+
+    # A union's branch shows up as a part of the location ("terms.0.TextTerm.text"). A
+    # branch that misses a field or has one too many is merely the wrong branch: report a
+    # bad value in the right one if there is one, else what the union wants.
+    def in_branch(error: Any) -> bool:
+        return any(str(part) in UNION_BRANCHES for part in error.get("loc", ()))
+
+    shape = ("missing", "extra_forbidden")
+    first = next(
+        (e for e in errors if not (in_branch(e) and e.get("type") in shape)), errors[0]
+    )
+    loc = [str(part) for part in first.get("loc", ())]
+    where = [part for part in loc if part not in UNION_BRANCHES]
+    if in_branch(first) and first.get("type") in shape:
+        term = ".".join(where[1:-1]) if len(where) > 2 else ".".join(where[1:])
+        return f"body field {term!r}: a term has exactly one of 'text' and 'image_id'"
     kinds = {"query": "query parameter", "body": "body field", "path": "path part"}
     place = kinds.get(where[0], where[0]) if where else "request"
     name = ".".join(where[1:])
@@ -210,7 +240,11 @@ def create_app(
             return JSONResponse(
                 {"error": "no such page or API endpoint: see /api/docs"}, 404
             )
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse(
+            {"error": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
 
     @app.exception_handler(Exception)
     def crashed(_: Request, exc: Exception) -> JSONResponse:
@@ -220,7 +254,7 @@ def create_app(
         )
 
     errors: dict[int | str, dict[str, Any]] = {
-        code: {"model": schemas.Error} for code in (400, 401, 404, 413, 415, 422)
+        code: {"model": schemas.Error} for code in ERROR_CODES
     }
 
     @app.get("/api/status", response_model=schemas.Status, responses=errors)
@@ -246,7 +280,7 @@ def create_app(
         steer away ("a beach" minus "people")."""
         terms = [
             QueryTerm(t.weight, text=t.text)
-            if t.text is not None
+            if isinstance(t, schemas.TextTerm)
             else QueryTerm(t.weight, image_id=t.image_id)
             for t in request.terms
         ]
@@ -277,7 +311,7 @@ def create_app(
     @app.get(
         "/api/images/{image_id}", response_model=schemas.ImageDetail, responses=errors
     )
-    def image_detail(image_id: int) -> schemas.ImageDetail:
+    def image_detail(image_id: ImageIdP) -> schemas.ImageDetail:
         meta = web.meta(image_id)
         tags = library.store.tags(assigned_only=False, image_id=image_id)
         return schemas.ImageDetail(
@@ -292,7 +326,7 @@ def create_app(
         response_model=schemas.Results,
         responses=errors,
     )
-    def similar(image_id: int, filters: FiltersQ) -> schemas.Results:
+    def similar(image_id: ImageIdP, filters: FiltersQ) -> schemas.Results:
         """More like this: the photos closest to a library photo (itself left out)."""
         return run_search(web, [QueryTerm(1.0, image_id=image_id)], filters)
 
@@ -301,7 +335,9 @@ def create_app(
         response_model=schemas.Ranked,
         responses=errors,
     )
-    def describe(image_id: int, request: schemas.DescribeRequest) -> schemas.Ranked:
+    def describe(
+        image_id: ImageIdP, request: schemas.DescribeRequest
+    ) -> schemas.Ranked:
         """Image to text: the given texts, best match first."""
         ranked = web.with_model(
             lambda lib: rank_texts(lib, library_vector(lib, image_id), request.texts)
@@ -315,9 +351,23 @@ def create_app(
             ]
         )
 
-    @app.get("/api/images/{image_id}/thumbnail", responses=errors)
-    def thumbnail(image_id: int, size: int = 320) -> FileResponse:
-        """A JPEG whose longer side is at most `size` (320 or 1280), cached."""
+    @app.get(
+        "/api/images/{image_id}/thumbnail",
+        response_class=FileResponse,
+        responses={
+            **errors,
+            200: {"description": "a JPEG", "content": {"image/jpeg": IMAGE_BYTES}},
+        },
+    )
+    def thumbnail(
+        image_id: ImageIdP,
+        size: Annotated[
+            Literal[320, 1280],
+            Query(description="longer side"),
+            BeforeValidator(schemas.number_from_query),
+        ] = 320,
+    ) -> FileResponse:
+        """A JPEG whose longer side is at most `size`, cached."""
         from retrieval.thumbnails import thumbnail as make
 
         path = make(
@@ -329,8 +379,15 @@ def create_app(
             headers={"Cache-Control": "private, max-age=86400"},
         )
 
-    @app.get("/api/images/{image_id}/original", responses=errors)
-    def original(image_id: int) -> FileResponse:
+    @app.get(
+        "/api/images/{image_id}/original",
+        response_class=FileResponse,
+        responses={
+            **errors,
+            200: {"description": "the image file", "content": {"image/*": IMAGE_BYTES}},
+        },
+    )
+    def original(image_id: ImageIdP) -> FileResponse:
         """The photo's own file."""
         meta = web.meta(image_id)
         if not os.path.isfile(meta.path):
@@ -344,7 +401,7 @@ def create_app(
         response_model=list[schemas.TagOut],
         responses=errors,
     )
-    def image_tags(image_id: int) -> list[schemas.TagOut]:
+    def image_tags(image_id: ImageIdP) -> list[schemas.TagOut]:
         web.meta(image_id)
         tags = library.store.tags(assigned_only=False, image_id=image_id)
         return [tag_out(t) for t in tags]
@@ -393,12 +450,14 @@ def create_app(
     @app.post(
         "/api/labelsets/{name}/apply", response_model=schemas.Tagged, responses=errors
     )
-    def apply_label_set(name: str) -> schemas.Tagged:
+    def apply_label_set(name: LabelSetP) -> schemas.Tagged:
         """Tag every photo with a saved label set again (new photos included)."""
         return apply(name)
 
-    @app.delete("/api/labelsets/{name}", responses=errors)
-    def delete_label_set(name: str) -> dict[str, str]:
+    @app.delete(
+        "/api/labelsets/{name}", response_model=schemas.Deleted, responses=errors
+    )
+    def delete_label_set(name: LabelSetP) -> dict[str, str]:
         library.store.delete_label_set(name)
         return {"deleted": name}
 
@@ -433,10 +492,58 @@ def create_app(
             ],
         )
 
-    @app.get("/api/{rest:path}", include_in_schema=False)
-    def unknown_api(rest: str) -> None:
+    @app.api_route(
+        "/api/{rest:path}", methods=list(HTTP_METHODS), include_in_schema=False
+    )
+    def unknown_api(rest: str, request: Request) -> None:
+        """Answers what no operation took: 405 with `Allow` where the path exists with
+        other methods, else 404 (the page's files would otherwise answer both)."""
+        allowed = sorted(
+            {
+                method
+                for route in app.routes
+                if isinstance(route, APIRoute)
+                and route.endpoint is not unknown_api
+                and route.matches(request.scope)[0] == Match.PARTIAL
+                for method in route.methods or ()
+            }
+        )
+        if allowed:
+            raise HTTPException(
+                405,
+                f"{request.method} is not allowed on /api/{rest}: use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise NotFoundError(f"no API endpoint /api/{rest}: see /api/docs")
+
+    declare_security(app, token is not None)
 
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     max_body = library.settings.upload_max_mb * 2**20
     return Guard(app, token=token, loopback_only=loopback_only, max_body=max_body)
+
+
+def declare_security(app: FastAPI, required: bool) -> None:
+    """The token, as the OpenAPI description's security schemes: a bearer header, the
+    `token` query parameter, or the page's cookie. Optional when the server has none."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = make()
+        spec.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+            "tokenCookie": {"type": "apiKey", "in": "cookie", "name": COOKIE},
+        }
+        options: list[dict[str, list[str]]] = [
+            {"bearer": []},
+            {"tokenQuery": []},
+            {"tokenCookie": []},
+        ]
+        spec["security"] = options if required else [*options, {}]
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

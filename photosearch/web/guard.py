@@ -28,7 +28,12 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, message)
 
 
-async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def send_json(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
     payload = json.dumps(body).encode()
     await send(
         {
@@ -37,6 +42,7 @@ async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                *headers,
             ],
         }
     )
@@ -97,6 +103,7 @@ class Guard:
                         "http://HOST:PORT/?token=TOKEN, or send the header "
                         "'Authorization: Bearer TOKEN'"
                     },
+                    headers=((b"www-authenticate", b'Bearer realm="photosearch"'),),
                 )
                 return
         length = headers.get("content-length")

@@ -2,15 +2,65 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
 Score = Annotated[float, Field(ge=-1.0, le=1.0)]
-Limit = Annotated[int, Field(ge=1, le=200)]
-Offset = Annotated[int, Field(ge=0, le=10_000)]
+
+
+def _integral(value: object) -> object:
+    """JSON Schema counts 14.0 as an integer; strict validation would not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Integers within bounds that may be written 14.0 (bounds first, for the JSON schema).
+Limit = Annotated[int, Field(ge=1, le=200), BeforeValidator(_integral)]
+Offset = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_integral)]
+Top = Annotated[int, Field(ge=1, le=100), BeforeValidator(_integral)]
+# EXIF dates carry no time zone: local time as the camera wrote it, not RFC 3339.
+LocalTime = Annotated[
+    datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$",
+            "description": "the camera's local date and time (EXIF), no time zone",
+        }
+    ),
+]
+
+
+# A label set's name is a part of its URL: no slash or backslash, no control characters
+# (the library also refuses "." and "..", and blank names).
+LABEL_SET_NAME_PATTERN = r"^[^/\\\x00-\x1f\x7f]+$"
+LabelSetName = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=LABEL_SET_NAME_PATTERN)
+]
+
+
+def number_from_query(value: object) -> object:
+    """A query parameter's digits as the number a Literal of numbers compares with."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
+
+
+def _iso_day(value: object) -> object:
+    """Only YYYY-MM-DD (or a date): pydantic would read 0 or "0" as 1970-01-01."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)  # ValueError for a day that does not exist
+    raise ValueError("give a date as YYYY-MM-DD")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class Error(BaseModel):
@@ -28,28 +78,43 @@ class Filters(BaseModel):
     tag: str | None = Field(
         default=None, description="only images with this assigned tag"
     )
-    date_from: date | None = Field(default=None, description="EXIF date, inclusive")
-    date_to: date | None = Field(default=None, description="EXIF date, inclusive")
+    date_from: Day | None = Field(default=None, description="EXIF date, inclusive")
+    date_to: Day | None = Field(default=None, description="EXIF date, inclusive")
     min_score: Score | None = None
 
 
-class Term(BaseModel):
-    """One part of a combined query: a text or a library image, weighted (negative
-    weights steer away from it)."""
-
-    text: Text | None = None
-    image_id: int | None = None
-    weight: Annotated[float, Field(ge=-10.0, le=10.0)] = 1.0
-
-    @model_validator(mode="after")
-    def one_kind(self) -> Self:
-        if (self.text is None) == (self.image_id is None):
-            raise ValueError("a term has either a text or an image_id")
-        return self
+# Ids are SQLite integers, handed out from 1 up; 2**53 is the largest that every JSON
+# client (JavaScript's numbers) reads exactly.
+MAX_ID = 2**53
+ImageId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
 
 
-class SearchRequest(Filters):
-    terms: Annotated[list[Term], Field(min_length=1, max_length=20)]
+class Request(BaseModel):
+    """A JSON request body: unknown fields are refused, and numbers must be numbers (no
+    `true` or `"5"` taken for 1 or 5)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Weight = Annotated[float, Field(ge=-10.0, le=10.0)]
+
+
+class TextTerm(Request):
+    """A sentence to search by, weighted (a negative weight steers away from it)."""
+
+    text: Text
+    weight: Weight = 1.0
+
+
+class ImageTerm(Request):
+    """A library image to search by, weighted."""
+
+    image_id: ImageId
+    weight: Weight = 1.0
+
+
+class SearchRequest(Request, Filters):
+    terms: Annotated[list[TextTerm | ImageTerm], Field(min_length=1, max_length=20)]
 
 
 class Hit(BaseModel):
@@ -61,7 +126,7 @@ class Hit(BaseModel):
     )
     width: int | None
     height: int | None
-    taken_at: datetime | None
+    taken_at: LocalTime | None
     version: int = Field(description="changes when the file does (for caching)")
 
 
@@ -85,7 +150,7 @@ class ImageDetail(Hit):
     tags: list[TagOut]
 
 
-class DescribeRequest(BaseModel):
+class DescribeRequest(Request):
     texts: Annotated[list[Text], Field(min_length=1, max_length=500)]
 
 
@@ -99,11 +164,11 @@ class Ranked(BaseModel):
     results: list[TextScoreOut]
 
 
-class LabelSetIn(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+class LabelSetIn(Request):
+    name: LabelSetName
     labels: Annotated[list[Text], Field(min_length=1, max_length=1000)]
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    top: Annotated[int, Field(ge=1, le=100)] | None = None
+    top: Top | None = None
 
 
 class LabelSetOut(BaseModel):
@@ -116,6 +181,10 @@ class LabelSetOut(BaseModel):
 
 class Tagged(LabelSetOut):
     tagged: int = Field(description="images scored")
+
+
+class Deleted(BaseModel):
+    deleted: str = Field(description="the label set's name")
 
 
 class DuplicateMember(BaseModel):
