@@ -1,0 +1,20 @@
+"""The library's database: images, their vectors, the model, label sets and tags.
+
+Vectors in SQLite are the source of truth; the FAISS index is rebuilt from them, or follows
+them through the change log. Each write method is one transaction, so a batch lands whole
+or not at all. One module per concern; `Store` is all of them.
+"""
+
+from __future__ import annotations
+
+from retrieval.store.base import DATABASE_NAME
+from retrieval.store.batch import BatchMixin
+from retrieval.store.images import ImagesMixin
+from retrieval.store.tags import TagsMixin, check_label_set_name
+from retrieval.store.vectors import VectorsMixin
+
+__all__ = ["DATABASE_NAME", "Store", "check_label_set_name"]
+
+
+class Store(BatchMixin, ImagesMixin, VectorsMixin, TagsMixin):
+    pass

@@ -1,0 +1,121 @@
+"""The store's connection to its database, and the helpers every part of it shares."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    or_,
+)
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from retrieval import db
+from retrieval.errors import LibraryError
+from retrieval.models import (
+    Image,
+)
+from retrieval.types import ImageMeta
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "library.db"
+
+# Values per `IN (...)`: far below SQLite's limit on bound parameters.
+IN_CHUNK = 500
+
+
+_T = TypeVar("_T")
+
+
+def chunks(items: Sequence[_T]) -> Iterator[list[_T]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield list(items[start : start + IN_CHUNK])
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def path_under(
+    column: InstrumentedAttribute[str], prefixes: Sequence[str]
+) -> ColumnElement[bool]:
+    """SQL condition: the path is one of `prefixes` or lies below one of them."""
+    conditions = []
+    for prefix in prefixes:
+        base = prefix.rstrip(os.sep) or os.sep
+        conditions.append(column == base)
+        conditions.append(
+            column.startswith(base.rstrip(os.sep) + os.sep, autoescape=True)
+        )
+    return or_(*conditions)
+
+
+def meta_of(row: Image) -> ImageMeta:
+    return ImageMeta(
+        image_id=row.id,
+        path=row.path,
+        size=row.size,
+        mtime_ns=row.mtime_ns,
+        content_hash=row.content_hash,
+        width=row.width,
+        height=row.height,
+        taken_at=row.taken_at,
+        status=row.status,
+        error=row.error,
+    )
+
+
+class StoreBase:
+    def __init__(self, engine: Engine, root: Path) -> None:
+        self.engine = engine
+        self.root = root
+        # The generation this process's last vector-changing transaction committed.
+        self.last_generation = -1
+
+    @classmethod
+    def open(cls, root: Path, *, create: bool) -> Self:
+        """Open the library in directory `root`, migrating its schema to the newest."""
+        root = root.expanduser().absolute()
+        database = root / DATABASE_NAME
+        if not database.exists():
+            if not create:
+                raise LibraryError(
+                    f"no photosearch library at {root}: run `photosearch index DIR` first, "
+                    "or pass the right --library"
+                )
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LibraryError(
+                    f"cannot create library directory {root}: {exc.strerror}; "
+                    "pass a writable --library"
+                ) from None
+        elif not os.access(database, os.R_OK):
+            raise LibraryError(f"cannot read {database}: fix its permissions")
+        engine = db.make_engine(database)
+        try:
+            db.upgrade(engine)
+        except (DatabaseError, OperationalError) as exc:
+            engine.dispose()
+            raise LibraryError(
+                f"cannot open the library database {database}: {exc.orig}; "
+                "if it is damaged, move it away and index again"
+            ) from None
+        return cls(engine, root)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine) as session, session.begin():
+            yield session

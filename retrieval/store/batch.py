@@ -1,0 +1,118 @@
+"""Writing a batch of indexed files (rows, vectors, tags) in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    delete,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from retrieval.faults import checkpoint
+from retrieval.models import (
+    STATUS_FAILED,
+    STATUS_OK,
+    Embedding,
+    Image,
+    ImageTag,
+)
+from retrieval.records import (
+    EncodedFile,
+    FailedFile,
+    TagScores,
+)
+from retrieval.store.base import (
+    chunks,
+    now,
+)
+from retrieval.store.generation import GenerationMixin
+from retrieval.store.tags import TagsMixin
+from retrieval.vectors import to_blob
+
+log = logging.getLogger(__name__)
+
+
+class BatchMixin(GenerationMixin, TagsMixin):
+    def write_batch(
+        self,
+        encoded: Sequence[EncodedFile],
+        failed: Sequence[FailedFile] = (),
+        tags: Sequence[TagScores] = (),
+    ) -> tuple[list[int], list[int]]:
+        """Insert or replace these files (matched by path), with their tags (rows follow
+        `encoded`), in one transaction: after a crash a file is there whole or not at all.
+
+        Returns the image ids of `encoded` and of `failed`, in order. A replaced file keeps
+        its id; its old vector and tags go, since its content changed.
+        """
+        stamp = now()
+        with self.session() as s:
+            # A few statements per batch rather than per file: row-at-a-time ORM writes
+            # cost more than decoding the photo did.
+            rows = self._rows_for(
+                s, [*(f.path for f in encoded), *(f.path for f in failed)]
+            )
+            for item in encoded:
+                row = rows[item.path]
+                row.size, row.mtime_ns, row.content_hash = (
+                    item.size,
+                    item.mtime_ns,
+                    item.content_hash,
+                )
+                row.width, row.height, row.taken_at = (
+                    item.width,
+                    item.height,
+                    item.taken_at,
+                )
+                row.status, row.error, row.indexed_at = STATUS_OK, None, stamp
+            for bad in failed:
+                row = rows[bad.path]
+                row.size, row.mtime_ns, row.content_hash = (
+                    bad.size,
+                    bad.mtime_ns,
+                    bad.content_hash,
+                )
+                row.width = row.height = None
+                row.taken_at = None
+                row.status, row.error, row.indexed_at = STATUS_FAILED, bad.error, stamp
+            s.flush()
+            ids = [rows[item.path].id for item in encoded]
+            failed_ids = [rows[bad.path].id for bad in failed]
+            for chunk in chunks([*ids, *failed_ids]):
+                s.execute(delete(ImageTag).where(ImageTag.image_id.in_(chunk)))
+                s.execute(delete(Embedding).where(Embedding.image_id.in_(chunk)))
+            if encoded:
+                s.execute(
+                    insert(Embedding),
+                    [
+                        {"image_id": i, "vector": to_blob(item.vector)}
+                        for i, item in zip(ids, encoded, strict=True)
+                    ],
+                )
+            for scores in tags:
+                self._write_tags(s, ids, scores)
+            self._bump(s)
+            s.flush()
+            checkpoint("before-commit")
+        return ids, failed_ids
+
+    @staticmethod
+    def _rows_for(s: Session, paths: Sequence[str]) -> dict[str, Image]:
+        """The rows of these paths, new ones added for paths not in the library yet."""
+        rows: dict[str, Image] = {}
+        for chunk in chunks(list(dict.fromkeys(paths))):
+            rows.update(
+                (row.path, row)
+                for row in s.scalars(select(Image).where(Image.path.in_(chunk)))
+            )
+        for path in paths:
+            if path not in rows:
+                rows[path] = Image(
+                    path=path, status=STATUS_OK, size=0, mtime_ns=0, indexed_at=now()
+                )
+                s.add(rows[path])
+        return rows

@@ -1,0 +1,173 @@
+"""Label sets the user made, and each image's scores for their labels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import (
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from retrieval.errors import NotFoundError, UsageError
+from retrieval.models import (
+    Image,
+    ImageTag,
+    Label,
+    LabelSet,
+)
+from retrieval.records import (
+    LabelSetRecord,
+    TagRecord,
+    TagScores,
+)
+from retrieval.store.base import (
+    StoreBase,
+    chunks,
+    now,
+)
+from retrieval.types import IdArray
+
+log = logging.getLogger(__name__)
+
+
+def check_label_set_name(name: str) -> None:
+    """A name the page and the API can put in a URL: no slash or backslash, no control
+    characters, not blank, not "." or ".."."""
+    bad = [c for c in name if c in "/\\" or ord(c) < 0x20 or ord(c) == 0x7F]
+    if bad or not name.strip() or name.strip() in (".", ".."):
+        raise UsageError(
+            f"label set name {name!r} cannot be used: give a name without slashes or "
+            "control characters, not blank, '.' or '..'"
+        )
+
+
+class TagsMixin(StoreBase):
+    def ids_tagged(self, label: str) -> IdArray:
+        with self.session() as s:
+            if (
+                s.scalar(
+                    select(func.count()).select_from(Label).where(Label.text == label)
+                )
+                == 0
+            ):
+                known = sorted(set(s.scalars(select(Label.text))))
+                hint = (
+                    f"known labels: {', '.join(known)}"
+                    if known
+                    else "tag the library first"
+                )
+                raise NotFoundError(f"no label {label!r} in this library ({hint})")
+            query = (
+                select(ImageTag.image_id)
+                .join(Label)
+                .where(Label.text == label, ImageTag.assigned.is_(True))
+                .distinct()
+            )
+            return np.fromiter(s.scalars(query), dtype=np.int64)
+
+    def save_label_set(
+        self, name: str, labels: Sequence[str], threshold: float, top: int
+    ) -> None:
+        """Create or replace the label set `name`; tags of labels it no longer has go."""
+        check_label_set_name(name)
+        with self.session() as s:
+            row = s.scalar(select(LabelSet).where(LabelSet.name == name))
+            if row is None:
+                row = LabelSet(
+                    name=name, threshold=threshold, top=top, created_at=now()
+                )
+                s.add(row)
+            row.threshold, row.top = threshold, top
+            existing = {label.text: label for label in row.labels}
+            row.labels = [
+                existing.get(text) or Label(text=text, position=i)
+                for i, text in enumerate(labels)
+            ]
+            for i, label in enumerate(row.labels):
+                label.position = i
+
+    def label_sets(self) -> list[LabelSetRecord]:
+        with self.session() as s:
+            return [
+                LabelSetRecord(
+                    name=row.name,
+                    labels=tuple(label.text for label in row.labels),
+                    label_ids=tuple(label.id for label in row.labels),
+                    threshold=row.threshold,
+                    top=row.top,
+                )
+                for row in s.scalars(select(LabelSet).order_by(LabelSet.name))
+            ]
+
+    def label_set(self, name: str) -> LabelSetRecord:
+        for record in self.label_sets():
+            if record.name == name:
+                return record
+        known = ", ".join(r.name for r in self.label_sets()) or "none yet"
+        raise NotFoundError(f"no label set {name!r} (saved sets: {known})")
+
+    def delete_label_set(self, name: str) -> None:
+        self.label_set(name)
+        with self.session() as s:
+            s.execute(delete(LabelSet).where(LabelSet.name == name))
+
+    def write_tags(self, image_ids: Sequence[int], tags: TagScores) -> None:
+        """Store each image's score for each label of the set (rows follow `image_ids`)."""
+        with self.session() as s:
+            self._write_tags(s, image_ids, tags)
+
+    @staticmethod
+    def _write_tags(s: Session, image_ids: Sequence[int], tags: TagScores) -> None:
+        label_ids = tags.label_set.label_ids
+        for chunk in chunks(image_ids):
+            s.execute(
+                delete(ImageTag).where(
+                    ImageTag.image_id.in_(chunk), ImageTag.label_id.in_(label_ids)
+                )
+            )
+        s.add_all(
+            ImageTag(
+                image_id=int(image_id),
+                label_id=int(label_id),
+                score=float(tags.scores[row, col]),
+                assigned=bool(tags.assigned[row, col]),
+            )
+            for row, image_id in enumerate(image_ids)
+            for col, label_id in enumerate(label_ids)
+        )
+
+    def tags(
+        self,
+        *,
+        assigned_only: bool = True,
+        label_set: str | None = None,
+        image_id: int | None = None,
+    ) -> list[TagRecord]:
+        query = (
+            select(
+                ImageTag.image_id,
+                Image.path,
+                Label.text,
+                LabelSet.name,
+                ImageTag.score,
+                ImageTag.assigned,
+            )
+            .join(Image, Image.id == ImageTag.image_id)
+            .join(Label, Label.id == ImageTag.label_id)
+            .join(LabelSet, LabelSet.id == Label.label_set_id)
+            .order_by(Image.path, LabelSet.name, ImageTag.score.desc())
+        )
+        if assigned_only:
+            query = query.where(ImageTag.assigned.is_(True))
+        if label_set is not None:
+            self.label_set(label_set)
+            query = query.where(LabelSet.name == label_set)
+        if image_id is not None:
+            query = query.where(ImageTag.image_id == image_id)
+        with self.session() as s:
+            return [TagRecord(*row) for row in s.execute(query)]

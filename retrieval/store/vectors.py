@@ -1,0 +1,87 @@
+"""Reading the stored vectors, and the ids that a filter leaves."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import (
+    select,
+)
+
+from retrieval.errors import NotFoundError
+from retrieval.models import (
+    Embedding,
+    Image,
+)
+from retrieval.store.base import (
+    StoreBase,
+    chunks,
+    path_under,
+)
+from retrieval.types import FloatArray, IdArray
+from retrieval.vectors import from_blobs
+
+log = logging.getLogger(__name__)
+
+
+class VectorsMixin(StoreBase):
+    def vectors(self, ids: Sequence[int], dim: int) -> FloatArray:
+        """Vectors of `ids`, in that order."""
+        found: dict[int, bytes] = {}
+        with self.session() as s:
+            for chunk in chunks(ids):
+                query = select(Embedding.image_id, Embedding.vector).where(
+                    Embedding.image_id.in_(chunk)
+                )
+                found.update({row.image_id: row.vector for row in s.execute(query)})
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise NotFoundError(
+                f"no vector for image ids {missing[:5]}: run `photosearch index`"
+            )
+        return from_blobs([found[i] for i in ids], dim)
+
+    def iter_vectors(
+        self, dim: int, chunk: int = 20_000
+    ) -> Iterator[tuple[IdArray, FloatArray]]:
+        """Every vector, in id order, a chunk at a time (the FAISS rebuild reads this)."""
+        last = -1
+        while True:
+            with self.session() as s:
+                rows = s.execute(
+                    select(Embedding.image_id, Embedding.vector)
+                    .where(Embedding.image_id > last)
+                    .order_by(Embedding.image_id)
+                    .limit(chunk)
+                ).all()
+            if not rows:
+                return
+            ids = np.fromiter(
+                (r.image_id for r in rows), dtype=np.int64, count=len(rows)
+            )
+            yield ids, from_blobs([r.vector for r in rows], dim)
+            last = int(ids[-1])
+
+    def ids_under(self, prefix: str) -> IdArray:
+        query = (
+            select(Embedding.image_id)
+            .join(Image)
+            .where(path_under(Image.path, [prefix]))
+        )
+        with self.session() as s:
+            return np.fromiter(s.scalars(query), dtype=np.int64)
+
+    def ids_taken(self, after: datetime | None, before: datetime | None) -> IdArray:
+        """Images whose EXIF date is in [after, before); undated ones are left out."""
+        query = (
+            select(Embedding.image_id).join(Image).where(Image.taken_at.is_not(None))
+        )
+        if after is not None:
+            query = query.where(Image.taken_at >= after)
+        if before is not None:
+            query = query.where(Image.taken_at < before)
+        with self.session() as s:
+            return np.fromiter(s.scalars(query), dtype=np.int64)
