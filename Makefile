@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser test lint format typecheck demo train-demo
+.PHONY: install browser test lint format typecheck demo train-demo wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,8 @@ demo:
 
 train-demo:
 	$(BIN)/python -m photosearch.demo.train
+
+# The wheel users install (pipx install photosearch-*.whl): built, installed in a fresh
+# virtualenv outside the checkout, and run (demo and a search) from there.
+wheel-check:
+	VENV_PYTHON=$(BIN)/python .ci/wheel-check

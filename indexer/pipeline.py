@@ -7,6 +7,8 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import numpy as np
 from tqdm import tqdm
@@ -14,7 +16,8 @@ from tqdm import tqdm
 from indexer.hashing import content_hash
 from indexer.plan import Plan, Work, make_plan
 from indexer.prefetch import Ready, decode_one, decoded_batches
-from indexer.scan import FileEntry, check_roots, file_entry, inside, walk
+from indexer.roots import classify
+from indexer.scan import FileEntry, file_entry, inside, walk
 from retrieval.faults import checkpoint
 from retrieval.library import Library
 from retrieval.records import EncodedFile, FailedFile, LabelSetRecord, TagScores
@@ -31,7 +34,8 @@ class IndexSummary:
     added: int
     updated: int
     moved: int
-    removed: int
+    restored: int  # back from the trash, with their vectors and tags
+    removed: int  # moved to the trash
     failed: int
     unchanged: int
     encoded: int  # images that went through the model (copies and moves do not)
@@ -40,6 +44,7 @@ class IndexSummary:
         return (
             f"added {self.added}, updated {self.updated}, moved {self.moved}, "
             f"removed {self.removed}, failed {self.failed}, unchanged {self.unchanged}"
+            + (f", restored {self.restored}" if self.restored else "")
         )
 
 
@@ -78,9 +83,17 @@ def index_folders(
     progress: bool = False,
     stop: Callable[[], bool] | None = None,
     hasher: Callable[[str], str] = content_hash,
+    strict: bool = True,
 ) -> IndexSummary:
-    folders = check_roots(list(roots))
+    """Bring the library up to date with `roots`. A root that is offline (see
+    `indexer.roots`) is left as it is; with `strict`, a missing root under which the
+    library holds nothing is an error (the daemon is not strict: it waits for it).
+    Then, files trashed more than `trash_days` ago go for good."""
     store = library.store
+    available = classify(
+        store, [os.path.abspath(os.path.expanduser(r)) for r in roots], strict=strict
+    )
+    folders = available.online
     if store.model_info() != library.model:
         # Load the weights before recording a new model, so that weights which cannot be
         # had leave the library as it was.
@@ -109,8 +122,14 @@ def index_folders(
         hasher,
         find_copies=store.images_with_hashes,
         reencode_ids=reencode_ids,
+        find_trashed=partial(store.images_with_hashes, trashed=True),
     )
-    return _apply(library, plan, progress=progress, stop=stop)
+    summary = _apply(library, plan, progress=progress, stop=stop)
+    days = library.settings.trash_days
+    store.empty_trash(
+        before=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
+    )
+    return summary
 
 
 def _storable(path: str) -> bool:
@@ -134,8 +153,11 @@ def index_changes(
     gone (what the watcher saw change). A folder is rescanned whole. Moves between two of
     the paths keep their vectors, as in a full run."""
     store = library.store
+    # Events under a root that just went offline (a drive unplugged) say "deleted" for
+    # every file on it: they are not followed.
+    online = classify(store, [os.path.abspath(r) for r in roots], strict=False).online
     scope = sorted(
-        {os.path.abspath(p) for p in changed if inside(p, roots) and _storable(p)}
+        {os.path.abspath(p) for p in changed if inside(p, online) and _storable(p)}
     )
     # A path inside another one of the scope is covered by it.
     scope = [
@@ -152,7 +174,13 @@ def index_changes(
             if entry is not None:
                 scanned.append(entry)
     states = store.file_states(under=scope) if scope else {}
-    plan = make_plan(states, scanned, hasher, find_copies=store.images_with_hashes)
+    plan = make_plan(
+        states,
+        scanned,
+        hasher,
+        find_copies=store.images_with_hashes,
+        find_trashed=partial(store.images_with_hashes, trashed=True),
+    )
     return _apply(library, plan, progress=False, stop=stop)
 
 
@@ -174,9 +202,10 @@ def _apply(
     def write(
         records: list[EncodedFile], vectors: FloatArray, bad: list[FailedFile]
     ) -> None:
-        ids, failed_ids = store.write_batch(records, bad, tagger(vectors))
+        written = store.write_batch(records, bad, tagger(vectors))
         checkpoint("batch-committed")
-        library.apply(ids + failed_ids, ids, vectors)
+        ids, failed_ids = written.ids, written.failed_ids
+        library.apply(ids + failed_ids, ids, vectors, written.generation)
         for record in records:
             counts["updated" if record.path in replaced_paths else "added"] += 1
         counts["failed"] += len(bad)
@@ -185,8 +214,17 @@ def _apply(
 
     replaced_paths = {w.entry.path for w in plan.encode if w.replaces}
     if plan.removals:
-        store.remove(plan.removals)
-        library.apply(plan.removals, [], np.zeros((0, dim), dtype=np.float32))
+        generation = store.trash(plan.removals)
+        library.apply(
+            plan.removals, [], np.zeros((0, dim), dtype=np.float32), generation
+        )
+    if plan.restores:
+        restored = [i for i, _ in plan.restores]
+        generation = store.restore(
+            [(i, e.path, e.size, e.mtime_ns) for i, e in plan.restores]
+        )
+        ids, vectors = store.vectors_found(restored, dim)
+        library.apply(restored, ids.tolist(), vectors, generation)
     store.move([(i, e.path, e.size, e.mtime_ns) for i, e in plan.moves])
     store.touch([(i, e.size, e.mtime_ns) for i, e in plan.touches])
 
@@ -254,6 +292,7 @@ def _apply(
         added=counts["added"],
         updated=counts["updated"],
         moved=len(plan.moves),
+        restored=len(plan.restores),
         removed=len(plan.removals),
         failed=counts["failed"],
         unchanged=plan.unchanged + len(plan.touches),

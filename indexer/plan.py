@@ -42,6 +42,7 @@ class Plan:
     encode: list[Work] = field(default_factory=list)
     copies: list[Copy] = field(default_factory=list)
     moves: list[tuple[int, FileEntry]] = field(default_factory=list)
+    restores: list[tuple[int, FileEntry]] = field(default_factory=list)
     touches: list[tuple[int, FileEntry]] = field(default_factory=list)
     removals: list[int] = field(default_factory=list)
     unreadable: list[FailedFile] = field(default_factory=list)
@@ -55,11 +56,13 @@ def make_plan(
     *,
     find_copies: Callable[[list[str]], dict[str, int]],
     reencode_ids: set[int] = frozenset(),  # type: ignore[assignment]
+    find_trashed: Callable[[list[str]], dict[str, int]] | None = None,
 ) -> Plan:
     """`states`: the library's files under the scanned folders. `find_copies`: for content
     hashes, the ids of images anywhere in the library that have that content and a vector
     (a copy reuses it). `reencode_ids`: images whose vector must be recomputed whatever
-    their state."""
+    their state. `find_trashed`: the same for images in the trash (restored, not copied).
+    `plan.removals` are the files that are gone: the caller puts them in the trash."""
     plan = Plan()
     fresh: list[tuple[FileEntry, str]] = []
     present: set[str] = set()
@@ -109,13 +112,19 @@ def make_plan(
             and state.image_id not in reencode_ids
         ):
             missing_by_hash.setdefault(state.content_hash, []).append(state)
-    known_hashes = find_copies([digest for _, digest in fresh])
+    fresh_hashes = [digest for _, digest in fresh]
+    known_hashes = find_copies(fresh_hashes)
+    in_trash = find_trashed(fresh_hashes) if find_trashed is not None else {}
     for entry, digest in fresh:
         candidates = missing_by_hash.get(digest)
         if candidates:
             moved = candidates.pop()
             plan.moves.append((moved.image_id, entry))
             del missing[moved.path]
+        elif digest in in_trash and in_trash[digest] not in reencode_ids:
+            # Back from the trash (a drive's files that came back, an undo): the same id,
+            # vector and tags, nothing encoded.
+            plan.restores.append((in_trash.pop(digest), entry))
         elif digest in known_hashes and known_hashes[digest] not in reencode_ids:
             plan.copies.append(Copy(entry, digest, known_hashes[digest]))
         else:

@@ -16,14 +16,16 @@ from dataclasses import dataclass
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from indexer.daemon_lock import write_status
 from indexer.pipeline import IndexSummary, index_changes, index_folders
 from indexer.query_server import QueryServer
-from indexer.scan import check_roots
+from indexer.roots import classify
+from indexer.scan import inside
 from retrieval.library import Library
+from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,20 @@ class WatchOptions:
     poll_interval: float = 2.0
     # A full reconciliation now and then catches events the kernel dropped.
     rescan_interval: float = 3600.0
+    # How often the roots are looked at: an unplugged drive is noticed (and its files
+    # kept), a drive plugged back in is reconciled.
+    root_check_interval: float = 5.0
     # Answer `photosearch search` over the library's socket, with the model kept loaded.
     serve_queries: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WatchOptions:
+        return cls(
+            debounce=settings.debounce,
+            poll=settings.poll,
+            rescan_interval=settings.rescan_interval,
+            root_check_interval=settings.root_check_interval,
+        )
 
 
 class _Pending(FileSystemEventHandler):
@@ -78,8 +92,11 @@ class Watcher:
         self, library: Library, roots: Sequence[str], options: WatchOptions
     ) -> None:
         self.library = library
-        self.roots = check_roots(list(roots))
+        # Not checked here: a root that is offline now is waited for (see _check_roots).
+        self.roots = [os.path.abspath(os.path.expanduser(r)) for r in roots]
         self.options = options
+        self.online: set[str] = set()
+        self._watches: dict[str, ObservedWatch] = {}
         self.pending = _Pending()
         self.stop_event = threading.Event()
         self.observer: BaseObserver | None = None
@@ -95,19 +112,58 @@ class Watcher:
     def _start_observer(self) -> None:
         observer = _observer(self.options)
         try:
-            for root in self.roots:
-                observer.schedule(self.pending, root, recursive=True)
             observer.start()
+            for root in self.online:
+                self._watches[root] = observer.schedule(
+                    self.pending, root, recursive=True
+                )
         except OSError as exc:
             if self.options.poll:
                 raise
             # inotify watches can run out (or be missing on network file systems).
             log.warning("native file events unavailable (%s): polling instead", exc)
+            observer.stop()
             observer = PollingObserver(timeout=self.options.poll_interval)
-            for root in self.roots:
-                observer.schedule(self.pending, root, recursive=True)
             observer.start()
+            for root in self.online:
+                self._watches[root] = observer.schedule(
+                    self.pending, root, recursive=True
+                )
         self.observer = observer
+
+    def _check_roots(self) -> None:
+        """Follow roots going offline (their events stop being followed, nothing under
+        them is removed) and coming back (watched again, then reconciled: files changed
+        meanwhile are found, files that came back keep their ids)."""
+        roots = classify(self.library.store, self.roots, strict=False)
+        now_online = set(roots.online)
+        gone, back = self.online - now_online, now_online - self.online
+        self.online = now_online
+        observer = self.observer
+        for root in gone:
+            watch = self._watches.pop(root, None)
+            if watch is not None and observer is not None:
+                try:
+                    observer.unschedule(watch)
+                except (KeyError, OSError):
+                    pass  # the watch died with the mount
+            with self.pending.cond:
+                self.pending.paths = {
+                    p: t for p, t in self.pending.paths.items() if not inside(p, [root])
+                }
+        for root in sorted(back):
+            log.info("%s is online: reconciling it", root)
+            if observer is not None:
+                try:
+                    self._watches[root] = observer.schedule(
+                        self.pending, root, recursive=True
+                    )
+                except OSError as exc:
+                    log.warning("cannot watch %s (%s): rescans only", root, exc)
+            summary = index_folders(
+                self.library, [root], stop=self.stop_event.is_set, strict=False
+            )
+            self._log(f"{root} back online", summary)
 
     def _status(self, state: str) -> None:
         with self.pending.cond:
@@ -127,11 +183,14 @@ class Watcher:
         self.last_activity = time.time()
         log.info("%s: %s", what, summary.line())
 
-    def _take_ready(self) -> list[str]:
-        """Wait for a quiet period, then take the pending paths whose files have settled."""
+    def _take_ready(self, deadline: float) -> list[str]:
+        """Wait for a quiet period, then take the pending paths whose files have settled;
+        [] if none are ready by `deadline` (monotonic)."""
         debounce = self.options.debounce
         with self.pending.cond:
             while not self.stop_event.is_set():
+                if time.monotonic() >= deadline and not self.pending.paths:
+                    return []
                 if self.pending.paths:
                     quiet = time.monotonic() - self.pending.last_event
                     if quiet >= debounce:
@@ -160,19 +219,29 @@ class Watcher:
     def run(self) -> None:
         """Reconcile, then follow events until `stop()`; returns after a clean shutdown."""
         self._status("reconciling")
+        self.online = set(classify(self.library.store, self.roots, strict=False).online)
         self._start_observer()  # first, so that nothing changed during the scan is missed
         queries = QueryServer(self.library) if self.options.serve_queries else None
         if queries is not None and queries.start():
             _ = (
                 self.library.encoder.logit_scale
             )  # load the model now: queries come warm
-        summary = index_folders(self.library, self.roots, stop=self.stop_event.is_set)
+        summary = index_folders(
+            self.library, self.roots, stop=self.stop_event.is_set, strict=False
+        )
         self._log("reconciled", summary)
         self._status("watching")
         next_rescan = time.monotonic() + self.options.rescan_interval
+        next_root_check = time.monotonic() + self.options.root_check_interval
         try:
             while not self.stop_event.is_set():
-                ready = self._take_ready()
+                if time.monotonic() >= next_root_check:
+                    self._check_roots()
+                    self._status("watching")
+                    next_root_check = (
+                        time.monotonic() + self.options.root_check_interval
+                    )
+                ready = self._take_ready(deadline=next_root_check)
                 if ready:
                     try:
                         summary = index_changes(
@@ -187,7 +256,10 @@ class Watcher:
                     self._status("watching")
                 if time.monotonic() >= next_rescan and not self.stop_event.is_set():
                     summary = index_folders(
-                        self.library, self.roots, stop=self.stop_event.is_set
+                        self.library,
+                        self.roots,
+                        stop=self.stop_event.is_set,
+                        strict=False,
                     )
                     self._log("rescanned", summary)
                     next_rescan = time.monotonic() + self.options.rescan_interval

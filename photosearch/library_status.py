@@ -24,6 +24,7 @@ def collect(root: Path, store: Store | None = None) -> dict[str, Any]:
         counts = opened.counts()
         model = opened.model_info()
         store_generation = opened.generation()
+        roots = opened.roots()
     finally:
         if store is None:
             opened.close()
@@ -37,7 +38,7 @@ def collect(root: Path, store: Store | None = None) -> dict[str, Any]:
         generation, nprobe = header
         index_type = f"ivf, nprobe {nprobe}" if nprobe else "flat"
         if generation != store_generation:
-            index_type += " (stale: rebuilt on next use)"
+            index_type += " (behind the library: caught up on next use)"
     return {
         "library": str(root),
         **counts,
@@ -49,4 +50,15 @@ def collect(root: Path, store: Store | None = None) -> dict[str, Any]:
         "index_bytes": index_bytes,
         "bytes_on_disk": on_disk,
         "daemon": read_status(root),
+        "roots": [
+            {
+                "path": r.path,
+                "online": r.offline_since is None,
+                "offline_reason": r.offline_reason,
+                "offline_since": r.offline_since.isoformat(timespec="seconds")
+                if r.offline_since
+                else None,
+            }
+            for r in roots
+        ],
     }

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-# alembic/ sits beside the packages in a source checkout (`pip install -e .`).
-ALEMBIC_DIR = Path(__file__).resolve().parents[1] / "alembic"
+from retrieval.resources import migrations_dir
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -40,7 +40,7 @@ def alembic_config() -> Any:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     return config
 
 

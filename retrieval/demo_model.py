@@ -9,19 +9,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from retrieval.resources import demo_weights
+
 DEMO_MODEL_NAME = "demo"
 DEMO_PRETRAINED = "photosearch-demo"
 DEMO_CONFIG = Path(__file__).with_name("model_configs") / "demo.json"
-# data/ sits beside the packages in a source checkout (`pip install -e .`).
-DEFAULT_DEMO_WEIGHTS = (
-    Path(__file__).resolve().parents[1] / "data" / "demo" / "demo.safetensors"
-)
 
 
 def demo_weights_path() -> Path:
     """Where the demo weights are; PHOTOSEARCH_DEMO_WEIGHTS overrides for relocated installs."""
     override = os.environ.get("PHOTOSEARCH_DEMO_WEIGHTS")
-    return Path(override) if override else DEFAULT_DEMO_WEIGHTS
+    return Path(override) if override else demo_weights()
 
 
 def register_demo_config() -> None:

@@ -11,8 +11,13 @@ import numpy as np
 
 from retrieval.settings import Settings
 from retrieval.store import Store
-from retrieval.types import FloatArray
-from retrieval.vector_index import INDEX_NAME, IndexFileError, VectorIndex
+from retrieval.types import FloatArray, IdArray
+from retrieval.vector_index import (
+    INDEX_NAME,
+    IndexFileError,
+    VectorIndex,
+    remove_stale_temp_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +63,63 @@ def ivf_lists(count: int) -> int:
 
 
 def open_index(
-    store: Store, dim: int, policy: IndexPolicy | None = None
+    store: Store, dim: int, policy: IndexPolicy | None = None, *, save: bool = True
 ) -> VectorIndex:
+    """The library's index: the saved file brought up to date through the change log,
+    else rebuilt from the stored vectors. `save`: this process writes the library (a
+    reader never writes the file, nor touches a writer's temporary files)."""
     path = store.root / INDEX_NAME
-    for stale in store.root.glob(".index-*.tmp"):  # left by a crash mid-save
-        stale.unlink(missing_ok=True)
+    if save:
+        remove_stale_temp_files(store.root)
     try:
-        return VectorIndex.load(path, dim, store.generation())
-    except IndexFileError as reason:
-        if path.exists():
-            log.warning(
-                "rebuilding the vector index from the library database: %s", reason
-            )
-        index = rebuild(store, dim, policy or IndexPolicy())
+        index = VectorIndex.load(path, dim)
+        if index.generation == store.generation() or catch_up(store, index):
+            return index
+        reason = f"{path} is further behind the library than its change log reaches"
+    except IndexFileError as exc:
+        reason = str(exc)
+    if path.exists():
+        log.warning("rebuilding the vector index from the library database: %s", reason)
+    index = rebuild(store, dim, policy or IndexPolicy())
+    if save:
         try:
             index.save(path)
         except OSError as exc:  # a read-only library still answers queries
             log.warning(
                 "could not save the rebuilt index to %s: %s", path, exc.strerror
             )
-        return index
+    return index
+
+
+def catch_up(store: Store, index: VectorIndex) -> bool:
+    """Apply to `index` the vectors changed since its generation, from the change log:
+    O(changes), not O(library). False when the log does not reach back that far."""
+    if index.generation < 0:
+        return False
+    changes = store.changes_since(index.generation, index.dim)
+    if changes is None:
+        return False
+    index.remove(changes.removed)
+    index.add(changes.added, changes.vectors)
+    index.generation = changes.generation
+    return True
+
+
+def exact_search(
+    store: Store, dim: int, query: FloatArray, k: int, allowed: IdArray
+) -> tuple[FloatArray, IdArray]:
+    """The exact top `k` (scores, ids) among `allowed`, scored from their stored vectors;
+    rows padded with id -1 as `VectorIndex.search` does."""
+    ids, vectors = store.vectors_found(np.unique(allowed).tolist(), dim)
+    k = max(1, k)
+    scores = np.full((1, k), 0.0, dtype=np.float32)
+    found = np.full((1, k), -1, dtype=np.int64)
+    if len(ids):
+        all_scores = vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
+        order = np.argsort(-all_scores, kind="stable")[:k]
+        scores[0, : len(order)] = all_scores[order]
+        found[0, : len(order)] = ids[order]
+    return scores, found
 
 
 def rebuild(store: Store, dim: int, policy: IndexPolicy | None = None) -> VectorIndex:

@@ -13,7 +13,14 @@ import numpy as np
 
 from retrieval.encoder import Encoder, OpenClipEncoder, resolve_model
 from retrieval.errors import ModelMismatchError
-from retrieval.index_sync import IndexPolicy, open_index, rebuild, save_index
+from retrieval.index_sync import (
+    IndexPolicy,
+    catch_up,
+    exact_search,
+    open_index,
+    rebuild,
+    save_index,
+)
 from retrieval.model_thread import ModelThread, SerialEncoder
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store import Store
@@ -89,7 +96,12 @@ class Library:
 
     @classmethod
     def open(
-        cls, settings: Settings, *, create: bool = False, reencode: bool = False
+        cls,
+        settings: Settings,
+        *,
+        create: bool = False,
+        reencode: bool = False,
+        writer: bool = True,
     ) -> Library:
         store = Store.open(settings.library, create=create)
         try:
@@ -102,16 +114,22 @@ class Library:
         except BaseException:
             store.close()
             raise
-        return cls(store, settings, model, OpenClipEncoder(model, settings.device))
+        encoder = OpenClipEncoder(model, settings.device)
+        return cls(store, settings, model, encoder, writer=writer)
 
     # Guards the in-memory index: a daemon's writer thread and its query thread share it.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # Whether this process writes vectors (index, watch, tag). Readers (serve, search)
+    # follow the writer through the change log and never write the index file.
+    writer: bool = True
 
     @property
     def index(self) -> VectorIndex:
         with self._lock:
             if self._index is None:
-                self._index = open_index(self.store, self.model.dim, self.policy)
+                self._index = open_index(
+                    self.store, self.model.dim, self.policy, save=self.writer
+                )
             return self._index
 
     @property
@@ -137,44 +155,61 @@ class Library:
                 self._index = fresh
 
     def reload_if_stale(self) -> None:
-        """Drop the loaded index if another process (a watch daemon) has changed the vectors
-        since it was loaded; the next use loads the fresh one. For readers only: a writer
-        mirrors its own changes with `apply`."""
+        """Bring the loaded index up to what another process (a watch daemon) committed
+        since: the logged changes are applied, O(changes); an index too far behind for the
+        log is dropped and loaded afresh on next use. A writer mirrors its own changes with
+        `apply`."""
         with self._lock:
-            if (
-                self._index is not None
-                and self._index.generation != self.store.generation()
-            ):
+            index = self._index
+            if index is None or index.generation == self.store.generation():
+                return
+            if not catch_up(self.store, index):
                 self._index = None
 
     def search_index(
         self, vector: FloatArray, k: int, allowed: IdArray | None = None
     ) -> tuple[FloatArray, IdArray]:
-        """`VectorIndex.search` on the loaded index, safe against a concurrent writer."""
+        """The top `k` (scores, ids) of the loaded index, safe against a concurrent writer;
+        only `allowed` ids if given. Filtered search is exact: an approximate index with a
+        filter would search the buckets tuned for the whole library and miss most of a
+        small subset, so a small subset is scored from its stored vectors and a large one
+        searched with as many more buckets as the filter is selective."""
         with self._lock:
             index = self.index
             if len(index) == 0:
                 return np.zeros((1, 0), dtype=np.float32), np.zeros(
                     (1, 0), dtype=np.int64
                 )
-            return index.search(vector, k, allowed)
+            if allowed is None or index.kind == "flat":
+                return index.search(vector, k, allowed)
+            if len(allowed) <= self.settings.exact_filter_max:
+                return exact_search(self.store, index.dim, vector, k, allowed)
+            return index.search_filtered(vector, k, allowed)
 
     def apply(
-        self, remove: Sequence[int], add: Sequence[int], vectors: FloatArray
+        self,
+        remove: Sequence[int],
+        add: Sequence[int],
+        vectors: FloatArray,
+        generation: int | None,
     ) -> None:
-        """Mirror in the loaded index a change this process just committed to the store."""
+        """Mirror in the loaded index a change this process just committed to the store,
+        which made `generation` (None: nothing changed)."""
+        if generation is None:
+            return
         with self._lock:
             index = self._index
             if index is None:
                 return
-            after = self.store.last_generation
-            if index.generation != after - 1:
-                # Another process changed the vectors as well: reload from the store on next use.
-                self._index = None
+            if index.generation != generation - 1:
+                # Another process changed the vectors as well: follow the log, which
+                # has this change too.
+                if not catch_up(self.store, index):
+                    self._index = None
                 return
             index.remove(list(remove))
             index.add(np.asarray(add, dtype=np.int64), vectors)
-            index.generation = after
+            index.generation = generation
 
     def save_index(self) -> None:
         with self._lock:

@@ -48,6 +48,9 @@ class LibraryInfo(Base):
     # Bumped in the same transaction as every change to the vectors; the FAISS file records
     # the generation it was built from, so a stale file is detected and rebuilt.
     vectors_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The change log (VectorChange) holds every change after this generation: a reader
+    # at this generation or later catches up from the log, an older one reloads whole.
+    changes_from: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Image(Base):
@@ -67,6 +70,9 @@ class Image(Base):
     status: Mapped[str] = mapped_column(String, default=STATUS_OK)
     error: Mapped[str | None] = mapped_column(String)
     indexed_at: Mapped[datetime] = mapped_column(DateTime)
+    # Set when the file disappeared for real: the row keeps its vector and tags, out of
+    # every result, until the trash is emptied or the same content comes back.
+    trashed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
     embedding: Mapped[Embedding | None] = relationship(
         back_populates="image", cascade="all, delete-orphan", passive_deletes=True
@@ -136,3 +142,27 @@ class ImageTag(Base):
     )
     score: Mapped[float] = mapped_column(Float)
     assigned: Mapped[bool] = mapped_column(default=False)
+
+
+class VectorChange(Base):
+    """One image whose vector was added, replaced, removed, trashed or restored in the
+    transaction that advanced the vectors to `generation`. Readers holding an index of an
+    older generation apply these instead of rebuilding."""
+
+    __tablename__ = "vector_changes"
+
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class Root(Base):
+    """A folder the user indexes, and since when it is offline (missing, unreadable or
+    empty while the library holds photos under it): nothing under it is removed then."""
+
+    __tablename__ = "roots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    offline_since: Mapped[datetime | None] = mapped_column(DateTime)
+    offline_reason: Mapped[str | None] = mapped_column(String)

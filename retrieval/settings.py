@@ -47,6 +47,18 @@ class Settings:
     index_memory_mb: int = 2048
     # recall@10 against exact search that an approximate index is tuned to reach.
     index_recall: float = 0.95
+    # A filtered search (folder, tag, dates) on an approximate index that leaves at most
+    # this many images scores them exactly from their stored vectors.
+    exact_filter_max: int = 20_000
+    # Days an image whose file disappeared stays in the trash before it goes for good.
+    trash_days: float = 30.0
+    # The watch daemon: seconds of quiet before changes are indexed; polling instead of
+    # native events (network drives); a full rescan now and then (events the kernel
+    # dropped); how often roots are looked at (a drive unplugged or back).
+    debounce: float = 1.0
+    poll: bool = False
+    rescan_interval: float = 3600.0
+    root_check_interval: float = 5.0
     # Cosine similarity above which two images count as near-duplicates.
     duplicate_threshold: float = 0.95
     # Zero-shot tagging: a label is assigned when its probability over the label set
@@ -78,6 +90,11 @@ class Settings:
             ("index_memory_mb", int),
             ("index_recall", float),
             ("upload_max_mb", int),
+            ("exact_filter_max", int),
+            ("trash_days", float),
+            ("debounce", float),
+            ("rescan_interval", float),
+            ("root_check_interval", float),
         ):
             raw = env.get(f"PHOTOSEARCH_{name.upper()}")
             if raw:
@@ -88,7 +105,24 @@ class Settings:
                         f"PHOTOSEARCH_{name.upper()}={raw!r} is not a valid {kind.__name__}: "
                         "fix or unset the variable"
                     ) from None
+        poll = env.get("PHOTOSEARCH_POLL", "").strip().lower()
+        if poll:
+            if poll not in ("1", "0", "true", "false", "yes", "no"):
+                raise UsageError(
+                    f"PHOTOSEARCH_POLL={env['PHOTOSEARCH_POLL']!r} is not 1 or 0: fix or "
+                    "unset the variable"
+                )
+            values["poll"] = poll in ("1", "true", "yes")
         return cls(**values).validated()
+
+    @classmethod
+    def effective(cls) -> Settings:
+        """The defaults as the environment sets them, for help texts; the plain defaults
+        if the environment is broken (the command itself then says what is wrong)."""
+        try:
+            return cls.from_env()
+        except UsageError:
+            return cls()
 
     def with_options(self, **options: Any) -> Settings:
         """A copy with the options that were given (None means not given)."""
@@ -120,6 +154,19 @@ class Settings:
             raise UsageError(f"index recall {self.index_recall} must be in (0, 1]")
         if self.tag_top < 1:
             raise UsageError(f"--top {self.tag_top} must be at least 1")
+        if self.exact_filter_max < 0:
+            raise UsageError(
+                f"exact filter size {self.exact_filter_max} must not be negative"
+            )
+        for name in ("debounce", "rescan_interval", "root_check_interval"):
+            if getattr(self, name) < 0:
+                raise UsageError(f"{name} {getattr(self, name)} must not be negative")
+        if not 0.0 <= self.duplicate_threshold <= 1.0:
+            raise UsageError(
+                f"duplicate threshold {self.duplicate_threshold} must be between 0 and 1"
+            )
+        if self.trash_days < 0:
+            raise UsageError(f"trash days {self.trash_days} must not be negative")
         if self.upload_max_mb < 1:
             raise UsageError(f"upload limit {self.upload_max_mb} MB must be at least 1")
         return self

@@ -46,3 +46,4 @@ class ImageMeta:
     taken_at: datetime | None
     status: str
     error: str | None
+    trashed_at: datetime | None = None  # in the trash since then: out of every result

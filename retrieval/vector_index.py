@@ -4,6 +4,7 @@ product is cosine similarity. Saved atomically, with the store generation it ref
 from __future__ import annotations
 
 import logging
+import math
 import os
 import struct
 import tempfile
@@ -22,6 +23,7 @@ _MAGIC = b"PSFAISS2"
 # magic, store generation, nprobe (0 for flat), vectors the IVF centroids were trained for
 _HEADER = struct.Struct("<8sQIQ")
 KINDS = ("flat", "ivf")
+_TEMP_PREFIX = ".index-"  # then the writer's pid, "-", random, ".tmp"
 
 
 def read_header(path: Path) -> tuple[int, int] | None:
@@ -104,7 +106,12 @@ class VectorIndex:
             self.index.remove_ids(faiss.IDSelectorBatch(ids))
 
     def search(
-        self, query: FloatArray, k: int, allowed: IdArray | None = None
+        self,
+        query: FloatArray,
+        k: int,
+        allowed: IdArray | None = None,
+        *,
+        nprobe: int | None = None,
     ) -> tuple[FloatArray, IdArray]:
         """Top `k` (scores, ids) for each query row, best first; only `allowed` ids if given.
 
@@ -130,12 +137,28 @@ class VectorIndex:
             selector = faiss.IDSelectorBatch(allowed)
         if self.kind == "ivf":
             params: faiss.SearchParameters = faiss.SearchParametersIVF(  # type: ignore[call-arg]
-                sel=selector, nprobe=self.nprobe
+                sel=selector, nprobe=nprobe or self.nprobe
             )
         else:
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         scores, ids = self.index.search(query, k, params=params)
         return scores, ids
+
+    def search_filtered(
+        self, query: FloatArray, k: int, allowed: IdArray
+    ) -> tuple[FloatArray, IdArray]:
+        """`search` restricted to `allowed` on an IVF index: nprobe is scaled up by how
+        selective the filter is (so as many allowed vectors are visited as an unfiltered
+        search visits), then doubled until `k` hits come back or every bucket is searched."""
+        lists = int(getattr(self.index, "nlist", 1))
+        share = max(len(allowed), 1) / max(len(self), 1)
+        nprobe = min(lists, max(self.nprobe, math.ceil(self.nprobe / share)))
+        want = min(k, len(allowed))
+        while True:
+            scores, ids = self.search(query, k, allowed, nprobe=nprobe)
+            if nprobe >= lists or int((ids[0] >= 0).sum()) >= want:
+                return scores, ids
+            nprobe = min(lists, nprobe * 2)
 
     def range_search(
         self, query: FloatArray, threshold: float
@@ -160,7 +183,9 @@ class VectorIndex:
         if generation < 0:
             return
         payload = faiss.serialize_index(self.index)
-        fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f"{_TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=path.parent
+        )
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(
@@ -181,8 +206,9 @@ class VectorIndex:
             os.close(dir_fd)
 
     @classmethod
-    def load(cls, path: Path, dim: int, generation: int) -> VectorIndex:
-        """Load a saved index, refusing one that is damaged or from another generation."""
+    def load(cls, path: Path, dim: int, generation: int | None = None) -> VectorIndex:
+        """Load a saved index, refusing one that is damaged, or of another generation than
+        `generation` when that is given (else it keeps the one it was saved at)."""
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -192,7 +218,7 @@ class VectorIndex:
         magic, saved_generation, nprobe, trained_for = _HEADER.unpack_from(data)
         if magic != _MAGIC:
             raise IndexFileError(f"{path} is not a photosearch index")
-        if saved_generation != generation:
+        if generation is not None and saved_generation != generation:
             raise IndexFileError(
                 f"{path} is stale (generation {saved_generation}, library {generation})"
             )
@@ -206,4 +232,24 @@ class VectorIndex:
             ) from None
         if index.d != dim:
             raise IndexFileError(f"{path} has dimension {index.d}, library has {dim}")
-        return cls(dim, index, generation, nprobe, trained_for)
+        return cls(dim, index, saved_generation, nprobe, trained_for)
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """Temporary index files left by a process that died mid-save. Each carries its
+    writer's process id: a live process's file is its save in progress, left alone."""
+    for stale in folder.glob(f"{_TEMP_PREFIX}*.tmp"):
+        pid = stale.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

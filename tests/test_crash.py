@@ -119,8 +119,12 @@ def check_invariants(
         for path, vector in zip(ok, vectors, strict=True):
             np.testing.assert_allclose(vector, expected[path], atol=1e-4, err_msg=path)
         with sqlite3.connect(library_dir / DATABASE_NAME) as conn:
-            (count,) = conn.execute("select count(*) from embeddings").fetchone()
-        assert count == len(ok), "a vector is left for a file that is gone"
+            (count,) = conn.execute(
+                "select count(*) from embeddings join images on images.id = image_id "
+                "where images.trashed_at is null"
+            ).fetchone()
+        assert count == len(ok), "a vector is searchable for a file that is gone"
+        assert len(library.index) == len(ok)
         index = open_index(library.store, library.model.dim)
         assert len(index) == len(ok)
         query = library.encoder.encode_texts(["a red circle"])[0]

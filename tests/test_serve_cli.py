@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import urllib.request
@@ -86,17 +85,22 @@ def test_no_library_is_one_line(tmp_path: Path) -> None:
     assert str(tmp_path / "nothing") in result.stderr
 
 
+def refuses_all_but(url: str, token: str) -> None:
+    """The server at `url` answers 401 without the token and the library with it."""
+    port = url.split(":")[2].split("/")[0]
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 401
+    request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert json.load(answer)["images"] == 15
+
+
 def test_other_hosts_get_a_warning_and_a_token_guards(library: Path) -> None:
     with serving(library, "--host", "0.0.0.0", "--token", "t0k") as (url, process):
         assert "?token=t0k" in url
-        port = url.split(":")[2].split("/")[0]
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status")
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request, timeout=30)
-        assert refused.value.code == 401
-        request.add_header("Authorization", "Bearer t0k")
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            assert json.load(answer)["images"] == 15
+        refuses_all_but(url, "t0k")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         assert process.stderr is not None
@@ -106,4 +110,10 @@ def test_other_hosts_get_a_warning_and_a_token_guards(library: Path) -> None:
         assert process.wait(timeout=30) == 0
         assert process.stderr is not None
         assert "anyone who can reach this machine" in process.stderr.read()
-    assert os.environ.get("PHOTOSEARCH_TOKEN") is None
+    # The token may come from the environment instead of the command line.
+    with serving(
+        library, "--host", "0.0.0.0", env={"PHOTOSEARCH_TOKEN": "from-env"}
+    ) as (url, process):
+        refuses_all_but(url, "from-env")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,12 @@ from retrieval.types import ModelInfo
 from retrieval.vectors import l2_normalize
 
 MODEL = ModelInfo("m", "w", 4)
+
+
+def write(store: Store, *args: Any) -> tuple[list[int], list[int]]:
+    """write_batch's ids of the encoded and of the failed files."""
+    written = store.write_batch(*args)
+    return written.ids, written.failed_ids
 
 
 def vec(*values: float) -> np.ndarray:
@@ -44,9 +51,9 @@ def test_connection_pragmas(store: Store) -> None:
 
 
 def test_write_batch_replaces_by_path_keeping_the_id(store: Store) -> None:
-    (first,), _ = store.write_batch([encoded("/a.jpg", vec(1, 0, 0, 0), "h1")])
+    (first,), _ = write(store, [encoded("/a.jpg", vec(1, 0, 0, 0), "h1")])
     generation = store.generation()
-    (again,), _ = store.write_batch([encoded("/a.jpg", vec(0, 1, 0, 0), "h2")])
+    (again,), _ = write(store, [encoded("/a.jpg", vec(0, 1, 0, 0), "h2")])
     assert again == first
     assert store.generation() == generation + 1
     np.testing.assert_allclose(store.vectors([first], 4)[0], vec(0, 1, 0, 0))
@@ -54,12 +61,16 @@ def test_write_batch_replaces_by_path_keeping_the_id(store: Store) -> None:
 
 
 def test_failure_drops_the_vector_and_keeps_the_reason(store: Store) -> None:
-    (image_id,), _ = store.write_batch([encoded("/a.jpg", vec(1, 0, 0, 0))])
-    _, (failed_id,) = store.write_batch(
-        [], [FailedFile("/a.jpg", 1, 2, None, "truncated")]
-    )
+    (image_id,), _ = write(store, [encoded("/a.jpg", vec(1, 0, 0, 0))])
+    _, (failed_id,) = write(store, [], [FailedFile("/a.jpg", 1, 2, None, "truncated")])
     assert failed_id == image_id
-    assert store.counts() == {"images": 0, "failed": 1, "vectors": 0, "label_sets": 0}
+    assert store.counts() == {
+        "images": 0,
+        "failed": 1,
+        "vectors": 0,
+        "label_sets": 0,
+        "trashed": 0,
+    }
     assert store.failures()[0].error == "truncated"
 
 
@@ -71,7 +82,7 @@ def test_one_large_mixed_batch_writes_what_file_by_file_writes_would(
     in the library is touched."""
     rng = np.random.default_rng(0)
     old = [encoded(f"/old/{i}.jpg", vec(*rng.standard_normal(4))) for i in range(900)]
-    old_ids, _ = store.write_batch(old)
+    old_ids, _ = write(store, old)
     store.save_label_set("s", ["x", "y"], 0.5, 1)
     scores = np.full((len(old_ids), 2), 0.5)
     store.write_tags(
@@ -86,7 +97,7 @@ def test_one_large_mixed_batch_writes_what_file_by_file_writes_would(
         FailedFile(f"/old/{i}.jpg", 1, 2, None, "broken") for i in range(600, 700)
     ]
     failed += [FailedFile("/new/broken.jpg", 1, 2, None, "empty")]
-    ids, failed_ids = store.write_batch([*replaced, *added], failed)
+    ids, failed_ids = write(store, [*replaced, *added], failed)
 
     assert ids[:600] == old_ids[:600]
     assert failed_ids[:100] == old_ids[600:700]
@@ -96,6 +107,7 @@ def test_one_large_mixed_batch_writes_what_file_by_file_writes_would(
         "failed": 101,
         "vectors": 900 - 100 + 500,
         "label_sets": 1,
+        "trashed": 0,
     }
     written = store.vectors(ids, 4)
     expected = np.stack([item.vector for item in [*replaced, *added]])
@@ -114,8 +126,8 @@ def test_one_large_mixed_batch_writes_what_file_by_file_writes_would(
 
 
 def test_move_swaps_paths_without_tripping_uniqueness(store: Store) -> None:
-    (a, b), _ = store.write_batch(
-        [encoded("/a.jpg", vec(1, 0, 0, 0)), encoded("/b.jpg", vec(0, 1, 0, 0))]
+    (a, b), _ = write(
+        store, [encoded("/a.jpg", vec(1, 0, 0, 0)), encoded("/b.jpg", vec(0, 1, 0, 0))]
     )
     store.move([(a, "/b.jpg", 10, 20), (b, "/a.jpg", 10, 20)])
     meta = store.meta([a, b])
@@ -123,7 +135,7 @@ def test_move_swaps_paths_without_tripping_uniqueness(store: Store) -> None:
 
 
 def test_remove_cascades_to_vectors_and_tags(store: Store) -> None:
-    (a,), _ = store.write_batch([encoded("/a.jpg", vec(1, 0, 0, 0))])
+    (a,), _ = write(store, [encoded("/a.jpg", vec(1, 0, 0, 0))])
     store.save_label_set("s", ["x", "y"], 0.5, 1)
     label_set = store.label_set("s")
     store.write_tags(
@@ -144,21 +156,22 @@ def test_model_change_drops_old_vectors(store: Store) -> None:
 
 
 def test_paths_under_a_folder_do_not_match_siblings(store: Store) -> None:
-    ids, _ = store.write_batch(
+    ids, _ = write(
+        store,
         [
             encoded("/photos/a.jpg", vec(1, 0, 0, 0)),
             encoded("/photos2/b.jpg", vec(0, 1, 0, 0)),
             encoded("/photos/sub/c.jpg", vec(0, 0, 1, 0)),
             encoded("/pho%os/d.jpg", vec(0, 0, 0, 1)),
-        ]
+        ],
     )
     assert sorted(store.ids_under("/photos").tolist()) == [ids[0], ids[2]]
     assert store.ids_under("/pho%").tolist() == []
 
 
 def test_label_sets_and_tags(store: Store) -> None:
-    (a, b), _ = store.write_batch(
-        [encoded("/a.jpg", vec(1, 0, 0, 0)), encoded("/b.jpg", vec(0, 1, 0, 0))]
+    (a, b), _ = write(
+        store, [encoded("/a.jpg", vec(1, 0, 0, 0)), encoded("/b.jpg", vec(0, 1, 0, 0))]
     )
     store.save_label_set("pets", ["cat", "dog"], 0.5, 1)
     pets = store.label_set("pets")

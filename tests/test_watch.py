@@ -88,6 +88,15 @@ def test_a_file_still_being_written_waits_until_it_settles(
     watching: tuple[Watcher, Path],
 ) -> None:
     watcher, photos = watching
+    store = watcher.library.store
+    written: list[tuple[str, int]] = []  # (path, size) of every file the daemon wrote
+    write_batch = store.write_batch
+
+    def spy(encoded, failed=(), tags=()):
+        written.extend((f.path, f.size) for f in [*encoded, *failed])
+        return write_batch(encoded, failed, tags)
+
+    store.write_batch = spy  # type: ignore[method-assign]
     target = photos / "slow.png"
     whole = draw(photos.parent / "whole.png", (10, 20, 200), fmt="PNG").read_bytes()
     with open(target, "wb") as f:
@@ -97,7 +106,10 @@ def test_a_file_still_being_written_waits_until_it_settles(
             os.utime(target)
             time.sleep(0.03)
     wait_for(lambda: paths_in(watcher.library) == {str(target)})
-    assert watcher.library.store.failures() == []
+    # Indexed once, whole: never a half-written version, not even one that failed and
+    # was replaced later.
+    assert written == [(str(target), len(whole))]
+    assert store.failures() == []
 
 
 def test_second_daemon_on_the_same_library_is_refused(tmp_path: Path) -> None:

@@ -88,9 +88,12 @@ def ids_by_name(library: Library) -> dict[str, int]:
     return {os.path.basename(m.path): m.image_id for m in library.store.browse(0, 100)}
 
 
-def test_status_counts_the_library(client: TestClient) -> None:
+def test_status_counts_the_library(client: TestClient, library: Library) -> None:
     status = client.get("/api/status").json()
-    assert status["images"] == 6 and status["failed"] == 0
+    assert status["images"] == 6 and status["failed"] == 0 and status["trashed"] == 0
+    assert [(r["path"], r["online"]) for r in status["roots"]] == [
+        (str(library.store.root.parent / "photos"), True)
+    ]
     assert status["model"].startswith("fake") and status["daemon"] is None
     assert status["index_type"] in ("flat", "none yet (built on first search)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,36 +41,56 @@ def common_options() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env().with_options(
-        library=args.library,
-        model=args.model,
-        pretrained=args.pretrained,
-        device=args.device,
-        batch_size=getattr(args, "batch_size", None),
-        index_type=getattr(args, "index_type", None),
-    )
+    """Defaults, then PHOTOSEARCH_* variables, then every option the command was given:
+    an option whose destination is named like a setting sets it."""
+    given = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
+    return Settings.from_env().with_options(**given)
 
 
 def open_library(
-    args: argparse.Namespace, *, create: bool = False, reencode: bool = False
+    args: argparse.Namespace,
+    *,
+    create: bool = False,
+    reencode: bool = False,
+    writer: bool = True,
 ) -> Library:
+    """`writer`: the command changes the vectors; a reader (search, serve) never writes
+    the index file and follows writers through the change log."""
     from retrieval.library import Library
 
-    return Library.open(settings_from(args), create=create, reencode=reencode)
+    return Library.open(
+        settings_from(args), create=create, reencode=reencode, writer=writer
+    )
+
+
+def check_folders(args: argparse.Namespace) -> None:
+    """Before a library is created for nothing: the folders must exist. Once a library
+    exists, a missing folder it holds photos from is offline, not an error (the indexer
+    says which)."""
+    from indexer.scan import check_roots
+    from retrieval.store import DATABASE_NAME
+
+    if not (settings_from(args).library / DATABASE_NAME).exists():
+        check_roots(args.folders)
 
 
 def add_indexing_options(parser: argparse.ArgumentParser) -> None:
     """What `index` and `watch` share: the folders, the batch size, the index type."""
     parser.add_argument("folders", nargs="+", metavar="DIR", help="folders of photos")
+    now = Settings.effective()
     parser.add_argument(
-        "--batch-size", type=positive_int, help="images per model batch"
+        "--batch-size",
+        type=positive_int,
+        help="images per model batch (default "
+        f"{now.batch_size or 'auto: 128 on a GPU, 32 on a CPU'}; "
+        "$PHOTOSEARCH_BATCH_SIZE)",
     )
     parser.add_argument(
         "--index-type",
         choices=INDEX_TYPES,
         help="vector index: auto (exact while fast enough, then approximate IVF tuned to "
-        "recall@10 >= 0.95), flat (always exact) or ivf (default auto, or "
-        "$PHOTOSEARCH_INDEX_TYPE)",
+        f"recall@10 >= {now.index_recall}), flat (always exact) or ivf (default "
+        f"{now.index_type}; $PHOTOSEARCH_INDEX_TYPE)",
     )
 
 

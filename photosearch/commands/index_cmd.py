@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from photosearch.commands.common import add_indexing_options, open_library
+from photosearch.commands.common import (
+    add_indexing_options,
+    check_folders,
+    open_library,
+)
 
 
 def register(
@@ -31,9 +35,8 @@ def register(
 
 def run(args: argparse.Namespace) -> int:
     from indexer.pipeline import index_folders
-    from indexer.scan import check_roots
 
-    check_roots(args.folders)  # before a library is created for nothing
+    check_folders(args)
     with open_library(args, create=True, reencode=args.reencode) as library:
         summary = index_folders(
             library,

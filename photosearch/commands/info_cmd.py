@@ -7,6 +7,7 @@ import time
 
 from photosearch.commands.common import open_library, settings_from, unit_float
 from photosearch.output import emit_json, human_bytes
+from retrieval.settings import Settings
 
 
 def register(
@@ -30,10 +31,27 @@ def register(
         "and re-encoded copies land in their original's group.",
     )
     p.add_argument(
-        "--threshold", type=unit_float, help="least similarity (default 0.95)"
+        "--threshold",
+        dest="duplicate_threshold",
+        type=unit_float,
+        help=f"least similarity (default {Settings.effective().duplicate_threshold}; "
+        "$PHOTOSEARCH_DUPLICATE_THRESHOLD)",
     )
     p.add_argument("--json", action="store_true", help="JSON list of groups")
     p.set_defaults(func=run_duplicates)
+
+    p = sub.add_parser(
+        "trash",
+        parents=parents,
+        help="photos whose files disappeared (kept a while, then gone)",
+        description="Files that disappear go to the trash with their vectors and tags, out "
+        "of every result; a file that comes back (same content, any name) is restored "
+        "without re-encoding. Items older than PHOTOSEARCH_TRASH_DAYS (30) days go for "
+        "good at the next index or rescan.",
+    )
+    p.add_argument("--empty", action="store_true", help="delete everything in it now")
+    p.add_argument("--json", action="store_true", help="JSON list of {id, path, since}")
+    p.set_defaults(func=run_trash)
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -44,7 +62,18 @@ def run_status(args: argparse.Namespace) -> int:
         emit_json(status)
         return 0
     print(f"library     {status['library']}")
-    print(f"images      {status['images']} indexed, {status['failed']} failed")
+    print(
+        f"images      {status['images']} indexed, {status['failed']} failed, "
+        f"{status['trashed']} in the trash"
+    )
+    for root in status["roots"]:
+        state = (
+            "online"
+            if root["online"]
+            else f"OFFLINE ({root['offline_reason']}) since {root['offline_since']}: "
+            "its photos are kept until it is back"
+        )
+        print(f"folder      {root['path']}: {state}")
     print(f"model       {status['model_description'] or 'none yet'}")
     print(
         f"index       {status['index_type']}, {status['vectors']} vectors, "
@@ -91,11 +120,7 @@ def run_duplicates(args: argparse.Namespace) -> int:
     from retrieval.duplicates import duplicate_groups
 
     with open_library(args) as library:
-        threshold = (
-            library.settings.duplicate_threshold
-            if args.threshold is None
-            else args.threshold
-        )
+        threshold = library.settings.duplicate_threshold
         groups = duplicate_groups(
             library.store, library.index, library.model.dim, threshold
         )
@@ -117,4 +142,37 @@ def run_duplicates(args: argparse.Namespace) -> int:
         print(f"group {n} ({len(group)} images)")
         for i, s in group:
             print(f"  {s:7.4f}  {meta[i].path}")
+    return 0
+
+
+def run_trash(args: argparse.Namespace) -> int:
+    from retrieval.store import Store
+
+    store = Store.open(settings_from(args).library, create=False)
+    try:
+        if args.empty:
+            print(f"deleted {store.empty_trash()} photos from the trash for good")
+            return 0
+        items = store.trashed()
+    finally:
+        store.close()
+    if args.json:
+        emit_json(
+            [
+                {
+                    "id": m.image_id,
+                    "path": m.path,
+                    "since": m.trashed_at.isoformat(timespec="seconds")
+                    if m.trashed_at
+                    else None,
+                }
+                for m in items
+            ]
+        )
+        return 0
+    if not items:
+        print("the trash is empty")
+    for m in items:
+        since = f"{m.trashed_at:%Y-%m-%d %H:%M}" if m.trashed_at else "?"
+        print(f"{since}  {m.path}")
     return 0

@@ -96,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
     for name in ("indexer", "retrieval", "photosearch"):
         logging.getLogger(name).setLevel(logging.INFO)
-    with open_library(args) as library:
-        token = args.token or library.settings.token
+    with open_library(args, writer=False) as library:
+        token = library.settings.token
         sock = listen(args.host, args.port)
         loopback = is_loopback(sock)
         if not loopback and token is None:

@@ -12,6 +12,7 @@ from photosearch.commands.common import (
     read_lines,
 )
 from photosearch.output import emit_csv, emit_json
+from retrieval.settings import Settings
 
 
 def register(
@@ -34,10 +35,20 @@ def register(
         metavar="NAME",
         help="label set name (default: file stem)",
     )
+    now = Settings.effective()
     p.add_argument(
-        "--threshold", type=probability, help="least probability (default 0.5)"
+        "--threshold",
+        dest="tag_threshold",
+        type=probability,
+        help=f"least probability (default {now.tag_threshold}; "
+        "$PHOTOSEARCH_TAG_THRESHOLD)",
     )
-    p.add_argument("--top", type=positive_int, help="most labels per image (default 1)")
+    p.add_argument(
+        "--top",
+        dest="tag_top",
+        type=positive_int,
+        help=f"most labels per image (default {now.tag_top}; $PHOTOSEARCH_TAG_TOP)",
+    )
     p.set_defaults(func=run_tag)
 
     p = sub.add_parser("tags", parents=parents, help="list or export assigned tags")
@@ -70,8 +81,7 @@ def run_tag(args: argparse.Namespace) -> int:
     name = args.set_name or (args.labels.stem if args.labels is not None else "labels")
     with open_library(args) as library:
         settings = library.settings
-        threshold = settings.tag_threshold if args.threshold is None else args.threshold
-        top = settings.tag_top if args.top is None else args.top
+        threshold, top = settings.tag_threshold, settings.tag_top
         library.store.save_label_set(name, labels, threshold, top)
         label_set = library.store.label_set(name)
         count = tag_images(library.store, library.encoder, label_set)

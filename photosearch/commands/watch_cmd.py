@@ -8,7 +8,13 @@ import signal
 from pathlib import Path
 from types import FrameType
 
-from photosearch.commands.common import add_indexing_options, open_library, seconds
+from photosearch.commands.common import (
+    add_indexing_options,
+    check_folders,
+    open_library,
+    seconds,
+)
+from retrieval.settings import Settings
 
 
 def register(
@@ -23,16 +29,19 @@ def register(
         "cleanly on SIGINT or SIGTERM. One daemon per library.",
     )
     add_indexing_options(p)
+    now = Settings.effective()
     p.add_argument(
         "--debounce",
         type=seconds,
-        default=1.0,
-        help="seconds of quiet before indexing (1)",
+        help=f"seconds of quiet before indexing (default {now.debounce:g}; "
+        "$PHOTOSEARCH_DEBOUNCE)",
     )
     p.add_argument(
         "--poll",
         action="store_true",
-        help="poll instead of native events (network drives, mounted volumes)",
+        default=None,
+        help="poll instead of native events (network drives, mounted volumes; default "
+        f"{'on' if now.poll else 'off'}; $PHOTOSEARCH_POLL)",
     )
     p.add_argument("--log-file", type=Path, metavar="FILE", help="also log to FILE")
     p.set_defaults(func=run)
@@ -40,10 +49,9 @@ def register(
 
 def run(args: argparse.Namespace) -> int:
     from indexer.daemon_lock import DaemonLock
-    from indexer.scan import check_roots
     from indexer.watch import Watcher, WatchOptions
 
-    check_roots(args.folders)
+    check_folders(args)
     root_logger = logging.getLogger()
     # Our own loggers speak at INFO (a line per batch); libraries stay at WARNING.
     for name in ("indexer", "retrieval", "photosearch"):
@@ -71,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         lock = DaemonLock(library.store.root)
         lock.acquire()
         watcher = Watcher(
-            library, args.folders, WatchOptions(debounce=args.debounce, poll=args.poll)
+            library, args.folders, WatchOptions.from_settings(library.settings)
         )
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:

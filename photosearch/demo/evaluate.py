@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from photosearch.demo import shapes
-from retrieval.demo_model import DEFAULT_DEMO_WEIGHTS, DEMO_MODEL_NAME
+from retrieval.demo_model import DEMO_MODEL_NAME, demo_weights_path
 from retrieval.encoder import OpenClipEncoder
 from retrieval.tagging import label_vectors
 from retrieval.types import FloatArray, ModelInfo
@@ -210,7 +210,7 @@ def write_report(weights: Path) -> dict:
 
 
 def main() -> None:
-    weights = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DEMO_WEIGHTS
+    weights = Path(sys.argv[1]) if len(sys.argv) > 1 else demo_weights_path()
     print(json.dumps(write_report(weights), indent=2))
 
 

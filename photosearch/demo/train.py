@@ -25,8 +25,8 @@ import torch.nn.functional as F
 
 from photosearch.demo import shapes
 from retrieval.demo_model import (
-    DEFAULT_DEMO_WEIGHTS,
     DEMO_MODEL_NAME,
+    demo_weights_path,
     register_demo_config,
 )
 
@@ -216,7 +216,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=DEFAULT_DEMO_WEIGHTS)
+    parser.add_argument("--out", type=Path, default=demo_weights_path())
     parser.add_argument(
         "--no-eval", action="store_true", help="skip the evaluation report"
     )

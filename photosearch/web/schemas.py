@@ -200,10 +200,21 @@ class Duplicates(BaseModel):
     groups: list[list[DuplicateMember]]
 
 
+class RootOut(BaseModel):
+    path: str
+    online: bool
+    offline_reason: str | None = Field(description="missing, unreadable or empty")
+    offline_since: str | None
+
+
 class Status(BaseModel):
     library: str
     images: int
     failed: int
+    trashed: int = Field(description="photos whose files disappeared, kept a while")
+    roots: list[RootOut] = Field(
+        description="the indexed folders; an offline one keeps its photos"
+    )
     vectors: int
     label_sets: int
     model: str | None

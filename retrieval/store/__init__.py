@@ -10,11 +10,12 @@ from __future__ import annotations
 from retrieval.store.base import DATABASE_NAME
 from retrieval.store.batch import BatchMixin
 from retrieval.store.images import ImagesMixin
+from retrieval.store.roots import RootRecord, RootsMixin
 from retrieval.store.tags import TagsMixin, check_label_set_name
 from retrieval.store.vectors import VectorsMixin
 
-__all__ = ["DATABASE_NAME", "Store", "check_label_set_name"]
+__all__ = ["DATABASE_NAME", "RootRecord", "Store", "check_label_set_name"]
 
 
-class Store(BatchMixin, ImagesMixin, VectorsMixin, TagsMixin):
+class Store(BatchMixin, ImagesMixin, VectorsMixin, TagsMixin, RootsMixin):
     pass

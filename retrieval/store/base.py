@@ -13,6 +13,7 @@ from typing import Self, TypeVar
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    false,
     or_,
 )
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -45,11 +46,15 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+LIVE = Image.trashed_at.is_(None)  # SQL condition: the image is not in the trash
+
+
 def path_under(
     column: InstrumentedAttribute[str], prefixes: Sequence[str]
 ) -> ColumnElement[bool]:
-    """SQL condition: the path is one of `prefixes` or lies below one of them."""
-    conditions = []
+    """SQL condition: the path is one of `prefixes` or lies below one of them (none:
+    false, not the empty OR that SQL reads as no condition at all)."""
+    conditions: list[ColumnElement[bool]] = [false()]
     for prefix in prefixes:
         base = prefix.rstrip(os.sep) or os.sep
         conditions.append(column == base)
@@ -71,6 +76,7 @@ def meta_of(row: Image) -> ImageMeta:
         taken_at=row.taken_at,
         status=row.status,
         error=row.error,
+        trashed_at=row.trashed_at,
     )
 
 
@@ -78,8 +84,6 @@ class StoreBase:
     def __init__(self, engine: Engine, root: Path) -> None:
         self.engine = engine
         self.root = root
-        # The generation this process's last vector-changing transaction committed.
-        self.last_generation = -1
 
     @classmethod
     def open(cls, root: Path, *, create: bool) -> Self:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import (
     delete,
@@ -36,18 +37,26 @@ from retrieval.vectors import to_blob
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class BatchWritten:
+    ids: list[int]  # of the encoded files, in order
+    failed_ids: list[int]  # of the failed files, in order
+    generation: int  # of the vectors, after this batch
+
+
 class BatchMixin(GenerationMixin, TagsMixin):
     def write_batch(
         self,
         encoded: Sequence[EncodedFile],
         failed: Sequence[FailedFile] = (),
         tags: Sequence[TagScores] = (),
-    ) -> tuple[list[int], list[int]]:
+    ) -> BatchWritten:
         """Insert or replace these files (matched by path), with their tags (rows follow
         `encoded`), in one transaction: after a crash a file is there whole or not at all.
 
-        Returns the image ids of `encoded` and of `failed`, in order. A replaced file keeps
-        its id; its old vector and tags go, since its content changed.
+        Returns the image ids of `encoded` and of `failed`, in order, and the generation
+        the batch made. A replaced file keeps its id; its old vector and tags go, since its
+        content changed. A file at the path of a trashed image takes that row over.
         """
         stamp = now()
         with self.session() as s:
@@ -69,6 +78,7 @@ class BatchMixin(GenerationMixin, TagsMixin):
                     item.taken_at,
                 )
                 row.status, row.error, row.indexed_at = STATUS_OK, None, stamp
+                row.trashed_at = None
             for bad in failed:
                 row = rows[bad.path]
                 row.size, row.mtime_ns, row.content_hash = (
@@ -79,6 +89,7 @@ class BatchMixin(GenerationMixin, TagsMixin):
                 row.width = row.height = None
                 row.taken_at = None
                 row.status, row.error, row.indexed_at = STATUS_FAILED, bad.error, stamp
+                row.trashed_at = None
             s.flush()
             ids = [rows[item.path].id for item in encoded]
             failed_ids = [rows[bad.path].id for bad in failed]
@@ -95,10 +106,10 @@ class BatchMixin(GenerationMixin, TagsMixin):
                 )
             for scores in tags:
                 self._write_tags(s, ids, scores)
-            self._bump(s)
+            generation = self._bump(s, [*ids, *failed_ids])
             s.flush()
             checkpoint("before-commit")
-        return ids, failed_ids
+        return BatchWritten(ids, failed_ids, generation)
 
     @staticmethod
     def _rows_for(s: Session, paths: Sequence[str]) -> dict[str, Image]:

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import (
-    delete,
-    update,
-)
+import numpy as np
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from retrieval.models import (
-    Embedding,
-    ImageTag,
-    LibraryInfo,
-)
-from retrieval.store.base import (
-    StoreBase,
-    now,
-)
-from retrieval.types import ModelInfo
+from retrieval.models import Embedding, Image, ImageTag, LibraryInfo, VectorChange
+from retrieval.store.base import StoreBase, chunks, now
+from retrieval.types import FloatArray, IdArray, ModelInfo
+from retrieval.vectors import from_blobs
 
 log = logging.getLogger(__name__)
+
+# Every PRUNE_EVERY generations, the log forgets changes older than KEEP_GENERATIONS: a
+# reader that far behind reloads the whole index instead.
+PRUNE_EVERY = 1000
+KEEP_GENERATIONS = 20_000
 
 
 class GenerationMixin(StoreBase):
@@ -44,6 +43,7 @@ class GenerationMixin(StoreBase):
                         dim=info.dim,
                         created_at=now(),
                         vectors_generation=1,
+                        changes_from=1,
                     )
                 )
                 return
@@ -56,16 +56,19 @@ class GenerationMixin(StoreBase):
                     info.dim,
                 )
                 row.vectors_generation += 1
+                # Every vector changed: no reader can catch up from the log.
+                row.changes_from = row.vectors_generation
+                s.execute(delete(VectorChange))
 
     def generation(self) -> int:
         with self.session() as s:
             row = s.get(LibraryInfo, 1)
             return row.vectors_generation if row else 0
 
-    def _bump(self, s: Session) -> None:
-        """Advance the vectors' generation inside the caller's transaction. Since the update
-        is atomic, the generation before it was exactly one less (see `last_generation`)."""
-        self.last_generation = int(
+    def _bump(self, s: Session, changed: Iterable[int]) -> int:
+        """Advance the vectors' generation inside the caller's transaction, and log which
+        images' vectors changed in it; returns the new generation."""
+        generation = int(
             s.execute(
                 update(LibraryInfo)
                 .where(LibraryInfo.id == 1)
@@ -73,3 +76,63 @@ class GenerationMixin(StoreBase):
                 .returning(LibraryInfo.vectors_generation)
             ).scalar_one()
         )
+        rows = [{"generation": generation, "image_id": int(i)} for i in set(changed)]
+        if rows:
+            s.execute(insert(VectorChange), rows)
+        if generation % PRUNE_EVERY == 0:
+            floor = generation - KEEP_GENERATIONS
+            s.execute(delete(VectorChange).where(VectorChange.generation <= floor))
+            s.execute(
+                update(LibraryInfo)
+                .where(LibraryInfo.id == 1, LibraryInfo.changes_from < floor)
+                .values(changes_from=floor)
+            )
+        return generation
+
+    def changes_since(self, after: int, dim: int) -> ChangeSet | None:
+        """What a reader holding the vectors of generation `after` must apply to reach the
+        current one: the images to drop, and those to add with their vectors. None when
+        the log does not reach back that far (or `after` is not this library's): reload.
+        Read in one transaction, so the answer is one consistent state."""
+        with self.session() as s:
+            info = s.get(LibraryInfo, 1)
+            if (
+                info is None
+                or not info.changes_from <= after <= info.vectors_generation
+            ):
+                return None
+            ids = sorted(
+                set(
+                    s.scalars(
+                        select(VectorChange.image_id).where(
+                            VectorChange.generation > after
+                        )
+                    )
+                )
+            )
+            found: dict[int, bytes] = {}
+            for chunk in chunks(ids):
+                query = (
+                    select(Embedding.image_id, Embedding.vector)
+                    .join(Image)
+                    .where(Embedding.image_id.in_(chunk), Image.trashed_at.is_(None))
+                )
+                found.update({row.image_id: row.vector for row in s.execute(query)})
+            added = np.array(sorted(found), dtype=np.int64)
+            return ChangeSet(
+                generation=info.vectors_generation,
+                removed=np.array(ids, dtype=np.int64),
+                added=added,
+                vectors=from_blobs([found[int(i)] for i in added], dim),
+            )
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """From one generation to `generation`: drop `removed` (every image touched), then add
+    `added` with `vectors` (those that have a searchable vector now)."""
+
+    generation: int
+    removed: IdArray
+    added: IdArray
+    vectors: FloatArray

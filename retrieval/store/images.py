@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     delete,
     func,
     select,
@@ -23,8 +25,10 @@ from retrieval.records import (
     FileState,
 )
 from retrieval.store.base import (
+    LIVE,
     chunks,
     meta_of,
+    now,
     path_under,
 )
 from retrieval.store.generation import GenerationMixin
@@ -43,6 +47,7 @@ class ImagesMixin(GenerationMixin):
             Image.content_hash,
             Image.status,
         )
+        query = query.where(LIVE)
         if under is not None:
             query = query.where(path_under(Image.path, under))
         with self.session() as s:
@@ -53,21 +58,25 @@ class ImagesMixin(GenerationMixin):
         query = (
             select(Image.id)
             .outerjoin(Embedding)
-            .where(Image.status == STATUS_OK, Embedding.image_id.is_(None))
+            .where(Image.status == STATUS_OK, Embedding.image_id.is_(None), LIVE)
         )
         with self.session() as s:
             return list(s.scalars(query))
 
-    def images_with_hashes(self, hashes: Iterable[str]) -> dict[str, int]:
-        """For each of these content hashes that an image with a vector has, that image's id."""
+    def images_with_hashes(
+        self, hashes: Iterable[str], *, trashed: bool = False
+    ) -> dict[str, int]:
+        """For each of these content hashes that an image with a vector has, that image's
+        id (`trashed`: among the images in the trash, else among the others)."""
         wanted = list(set(hashes))
         found: dict[str, int] = {}
+        where_trash = Image.trashed_at.is_not(None) if trashed else LIVE
         with self.session() as s:
             for chunk in chunks(wanted):
                 query = (
                     select(Image.content_hash, Image.id)
                     .join(Embedding)
-                    .where(Image.content_hash.in_(chunk))
+                    .where(Image.content_hash.in_(chunk), where_trash)
                 )
                 found.update({row.content_hash: row.id for row in s.execute(query)})
         return found
@@ -83,14 +92,14 @@ class ImagesMixin(GenerationMixin):
 
     def meta_by_path(self, path: str) -> ImageMeta | None:
         with self.session() as s:
-            row = s.scalar(select(Image).where(Image.path == path))
+            row = s.scalar(select(Image).where(Image.path == path, LIVE))
             return meta_of(row) if row else None
 
     def browse(self, offset: int, limit: int) -> list[ImageMeta]:
         """Indexed images, newest first by EXIF date (undated ones last, by path)."""
         query = (
             select(Image)
-            .where(Image.status == STATUS_OK)
+            .where(Image.status == STATUS_OK, LIVE)
             .order_by(Image.taken_at.desc().nulls_last(), Image.path)
             .offset(offset)
             .limit(limit)
@@ -102,22 +111,34 @@ class ImagesMixin(GenerationMixin):
         with self.session() as s:
             by_status = dict(
                 s.execute(
-                    select(Image.status, func.count()).group_by(Image.status)
+                    select(Image.status, func.count())
+                    .where(LIVE)
+                    .group_by(Image.status)
                 ).all()
             )
-            vectors = s.scalar(select(func.count()).select_from(Embedding)) or 0
+            trashed = s.scalar(
+                select(func.count())
+                .select_from(Image)
+                .where(Image.trashed_at.is_not(None))
+            )
+            vectors = s.scalar(
+                select(func.count()).select_from(Embedding).join(Image).where(LIVE)
+            )
             label_sets = s.scalar(select(func.count()).select_from(LabelSet)) or 0
         return {
             "images": int(by_status.get(STATUS_OK, 0)),
             "failed": int(by_status.get(STATUS_FAILED, 0)),
-            "vectors": int(vectors),
+            "vectors": int(vectors or 0),
+            "trashed": int(trashed or 0),
             "label_sets": int(label_sets),
         }
 
     def failures(self) -> list[ImageMeta]:
         with self.session() as s:
             rows = s.scalars(
-                select(Image).where(Image.status == STATUS_FAILED).order_by(Image.path)
+                select(Image)
+                .where(Image.status == STATUS_FAILED, LIVE)
+                .order_by(Image.path)
             )
             return [meta_of(r) for r in rows]
 
@@ -152,10 +173,79 @@ class ImagesMixin(GenerationMixin):
                     .values(size=size, mtime_ns=mtime_ns)
                 )
 
-    def remove(self, ids: Sequence[int]) -> None:
+    def remove(self, ids: Sequence[int]) -> int | None:
+        """Delete images for good; returns the new generation (None if nothing changed)."""
         if not ids:
-            return
+            return None
         with self.session() as s:
             for chunk in chunks(ids):
                 s.execute(delete(Image).where(Image.id.in_(chunk)))
-            self._bump(s)
+            return self._bump(s, ids)
+
+    def trash(self, ids: Sequence[int]) -> int | None:
+        """Put images whose files are gone in the trash: out of every result, their vector
+        and tags kept; images without a vector (failed files) are simply deleted. Returns
+        the new generation (None if nothing changed)."""
+        if not ids:
+            return None
+        stamp = now()
+        with self.session() as s:
+            for chunk in chunks(ids):
+                s.execute(
+                    delete(Image).where(
+                        Image.id.in_(chunk), Image.status == STATUS_FAILED
+                    )
+                )
+                s.execute(
+                    update(Image)
+                    .where(Image.id.in_(chunk), LIVE)
+                    .values(trashed_at=stamp)
+                )
+            return self._bump(s, ids)
+
+    def restore(self, items: Sequence[tuple[int, str, int, int]]) -> int | None:
+        """Take images out of the trash (id, path, size, mtime_ns): their file is back,
+        perhaps under another name. A trashed image that held the same path gives way.
+        Returns the new generation (None if nothing changed)."""
+        if not items:
+            return None
+        ids = [image_id for image_id, *_ in items]
+        with self.session() as s:
+            paths = [path for _, path, _, _ in items]
+            for chunk in chunks(paths):
+                s.execute(
+                    delete(Image).where(
+                        Image.path.in_(chunk),
+                        Image.trashed_at.is_not(None),
+                        Image.id.not_in(ids),
+                    )
+                )
+            for image_id, path, size, mtime_ns in items:
+                s.execute(
+                    update(Image)
+                    .where(Image.id == image_id)
+                    .values(path=path, size=size, mtime_ns=mtime_ns, trashed_at=None)
+                )
+            return self._bump(s, ids)
+
+    def trashed(self) -> list[ImageMeta]:
+        """The images in the trash, most recently trashed first."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(Image)
+                .where(Image.trashed_at.is_not(None))
+                .order_by(Image.trashed_at.desc(), Image.path)
+            )
+            return [meta_of(r) for r in rows]
+
+    def empty_trash(self, before: datetime | None = None) -> int:
+        """Delete for good the images trashed before `before` (all, if None): returns how
+        many. They are out of the index already, so the vectors' generation stays."""
+        condition: ColumnElement[bool] = Image.trashed_at.is_not(None)
+        if before is not None:
+            condition = condition & (Image.trashed_at < before)
+        with self.session() as s:
+            ids = list(s.scalars(select(Image.id).where(condition)))
+            for chunk in chunks(ids):
+                s.execute(delete(Image).where(Image.id.in_(chunk)))
+        return len(ids)

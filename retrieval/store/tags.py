@@ -11,7 +11,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from retrieval.errors import NotFoundError, UsageError
 from retrieval.models import (
@@ -26,6 +26,7 @@ from retrieval.records import (
     TagScores,
 )
 from retrieval.store.base import (
+    LIVE,
     StoreBase,
     chunks,
     now,
@@ -65,7 +66,8 @@ class TagsMixin(StoreBase):
             query = (
                 select(ImageTag.image_id)
                 .join(Label)
-                .where(Label.text == label, ImageTag.assigned.is_(True))
+                .join(Image, Image.id == ImageTag.image_id)
+                .where(Label.text == label, ImageTag.assigned.is_(True), LIVE)
                 .distinct()
             )
             return np.fromiter(s.scalars(query), dtype=np.int64)
@@ -91,7 +93,16 @@ class TagsMixin(StoreBase):
             for i, label in enumerate(row.labels):
                 label.position = i
 
-    def label_sets(self) -> list[LabelSetRecord]:
+    def label_sets(self, name: str | None = None) -> list[LabelSetRecord]:
+        """Every label set by name (or only the one called `name`), with its labels
+        loaded in one more query rather than one per set."""
+        query = (
+            select(LabelSet)
+            .options(selectinload(LabelSet.labels))
+            .order_by(LabelSet.name)
+        )
+        if name is not None:
+            query = query.where(LabelSet.name == name)
         with self.session() as s:
             return [
                 LabelSetRecord(
@@ -101,15 +112,19 @@ class TagsMixin(StoreBase):
                     threshold=row.threshold,
                     top=row.top,
                 )
-                for row in s.scalars(select(LabelSet).order_by(LabelSet.name))
+                for row in s.scalars(query)
             ]
 
     def label_set(self, name: str) -> LabelSetRecord:
-        for record in self.label_sets():
-            if record.name == name:
-                return record
-        known = ", ".join(r.name for r in self.label_sets()) or "none yet"
-        raise NotFoundError(f"no label set {name!r} (saved sets: {known})")
+        found = self.label_sets(name)
+        if found:
+            return found[0]
+        with self.session() as s:
+            names = list(s.scalars(select(LabelSet.name).order_by(LabelSet.name)))
+        known = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise NotFoundError(
+            f"no label set {name!r} (saved sets: {known or 'none yet'})"
+        )
 
     def delete_label_set(self, name: str) -> None:
         self.label_set(name)
@@ -160,6 +175,7 @@ class TagsMixin(StoreBase):
             .join(Image, Image.id == ImageTag.image_id)
             .join(Label, Label.id == ImageTag.label_id)
             .join(LabelSet, LabelSet.id == Label.label_set_id)
+            .where(LIVE)
             .order_by(Image.path, LabelSet.name, ImageTag.score.desc())
         )
         if assigned_only:

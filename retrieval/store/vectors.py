@@ -17,6 +17,7 @@ from retrieval.models import (
     Image,
 )
 from retrieval.store.base import (
+    LIVE,
     StoreBase,
     chunks,
     path_under,
@@ -44,16 +45,35 @@ class VectorsMixin(StoreBase):
             )
         return from_blobs([found[i] for i in ids], dim)
 
+    def vectors_found(self, ids: Sequence[int], dim: int) -> tuple[IdArray, FloatArray]:
+        """The searchable vectors among `ids` (ids without one, or in the trash, are left
+        out): (their ids, ascending, and their vectors)."""
+        found: dict[int, bytes] = {}
+        with self.session() as s:
+            for chunk in chunks(ids):
+                query = (
+                    select(Embedding.image_id, Embedding.vector)
+                    .join(Image)
+                    .where(Embedding.image_id.in_(chunk), LIVE)
+                )
+                found.update({row.image_id: row.vector for row in s.execute(query)})
+        order = sorted(found)
+        return np.array(order, dtype=np.int64), from_blobs(
+            [found[i] for i in order], dim
+        )
+
     def iter_vectors(
         self, dim: int, chunk: int = 20_000
     ) -> Iterator[tuple[IdArray, FloatArray]]:
-        """Every vector, in id order, a chunk at a time (the FAISS rebuild reads this)."""
+        """Every searchable vector (not in the trash), in id order, a chunk at a time (the
+        FAISS rebuild reads this)."""
         last = -1
         while True:
             with self.session() as s:
                 rows = s.execute(
                     select(Embedding.image_id, Embedding.vector)
-                    .where(Embedding.image_id > last)
+                    .join(Image)
+                    .where(Embedding.image_id > last, LIVE)
                     .order_by(Embedding.image_id)
                     .limit(chunk)
                 ).all()
@@ -69,7 +89,7 @@ class VectorsMixin(StoreBase):
         query = (
             select(Embedding.image_id)
             .join(Image)
-            .where(path_under(Image.path, [prefix]))
+            .where(path_under(Image.path, [prefix]), LIVE)
         )
         with self.session() as s:
             return np.fromiter(s.scalars(query), dtype=np.int64)
@@ -77,7 +97,9 @@ class VectorsMixin(StoreBase):
     def ids_taken(self, after: datetime | None, before: datetime | None) -> IdArray:
         """Images whose EXIF date is in [after, before); undated ones are left out."""
         query = (
-            select(Embedding.image_id).join(Image).where(Image.taken_at.is_not(None))
+            select(Embedding.image_id)
+            .join(Image)
+            .where(Image.taken_at.is_not(None), LIVE)
         )
         if after is not None:
             query = query.where(Image.taken_at >= after)

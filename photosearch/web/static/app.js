@@ -329,7 +329,9 @@ async function refreshStatus() {
     const s = await api("/api/status");
     const daemon = s.daemon ? `watch daemon running (pid ${s.daemon.pid})` : "no watch daemon";
     const failed = s.failed ? ` · ${s.failed} could not be read` : "";
-    $("status").textContent = `${s.images} photos${failed} · ${daemon} · ${s.model}`;
+    const offline = (s.roots || []).filter((r) => !r.online).map((r) => r.path);
+    const away = offline.length ? ` · offline (photos kept): ${offline.join(", ")}` : "";
+    $("status").textContent = `${s.images} photos${failed} · ${daemon} · ${s.model}${away}`;
   } catch (error) {
     $("status").textContent = `status unavailable: ${error.message}`;
   }

@@ -1,0 +1,34 @@
+"""Files the program ships besides its code: the schema migrations and the demo model's
+weights. In a wheel they are package data inside `retrieval` (see pyproject.toml); in a
+source checkout (an editable install) they sit at the top of the tree, in alembic/ and
+data/demo/."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+_SOURCE_TREE = Path(__file__).resolve().parents[1]
+
+
+def shipped(package: str, source: str, marker: str) -> Path:
+    """The folder installed as `package`, else `source` in the source tree; `marker` is a
+    file the folder must hold (a site-packages/alembic, the Alembic library itself, does
+    not hold our migrations)."""
+    try:
+        installed = Path(str(importlib.resources.files(package)))
+    except ModuleNotFoundError:
+        installed = None
+    if installed is not None and (installed / marker).exists():
+        return installed
+    return _SOURCE_TREE / source
+
+
+def migrations_dir() -> Path:
+    return shipped("retrieval.migrations", "alembic", "env.py")
+
+
+def demo_weights() -> Path:
+    return shipped("retrieval.demo_data", "data/demo", "demo.safetensors") / (
+        "demo.safetensors"
+    )
