@@ -1,16 +1,23 @@
-# One task runner. `make install` then `make test` is all a fresh machine needs.
+# One task runner. On a fresh clone, `make demo` and `make test` are all it takes: each
+# creates and fills the virtualenv first when it is missing or older than pyproject.toml.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Written once the virtualenv holds everything pyproject.toml asks for.
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= photosearch-demo
 
 .PHONY: install browser test lint format typecheck demo train-demo wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-install: $(BIN)/python
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
 
 # Debian's Chromium, for the browser test (tests/test_browser.py); Playwright drives it and
 # never downloads a browser of its own. Needs root or sudo; skipped if already installed.
@@ -23,10 +30,10 @@ browser:
 
 # pytest exits 5 when it collects nothing; that must fail here, and it does, since
 # only 0 counts as success.
-test:
+test: $(STAMP)
 	$(BIN)/python -m pytest
 
-lint:
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -34,16 +41,16 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck:
+typecheck: $(STAMP)
 	$(BIN)/mypy
 
-demo:
-	$(BIN)/photosearch demo
+demo: $(STAMP)
+	$(BIN)/photosearch demo $(DEMO_DIR)
 
 train-demo:
 	$(BIN)/python -m photosearch.demo.train
 
 # The wheel users install (pipx install photosearch-*.whl): built, installed in a fresh
 # virtualenv outside the checkout, and run (demo and a search) from there.
-wheel-check:
+wheel-check: $(STAMP)
 	VENV_PYTHON=$(BIN)/python .ci/wheel-check

@@ -85,7 +85,7 @@ def main() -> None:
         index = writer.index
         writer.save_index()
         print(
-            f"writer built and saved a {index.kind} index in "
+            f"writer built and saved the index ({index.kind}) in "
             f"{time.perf_counter() - started:.0f} s"
         )
         started = time.perf_counter()

@@ -5,7 +5,7 @@ data/demo/."""
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 from pathlib import Path
 
 _SOURCE_TREE = Path(__file__).resolve().parents[1]
@@ -16,11 +16,14 @@ def shipped(package: str, source: str, marker: str) -> Path:
     file the folder must hold (a site-packages/alembic, the Alembic library itself, does
     not hold our migrations)."""
     try:
-        installed = Path(str(importlib.resources.files(package)))
+        spec = importlib.util.find_spec(package)
     except ModuleNotFoundError:
-        installed = None
-    if installed is not None and (installed / marker).exists():
-        return installed
+        spec = None
+    # The shipped folders have no __init__.py (namespace packages): their locations, not
+    # importlib.resources.files, which gives a multiplexed path for those.
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / marker).exists():
+            return Path(location)
     return _SOURCE_TREE / source
 
 

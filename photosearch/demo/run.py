@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -150,8 +152,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"duplicates: {len(groups)} groups of near-identical photos, e.g.")
         for group in groups[:2]:
             print("  " + "  ~  ".join(Path(meta[i].path).name for i, _ in group))
+    program = program_name()
+    library_arg = shlex.quote(shown_path(settings.library))
     print(
-        f"\nTry it yourself:\n  photosearch search 'a green heart' --library {settings.library}"
-        f"\n  photosearch serve --library {settings.library}   (then open the page it names)"
+        f"\nTry it yourself:\n  {program} search 'a green heart' --library {library_arg}"
+        f"\n  {program} serve --library {library_arg}   (then open the page it names)"
     )
     return 0
+
+
+def shown_path(path: Path) -> str:
+    """`path` relative to where the user stands when it is below it (shorter to read and
+    type), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def program_name() -> str:
+    """The way to run this program from where the user stands: `photosearch` when that
+    name on the PATH is this program (an activated virtualenv, pipx), else its path (a
+    virtualenv that is not activated: `make demo` runs .venv/bin/photosearch)."""
+    me = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    on_path = shutil.which("photosearch")
+    if on_path is not None and me is not None and Path(on_path).resolve() == me:
+        return "photosearch"
+    if me is not None and me.name == "photosearch":
+        return shlex.quote(shown_path(me) if "/" in shown_path(me) else f"./{me.name}")
+    return f"{shlex.quote(sys.executable)} -m photosearch.cli"
