@@ -236,7 +236,10 @@ class Watcher:
         try:
             while not self.stop_event.is_set():
                 if time.monotonic() >= next_root_check:
-                    self._check_roots()
+                    try:
+                        self._check_roots()
+                    except Exception:  # the daemon outlives a root it cannot follow
+                        log.exception("checking the watched folders failed")
                     self._status("watching")
                     next_root_check = (
                         time.monotonic() + self.options.root_check_interval

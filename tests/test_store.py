@@ -198,3 +198,28 @@ def test_label_sets_and_tags(store: Store) -> None:
     store.delete_label_set("pets")
     with pytest.raises(NotFoundError, match="no label set 'pets'"):
         store.label_set("pets")
+
+
+def test_restore_swaps_paths_and_displaces_an_older_trashed_image(store: Store) -> None:
+    a, b, c = write(
+        store,
+        [
+            encoded("/a.jpg", vec(1, 0, 0, 0), "ha"),
+            encoded("/b.jpg", vec(0, 1, 0, 0), "hb"),
+            encoded("/c.jpg", vec(0, 0, 1, 0), "hc"),
+        ],
+    )[0]
+    generation = store.trash([a, b, c])
+    assert generation is not None and store.counts()["trashed"] == 3
+    # a and b come back under each other's names; c stays in the trash.
+    after = store.restore([(a, "/b.jpg", 10, 20), (b, "/a.jpg", 10, 20)])
+    assert after == generation + 1
+    assert store.meta_by_path("/b.jpg").image_id == a  # type: ignore[union-attr]
+    assert store.meta_by_path("/a.jpg").image_id == b  # type: ignore[union-attr]
+    assert [m.image_id for m in store.trashed()] == [c]
+    store.restore([(a, "/c.jpg", 10, 20)])  # a moves onto trashed c's path: c gives way
+    assert store.trashed() == []
+    assert store.meta_by_path("/c.jpg").image_id == a  # type: ignore[union-attr]
+    changes = store.changes_since(generation, 4)
+    assert changes is not None and set(changes.removed) == {a, b}  # c was out already
+    assert set(changes.added) == {a, b}

@@ -205,19 +205,23 @@ class ImagesMixin(GenerationMixin):
 
     def restore(self, items: Sequence[tuple[int, str, int, int]]) -> int | None:
         """Take images out of the trash (id, path, size, mtime_ns): their file is back,
-        perhaps under another name. A trashed image that held the same path gives way.
+        perhaps under another name. A trashed image that held one of those paths gives way.
         Returns the new generation (None if nothing changed)."""
         if not items:
             return None
-        ids = [image_id for image_id, *_ in items]
         with self.session() as s:
-            paths = [path for _, path, _, _ in items]
-            for chunk in chunks(paths):
+            # Three phases, any number of items: park the restored rows on paths nobody
+            # has, drop other trashed rows still on a target path, then move in.
+            for image_id, *_ in items:
+                s.execute(
+                    update(Image)
+                    .where(Image.id == image_id)
+                    .values(path=f"\0restoring{image_id}")
+                )
+            for chunk in chunks([path for _, path, _, _ in items]):
                 s.execute(
                     delete(Image).where(
-                        Image.path.in_(chunk),
-                        Image.trashed_at.is_not(None),
-                        Image.id.not_in(ids),
+                        Image.path.in_(chunk), Image.trashed_at.is_not(None)
                     )
                 )
             for image_id, path, size, mtime_ns in items:
@@ -226,7 +230,7 @@ class ImagesMixin(GenerationMixin):
                     .where(Image.id == image_id)
                     .values(path=path, size=size, mtime_ns=mtime_ns, trashed_at=None)
                 )
-            return self._bump(s, ids)
+            return self._bump(s, [image_id for image_id, *_ in items])
 
     def trashed(self) -> list[ImageMeta]:
         """The images in the trash, most recently trashed first."""
