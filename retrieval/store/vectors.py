@@ -30,20 +30,15 @@ log = logging.getLogger(__name__)
 
 class VectorsMixin(StoreBase):
     def vectors(self, ids: Sequence[int], dim: int) -> FloatArray:
-        """Vectors of `ids`, in that order."""
-        found: dict[int, bytes] = {}
-        with self.session() as s:
-            for chunk in chunks(ids):
-                query = select(Embedding.image_id, Embedding.vector).where(
-                    Embedding.image_id.in_(chunk)
-                )
-                found.update({row.image_id: row.vector for row in s.execute(query)})
-        missing = [i for i in ids if i not in found]
+        """Searchable vectors of `ids`, in that order; NotFoundError if one has none."""
+        found, vectors = self.vectors_found(ids, dim)
+        row = {int(i): n for n, i in enumerate(found)}
+        missing = [i for i in ids if i not in row]
         if missing:
             raise NotFoundError(
                 f"no vector for image ids {missing[:5]}: run `photosearch index`"
             )
-        return from_blobs([found[i] for i in ids], dim)
+        return vectors[[row[i] for i in ids]].reshape(len(ids), dim)
 
     def vectors_found(self, ids: Sequence[int], dim: int) -> tuple[IdArray, FloatArray]:
         """The searchable vectors among `ids` (ids without one, or in the trash, are left
