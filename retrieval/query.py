@@ -3,6 +3,7 @@ with an optional weight (`2:cat`), summed and re-normalised into one query vecto
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,9 @@ class QueryTerm:
     image: Path | None = None
     image_id: int | None = None
     upload: bytes | None = field(default=None, repr=False)
+    # Only this region of an image term counts: (x, y, width, height), in pixels, or as
+    # fractions of the picture when all four are at most 1.
+    box: Box | None = None
 
     def __post_init__(self) -> None:
         given = [self.text, self.image, self.image_id, self.upload]
@@ -26,6 +30,28 @@ class QueryTerm:
             raise UsageError(
                 "a query term is one of: a text, an image file, an image id, an upload"
             )
+        if self.box is not None and self.text is not None:
+            raise UsageError("a region (--box) applies to an image, not to a text")
+
+
+Box = tuple[float, float, float, float]
+# Orders of search results: best first, or by EXIF date among the best matches.
+SORTS = ("score", "newest", "oldest")
+_ID_TERM = re.compile(r"id:(\d+)")
+
+
+def parse_box(raw: str) -> Box:
+    """`X,Y,W,H`: pixels, or fractions of the picture when all four are at most 1."""
+    parts = raw.replace(" ", "").split(",")
+    try:
+        x, y, w, h = (float(p) for p in parts)
+    except ValueError:
+        raise UsageError(
+            f"--box {raw!r}: give X,Y,W,H (pixels, or fractions such as 0,0,0.5,1)"
+        ) from None
+    if min(x, y) < 0 or w <= 0 or h <= 0:
+        raise UsageError(f"--box {raw!r}: X and Y must be >= 0, W and H above 0")
+    return (x, y, w, h)
 
 
 def _split_weight(raw: str) -> tuple[float, str]:
@@ -52,6 +78,9 @@ def parse_term(
     body = body.strip()
     if not body:
         raise UsageError(f"empty query term {raw!r}: give a sentence or an image path")
+    by_id = _ID_TERM.fullmatch(body)
+    if by_id:  # a library image by id: +id:123 (relevance feedback from a result)
+        return QueryTerm(sign * weight, image_id=int(by_id.group(1)))
     path = _path(body, base)
     if path.is_file():
         return QueryTerm(sign * weight, image=path)

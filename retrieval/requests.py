@@ -3,7 +3,7 @@ them to a running daemon that has the model loaded (the warm path)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,8 @@ class QueryRequest:
     under: str | None = None
     tag: str | None = None
     texts: list[str] = field(default_factory=list)  # describe: the candidate texts
+    box: str | None = None  # similar: only this region of the image, "X,Y,W,H"
+    sort: str = "score"  # "score", "newest" or "oldest"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> QueryRequest:
@@ -34,7 +36,13 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
     """Rows, best first: {id, path, score} for searches, {text, score, probability} for
     describe. Raises PhotosearchError for anything the user got wrong."""
     from retrieval.errors import UsageError
-    from retrieval.query import QueryTerm, parse_extra_terms, parse_image, parse_term
+    from retrieval.query import (
+        QueryTerm,
+        parse_box,
+        parse_extra_terms,
+        parse_image,
+        parse_term,
+    )
     from retrieval.search import (
         SearchOptions,
         image_vector,
@@ -61,9 +69,13 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
         first = QueryTerm(1.0, text=text)
     elif request.op == "similar":
         first = parse_term(request.main, image_only=True, base=base)
+        if request.box is not None:
+            first = replace(first, box=parse_box(request.box))
     else:
         raise UsageError(f"unknown request {request.op!r}: one of {', '.join(OPS)}")
-    options = SearchOptions(request.top, request.min_score, under, request.tag)
+    options = SearchOptions(
+        request.top, request.min_score, under, request.tag, sort=request.sort
+    )
     terms = [first, *parse_extra_terms(request.terms, base)]
     vector, query_ids = query_vector(library, terms)
     hits = search(library, vector, options, exclude=query_ids)

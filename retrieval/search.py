@@ -8,15 +8,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.errors import DecodeError, NotFoundError, UsageError
 from retrieval.imaging import decode
 from retrieval.library import Library
-from retrieval.query import QueryTerm
-from retrieval.types import FloatArray, IdArray, SearchHit
+from retrieval.query import SORTS, Box, QueryTerm
+from retrieval.types import FloatArray, IdArray, ImageMeta, SearchHit
 from retrieval.vectors import l2_normalize
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+
+# Matches re-ordered by date are drawn from at most this many of the best.
+SORT_POOL = 2000
 
 
 @dataclass(frozen=True)
@@ -28,12 +36,19 @@ class SearchOptions:
     offset: int = 0  # skip this many of the best (paging)
     taken_after: datetime | None = None  # EXIF date, inclusive; undated images drop out
     taken_before: datetime | None = None  # exclusive
+    # "score": best first; "newest" / "oldest": by EXIF date (undated last) among the
+    # best matches (all of them above min_score, if given; else the top SORT_POOL).
+    sort: str = "score"
 
     def __post_init__(self) -> None:
         if self.top < 1:
             raise UsageError(f"-k {self.top}: ask for at least 1 result")
         if self.offset < 0:
             raise UsageError(f"offset {self.offset} must not be negative")
+        if self.sort not in SORTS:
+            raise UsageError(
+                f"unknown sort {self.sort!r}: choose one of {', '.join(SORTS)}"
+            )
         if (
             self.taken_after is not None
             and self.taken_before is not None
@@ -57,17 +72,38 @@ def absolute(path: Path | str) -> str:
     return os.path.abspath(os.path.expanduser(path))
 
 
-def image_vector(library: Library, path: Path) -> tuple[FloatArray, int | None]:
-    """The vector of an image file, and its library id if it is a library image (whose stored
-    vector is used, without encoding)."""
+def image_vector(
+    library: Library, path: Path, box: Box | None = None
+) -> tuple[FloatArray, int | None]:
+    """The vector of an image file (or of the region `box` of it), and its library id if
+    it is a library image (whose stored vector is used, without encoding, for the whole
+    picture)."""
     meta = library.store.meta_by_path(absolute(path))
-    if meta is not None and meta.status == "ok":
+    if meta is not None and meta.status == "ok" and box is None:
         return library_vector(library, meta.image_id), meta.image_id
     try:
         decoded = decode(path, max_pixels=library.settings.max_pixels)
     except DecodeError as exc:
         raise UsageError(f"cannot use {path} as a query image: {exc}") from None
-    return library.encoder.encode_images([decoded.image])[0], None
+    picture = crop(decoded.image, box) if box is not None else decoded.image
+    image_id = meta.image_id if meta is not None and meta.status == "ok" else None
+    return library.encoder.encode_images([picture])[0], image_id
+
+
+def crop(image: PILImage.Image, box: Box) -> PILImage.Image:
+    """The region `box` of an upright picture (pixels, or fractions when all are <= 1),
+    clipped to the picture; UsageError if nothing of it is inside."""
+    x, y, w, h = box
+    if max(box) <= 1.0:
+        x, w = x * image.width, w * image.width
+        y, h = y * image.height, h * image.height
+    left, top = max(0, round(x)), max(0, round(y))
+    right, bottom = min(image.width, round(x + w)), min(image.height, round(y + h))
+    if right - left < 1 or bottom - top < 1:
+        raise UsageError(
+            f"the region {box} is outside the {image.width}x{image.height} picture"
+        )
+    return image.crop((left, top, right, bottom))
 
 
 def library_vector(library: Library, image_id: int) -> FloatArray:
@@ -78,23 +114,33 @@ def library_vector(library: Library, image_id: int) -> FloatArray:
     return library.store.vectors([image_id], library.model.dim)[0]
 
 
-def upload_vector(library: Library, data: bytes) -> FloatArray:
-    """The vector of an image sent as bytes, decoded with the same guards as indexing."""
+def upload_vector(library: Library, data: bytes, box: Box | None = None) -> FloatArray:
+    """The vector of an image sent as bytes (or of its region `box`), decoded with the
+    same guards as indexing."""
     try:
         decoded = decode(io.BytesIO(data), max_pixels=library.settings.max_pixels)
     except DecodeError as exc:
         raise DecodeError(f"the uploaded file cannot be used: {exc}") from None
-    return library.encoder.encode_images([decoded.image])[0]
+    picture = crop(decoded.image, box) if box is not None else decoded.image
+    return library.encoder.encode_images([picture])[0]
 
 
 def term_vector(library: Library, term: QueryTerm) -> tuple[FloatArray, int | None]:
     """An image term's vector, and the library id it came from, if any."""
     if term.image_id is not None:
-        return library_vector(library, term.image_id), term.image_id
+        if term.box is None:
+            return library_vector(library, term.image_id), term.image_id
+        meta = library.store.meta([term.image_id]).get(term.image_id)
+        if meta is None or meta.status != "ok" or meta.trashed_at is not None:
+            raise NotFoundError(
+                f"no indexed image with id {term.image_id} in this library"
+            )
+        vector, _ = image_vector(library, Path(meta.path), term.box)
+        return vector, term.image_id
     if term.upload is not None:
-        return upload_vector(library, term.upload), None
+        return upload_vector(library, term.upload, term.box), None
     if term.image is not None:
-        return image_vector(library, term.image)
+        return image_vector(library, term.image, term.box)
     raise UsageError(f"{term.text!r} is a text, not an image")
 
 
@@ -135,18 +181,35 @@ def search(
     `options.offset` of them."""
     allowed = allowed_ids(library, options)
     skip = options.offset
-    scores, ids = library.search_index(
-        vector, skip + options.top + len(exclude), allowed
-    )
+    wanted = skip + options.top
+    if options.sort != "score":
+        wanted = max(wanted, SORT_POOL)
+    scores, ids = library.search_index(vector, wanted + len(exclude), allowed)
     pairs = [
         (int(i), float(s))
         for s, i in zip(scores[0], ids[0], strict=True)
         if i >= 0 and int(i) not in exclude
-    ][skip : skip + options.top]
+    ]
     if options.min_score is not None:
         pairs = [(i, s) for i, s in pairs if s >= options.min_score]
-    meta = library.store.meta([i for i, _ in pairs])
+    if options.sort == "score":
+        pairs = pairs[skip : skip + options.top]
+        meta = library.store.meta([i for i, _ in pairs])
+    else:
+        meta = library.store.meta([i for i, _ in pairs])
+        pairs = by_date(pairs, meta, newest=options.sort == "newest")
+        pairs = pairs[skip : skip + options.top]
     return [SearchHit(i, meta[i].path, s) for i, s in pairs if i in meta]
+
+
+def by_date(
+    pairs: list[tuple[int, float]], meta: dict[int, ImageMeta], *, newest: bool
+) -> list[tuple[int, float]]:
+    """(id, score) pairs ordered by EXIF date, undated ones last (by score)."""
+    dated = [p for p in pairs if p[0] in meta and meta[p[0]].taken_at is not None]
+    undated = [p for p in pairs if p[0] in meta and meta[p[0]].taken_at is None]
+    dated.sort(key=lambda p: meta[p[0]].taken_at or datetime.min, reverse=newest)
+    return dated + undated
 
 
 def allowed_ids(library: Library, options: SearchOptions) -> IdArray | None:

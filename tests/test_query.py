@@ -9,7 +9,7 @@ from indexer.pipeline import index_folders
 from photosearch.cli import build_parser, split_query_terms
 from retrieval.errors import UsageError
 from retrieval.library import Library
-from retrieval.query import QueryTerm, parse_extra_terms, parse_term
+from retrieval.query import QueryTerm, parse_box, parse_extra_terms, parse_term
 from retrieval.search import SearchOptions, query_vector, search
 from retrieval.vectors import l2_normalize
 from tests.conftest import draw
@@ -48,6 +48,14 @@ def test_terms_with_weights_images_and_signs(tmp_path: Path) -> None:
     assert terms[1] == QueryTerm(-1.0, text="dog")
     assert terms[2] == QueryTerm(1.0, image=image)
     assert terms[3] == QueryTerm(1.0, text="time: 12:30")
+    assert parse_extra_terms(["+id:12", "-2:id:7"]) == [
+        QueryTerm(1.0, image_id=12),
+        QueryTerm(-2.0, image_id=7),
+    ]
+    assert parse_box("10,20,30,40") == (10.0, 20.0, 30.0, 40.0)
+    for bad in ("1,2,3", "a,b,c,d", "0,0,0,1", "-1,0,1,1"):
+        with pytest.raises(UsageError, match="--box"):
+            parse_box(bad)
     with pytest.raises(UsageError, match="empty query term"):
         parse_term("3:")
     with pytest.raises(UsageError, match="start with \\+ or -"):

@@ -597,3 +597,80 @@ def test_json_bodies_take_numbers_only_as_numbers(client: TestClient) -> None:
     ):
         answer = client.post("/api/search", json=body)
         assert answer.status_code == 422, (body, answer.text)
+
+
+def test_results_sorted_by_date_among_the_matches(client: TestClient) -> None:
+    def names(sort: str) -> list[str]:
+        answer = client.get(
+            "/api/search", params={"q": "anything", "limit": 6, "sort": sort}
+        )
+        assert answer.status_code == 200, answer.text
+        return [h["name"] for h in answer.json()["results"]]
+
+    assert names("newest")[:2] == ["new.jpg", "old.jpg"]
+    assert names("oldest")[:2] == ["old.jpg", "new.jpg"]
+    assert sorted(names("newest")) == sorted(names("score"))  # the same matches
+    assert len(names("score")) == 6
+    assert (
+        client.get("/api/search", params={"q": "x", "sort": "random"}).status_code
+        == 422
+    )
+
+
+def test_similar_to_a_region_of_a_photo(
+    client: TestClient, library: Library, photos: Path
+) -> None:
+    """Two photos side by side in one: the left half finds the left one, the right half
+    the right one."""
+    left = Image.open(photos / "red.png").convert("RGB")
+    right = Image.open(photos / "trips" / "blue.png").convert("RGB")
+    both = Image.new("RGB", (left.width + right.width, left.height))
+    both.paste(left, (0, 0))
+    both.paste(right, (left.width, 0))
+    both.save(photos / "both.png")
+    index_folders(library, [str(photos)])
+    both_id = ids_by_name(library)["both.png"]
+
+    def first(box: str) -> str:
+        answer = client.get(f"/api/images/{both_id}/similar", params={"box": box})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["results"][0]["name"]
+
+    assert first("0,0,0.5,1") in ("red.png", "red-copy.jpg")
+    assert first("0.5,0,0.5,1") == "blue.png"
+    assert first(f"{left.width},0,{right.width},{right.height}") == "blue.png"  # pixels
+    outside = client.get(
+        f"/api/images/{both_id}/similar", params={"box": "500,0,10,10"}
+    )
+    assert outside.status_code == 400 and "outside" in outside.json()["error"]
+    # The same through a combined query, and an upload with a region.
+    combined = client.post(
+        "/api/search", json={"terms": [{"image_id": both_id, "box": [0.5, 0, 0.5, 1]}]}
+    )
+    assert combined.json()["results"][0]["name"] == "blue.png"
+    buffer = io.BytesIO()
+    both.save(buffer, format="PNG")
+    upload = client.post(
+        "/api/search/image",
+        params={"box": "0.5,0,0.5,1"},
+        files={"file": ("both.png", buffer.getvalue(), "image/png")},
+    )
+    assert upload.json()["results"][0]["name"] in ("blue.png", "both.png")
+
+
+def test_feedback_by_image_id_moves_the_results(
+    client: TestClient, library: Library
+) -> None:
+    """Marking a result good (+) or bad (-) refines the query: the photo most like the
+    one marked good comes first; most like one marked bad, last."""
+    red = ids_by_name(library)["red.png"]
+
+    def names(*feedback: dict[str, object]) -> list[str]:
+        body = {"terms": [{"text": "a weak query"}, *feedback], "limit": 6}
+        answer = client.post("/api/search", json=body)
+        assert answer.status_code == 200, answer.text
+        return [h["name"] for h in answer.json()["results"]]
+
+    assert names({"image_id": red, "weight": 3})[0] == "red-copy.jpg"
+    assert names({"image_id": red, "weight": -3})[-1] == "red-copy.jpg"
+    assert "red.png" not in names({"image_id": red, "weight": 3})  # the query itself

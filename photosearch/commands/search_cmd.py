@@ -10,11 +10,13 @@ from typing import Any
 from photosearch.commands.common import positive_int, read_lines, settings_from
 from photosearch.output import emit_hit_rows, emit_json
 from retrieval.errors import UsageError
+from retrieval.query import SORTS
 from retrieval.requests import QueryRequest
 
 TERMS_HELP = (
-    "extra terms: +TERM adds, -TERM subtracts; a TERM is a sentence or an image path, "
-    "with an optional weight (+2:cat, '-0.5:a blurry photo')"
+    "extra terms: +TERM adds, -TERM subtracts; a TERM is a sentence, an image path or a "
+    "library image as id:N (a result you liked or not), with an optional weight (+2:cat, "
+    "'-0.5:a blurry photo', -id:42)"
 )
 
 
@@ -29,6 +31,13 @@ def _filters(p: argparse.ArgumentParser) -> None:
         "--in", dest="under", metavar="PATH_PREFIX", help="only images under a folder"
     )
     p.add_argument("--tag", metavar="LABEL", help="only images tagged LABEL")
+    p.add_argument(
+        "--sort",
+        choices=SORTS,
+        default="score",
+        help="score: best first (default); newest / oldest: by EXIF date among the best "
+        "matches (all those over --min-score when given)",
+    )
     p.add_argument("--json", action="store_true", help="JSON list of {id, path, score}")
 
 
@@ -55,6 +64,12 @@ def register(
         description=f"Image to image search; the image can be in the library or not. {TERMS_HELP}.",
     )
     p.add_argument("image", help="an image file; then any +TERM/-TERM")
+    p.add_argument(
+        "--box",
+        metavar="X,Y,W,H",
+        help="only this region of the image: pixels of the upright picture, or "
+        "fractions of it (0.5,0,0.5,1: the right half)",
+    )
     _filters(p)
     p.set_defaults(func=run_similar)
 
@@ -90,6 +105,8 @@ def _request(
         under=getattr(args, "under", None),
         tag=getattr(args, "tag", None),
         texts=texts,
+        box=getattr(args, "box", None),
+        sort=getattr(args, "sort", "score"),
     )
 
 

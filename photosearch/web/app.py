@@ -31,7 +31,7 @@ from retrieval.errors import (
     UsageError,
 )
 from retrieval.library import Library
-from retrieval.query import QueryTerm
+from retrieval.query import QueryTerm, parse_box
 from retrieval.records import TagRecord
 from retrieval.search import (
     SearchOptions,
@@ -97,6 +97,7 @@ def query_filters(
     date_from: schemas.Day | None = None,
     date_to: schemas.Day | None = None,
     min_score: ScoreQ = None,
+    sort: schemas.Sort = "score",
 ) -> schemas.Filters:
     """The filters and page of a search given as query parameters."""
     return schemas.Filters(
@@ -107,9 +108,18 @@ def query_filters(
         date_from=date_from,
         date_to=date_to,
         min_score=min_score,
+        sort=sort,
     )
 
 
+BoxQ = Annotated[
+    str | None,
+    Query(
+        pattern=schemas.BOX_PATTERN,
+        description="only this region: X,Y,W,H in pixels of the upright picture, or "
+        "fractions of it when all four are at most 1 (0.5,0,0.5,1: the right half)",
+    ),
+]
 FiltersQ = Annotated[schemas.Filters, Depends(query_filters)]
 
 
@@ -152,6 +162,7 @@ def options_from(filters: schemas.Filters, extra: int = 0) -> SearchOptions:
         offset=filters.offset,
         taken_after=day(filters.date_from),
         taken_before=day(filters.date_to, shift=1),  # the end day is included
+        sort=filters.sort,
     )
 
 
@@ -281,7 +292,11 @@ def create_app(
         terms = [
             QueryTerm(t.weight, text=t.text)
             if isinstance(t, schemas.TextTerm)
-            else QueryTerm(t.weight, image_id=t.image_id)
+            else QueryTerm(
+                t.weight,
+                image_id=t.image_id,
+                box=parse_box(",".join(map(str, t.box))) if t.box else None,
+            )
             for t in request.terms
         ]
         return run_search(web, terms, request)
@@ -290,12 +305,14 @@ def create_app(
     def search_upload(
         file: Annotated[UploadFile, File(description="an image file")],
         filters: FiltersQ,
+        box: BoxQ = None,
     ) -> schemas.Results:
-        """Image to image: photos like an uploaded one."""
+        """Image to image: photos like an uploaded one (or like a region of it)."""
         data = file.file.read()
         if not data:
             raise UsageError("the uploaded file is empty: choose an image file")
-        return run_search(web, [QueryTerm(1.0, upload=data)], filters)
+        region = parse_box(box) if box else None
+        return run_search(web, [QueryTerm(1.0, upload=data, box=region)], filters)
 
     @app.get("/api/images", response_model=schemas.Results, responses=errors)
     def browse(limit: LimitQ = 60, offset: OffsetQ = 0) -> schemas.Results:
@@ -326,9 +343,13 @@ def create_app(
         response_model=schemas.Results,
         responses=errors,
     )
-    def similar(image_id: ImageIdP, filters: FiltersQ) -> schemas.Results:
-        """More like this: the photos closest to a library photo (itself left out)."""
-        return run_search(web, [QueryTerm(1.0, image_id=image_id)], filters)
+    def similar(
+        image_id: ImageIdP, filters: FiltersQ, box: BoxQ = None
+    ) -> schemas.Results:
+        """More like this: the photos closest to a library photo, or to a region of it
+        (the photo itself left out)."""
+        region = parse_box(box) if box else None
+        return run_search(web, [QueryTerm(1.0, image_id=image_id, box=region)], filters)
 
     @app.post(
         "/api/images/{image_id}/describe",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -63,6 +63,13 @@ def _iso_day(value: object) -> object:
 Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
+Sort = Literal["score", "newest", "oldest"]
+# A region of a picture: x, y, width, height in pixels, or fractions when all are <= 1.
+Fraction = Annotated[float, Field(ge=0.0, le=1_000_000.0)]
+Region = Annotated[list[Fraction], Field(min_length=4, max_length=4)]
+BOX_PATTERN = r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?){3}\s*$"
+
+
 class Error(BaseModel):
     error: str = Field(description="what went wrong and how to fix it, in one line")
 
@@ -81,6 +88,11 @@ class Filters(BaseModel):
     date_from: Day | None = Field(default=None, description="EXIF date, inclusive")
     date_to: Day | None = Field(default=None, description="EXIF date, inclusive")
     min_score: Score | None = None
+    sort: Sort = Field(
+        default="score",
+        description="score: best first; newest / oldest: by EXIF date among the best "
+        "matches (all those over min_score when given)",
+    )
 
 
 # Ids are SQLite integers, handed out from 1 up; 2**53 is the largest that every JSON
@@ -107,10 +119,12 @@ class TextTerm(Request):
 
 
 class ImageTerm(Request):
-    """A library image to search by, weighted."""
+    """A library image to search by (or a region of it), weighted: a result marked good
+    (positive weight) or bad (negative) refines the query."""
 
     image_id: ImageId
     weight: Weight = 1.0
+    box: Region | None = None
 
 
 class SearchRequest(Request, Filters):

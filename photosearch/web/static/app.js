@@ -34,10 +34,12 @@ function thumb(hit, size = 320) {
   return `/api/images/${hit.id}/thumbnail?size=${size}&v=${hit.version}`;
 }
 
+const FILTER_IDS = ["f-folder", "f-tag", "f-from", "f-to", "f-score", "f-sort"];
+
 function filterParams() {
   const params = new URLSearchParams();
   const pairs = [["folder", "f-folder"], ["tag", "f-tag"], ["date_from", "f-from"],
-                 ["date_to", "f-to"], ["min_score", "f-score"]];
+                 ["date_to", "f-to"], ["min_score", "f-score"], ["sort", "f-sort"]];
   for (const [name, id] of pairs) {
     const value = $(id).value.trim();
     if (value) params.set(name, value);
@@ -368,11 +370,11 @@ function wire() {
     $("filters").hidden = !open;
     $("filters-toggle").setAttribute("aria-expanded", String(open));
   });
-  for (const id of ["f-folder", "f-tag", "f-from", "f-to", "f-score"]) {
+  for (const id of FILTER_IDS) {
     $(id).addEventListener("change", () => { if (mode.kind !== "browse") run(); });
   }
   $("f-clear").addEventListener("click", () => {
-    for (const id of ["f-folder", "f-tag", "f-from", "f-to", "f-score"]) $(id).value = "";
+    for (const id of FILTER_IDS) $(id).value = "";
     if (mode.kind !== "browse") run();
   });
   $("reset").addEventListener("click", () => { $("q").value = ""; run({ kind: "browse" }); });
