@@ -132,6 +132,39 @@ def test_search_open_and_more_like_this(page: Any, server: tuple[str, Path]) -> 
     assert "red" in titles(page, 1)[0]
     page.screenshot(path=str(artifacts() / "similar.png"))
 
+    # Feedback: mark the first result good and the second bad, then refine.
+    page.fill("#q", "two red circles")
+    page.wait_for_function(
+        "document.getElementById('summary').textContent.startsWith('Best matches')"
+    )
+    liked = page.locator("#grid .tile").first.get_attribute("data-id")
+    page.locator("#grid .tile").first.click()
+    page.wait_for_selector("#viewer[open]")
+    page.click("#v-good")
+    assert page.get_attribute("#v-good", "aria-pressed") == "true"
+    page.click("#v-next")
+    page.wait_for_function(
+        "document.getElementById('v-good').getAttribute('aria-pressed') === 'false'"
+    )
+    disliked = page.locator("#grid .tile").nth(1).get_attribute("data-id")
+    page.click("#v-bad")
+    page.keyboard.press("Escape")
+    assert page.is_visible("#refine")
+    page.click("#refine")
+    page.wait_for_function(
+        "document.getElementById('summary').textContent"
+        ".includes('refined by 1 good and 1 bad')"
+    )
+    assert "red-circle" in titles(page, 1)[0]
+    refined_ids = page.eval_on_selector_all(
+        "#grid .tile", "tiles => tiles.map(t => t.dataset.id)"
+    )
+    # The photo marked good is now part of the query, so it is not among the answers;
+    # the one marked bad (second before) falls back.
+    assert refined_ids and liked not in refined_ids
+    assert disliked not in refined_ids[:2]
+    page.screenshot(path=str(artifacts() / "refined.png"))
+
 
 def test_keyboard_upload_and_phone_width(page: Any, server: tuple[str, Path]) -> None:
     url, photos = server

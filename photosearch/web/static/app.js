@@ -13,6 +13,9 @@ let shown = [];       // hits in the grid, in order (the viewer steps through th
 let current = -1;     // index in `shown` of the photo open in the viewer
 let generation = 0;   // bumps with every new search; late answers to older ones are dropped
 let typingTimer = null;
+// Results of a text search marked good or bad (ids): "Refine" moves the query toward the
+// good ones and away from the bad ones (relevance feedback), through weighted terms.
+let marks = { good: new Set(), bad: new Set() };
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -74,6 +77,9 @@ function tile(hit, index, scoreText) {
 function describeMode() {
   switch (mode.kind) {
     case "text": return `Best matches for “${mode.q}”`;
+    case "refined":
+      return `Best matches for “${mode.q}”, refined by ${mode.good.length} good and ` +
+             `${mode.bad.length} bad`;
     case "similar": return `Photos like ${mode.label}`;
     case "upload": return `Photos like your image ${mode.file.name}`;
     default: return "All photos, newest first";
@@ -89,6 +95,10 @@ async function fetchPage() {
     return api(`/api/search?${params}`);
   }
   if (mode.kind === "similar") return api(`/api/images/${mode.id}/similar?${params}`);
+  if (mode.kind === "refined") return api("/api/search", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(refineBody(params)),
+  });
   if (mode.kind === "upload") {
     const form = new FormData();
     form.append("file", mode.file);
@@ -115,6 +125,7 @@ async function run(newMode, { append = false } = {}) {
     }
     $("more").hidden = !page.more;
     $("reset").hidden = mode.kind === "browse";
+    showMarks();
     const count = shown.length ? `${shown.length}${page.more ? "+" : ""} photos` : "nothing found";
     $("summary").textContent = `${describeMode()}: ${count}`;
   } catch (error) {
@@ -126,7 +137,50 @@ async function run(newMode, { append = false } = {}) {
 
 function searchTyped() {
   const q = $("q").value.trim();
+  marks = { good: new Set(), bad: new Set() };
+  showMarks();
   run(q ? { kind: "text", q } : { kind: "browse" });
+}
+
+// The query refined by the marks: the sentence, plus each good photo and minus each bad
+// one, weighted so that all good ones together count as much as the sentence (Rocchio).
+function refineBody(params) {
+  const terms = [{ text: mode.q }];
+  for (const id of mode.good) terms.push({ image_id: id, weight: 1 / mode.good.length });
+  for (const id of mode.bad) terms.push({ image_id: id, weight: -0.5 / mode.bad.length });
+  const body = { terms };
+  for (const [name, value] of params) {
+    body[name] = ["limit", "offset", "min_score"].includes(name) ? Number(value) : value;
+  }
+  return body;
+}
+
+function markCurrent(kind) {
+  const hit = shown[current];
+  if (!hit) return;
+  const other = kind === "good" ? "bad" : "good";
+  if (marks[kind].has(hit.id)) marks[kind].delete(hit.id);
+  else { marks[kind].add(hit.id); marks[other].delete(hit.id); }
+  showMarks();
+}
+
+function showMarks() {
+  const hit = shown[current];
+  for (const kind of ["good", "bad"]) {
+    const button = $(`v-${kind}`);
+    button.setAttribute("aria-pressed", String(Boolean(hit && marks[kind].has(hit.id))));
+  }
+  for (const tile of document.querySelectorAll("#grid .tile")) {
+    const id = Number(tile.dataset.id);
+    tile.classList.toggle("good", marks.good.has(id));
+    tile.classList.toggle("bad", marks.bad.has(id));
+  }
+  $("refine").hidden = !(marks.good.size + marks.bad.size) ||
+    !["text", "refined"].includes(mode.kind);
+}
+
+function refine() {
+  run({ kind: "refined", q: mode.q, good: [...marks.good], bad: [...marks.bad] });
 }
 
 // --- the viewer ---------------------------------------------------------------------
@@ -143,6 +197,9 @@ async function openViewer(index) {
   $("v-meta").textContent = "";
   $("v-tags").replaceChildren();
   $("v-original").href = `/api/images/${hit.id}/original`;
+  const rateable = ["text", "refined"].includes(mode.kind);
+  $("v-good").hidden = $("v-bad").hidden = !rateable;
+  showMarks();
   $("v-prev").disabled = index === 0;
   $("v-next").disabled = index === shown.length - 1;
   if (!dialog.open) dialog.showModal();
@@ -385,6 +442,9 @@ function wire() {
   $("labelset-form").addEventListener("submit", createLabelSet);
   $("dups-form").addEventListener("submit", findDuplicates);
   $("v-similar").addEventListener("click", moreLikeThis);
+  $("v-good").addEventListener("click", () => markCurrent("good"));
+  $("v-bad").addEventListener("click", () => markCurrent("bad"));
+  $("refine").addEventListener("click", refine);
   $("v-close").addEventListener("click", () => $("viewer").close());
   $("v-prev").addEventListener("click", () => openViewer(current - 1));
   $("v-next").addEventListener("click", () => openViewer(current + 1));
