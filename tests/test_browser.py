@@ -14,6 +14,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -164,6 +165,33 @@ def test_search_open_and_more_like_this(page: Any, server: tuple[str, Path]) -> 
     assert refined_ids and liked not in refined_ids
     assert disliked not in refined_ids[:2]
     page.screenshot(path=str(artifacts() / "refined.png"))
+
+    # Region search: drag a box on the large view.
+    page.locator("#grid .tile").first.click()
+    page.wait_for_selector("#viewer[open]")
+    page.wait_for_function(
+        "document.getElementById('v-image').complete"
+        " && document.getElementById('v-image').naturalWidth > 0"
+    )
+    frame = page.locator("#v-image").bounding_box()
+    assert frame is not None
+    x, y, w, h = frame["x"], frame["y"], frame["width"], frame["height"]
+    page.mouse.move(x + w * 0.1, y + h * 0.1)
+    page.mouse.down()
+    page.mouse.move(x + w * 0.5, y + h * 0.5, steps=5)
+    assert page.is_visible("#v-box")
+    with page.expect_request(lambda r: "/similar?" in r.url) as asked:
+        page.mouse.up()
+    box = parse_qs(urlsplit(asked.value.url).query)["box"][0]
+    x0, y0, bw, bh = (float(v) for v in box.split(","))
+    # The box as fractions of the picture (the viewer letterboxes it).
+    assert 0 <= x0 < 0.5 and 0 <= y0 < 0.5 and 0.2 < bw <= 0.5 and 0.2 < bh <= 0.5
+    page.wait_for_function(
+        "document.getElementById('summary').textContent"
+        ".startsWith('Photos like a region of')"
+    )
+    assert not page.is_visible("#viewer")
+    assert page.locator("#grid .tile").count() > 0
 
 
 def test_keyboard_upload_and_phone_width(page: Any, server: tuple[str, Path]) -> None:

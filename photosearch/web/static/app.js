@@ -94,7 +94,10 @@ async function fetchPage() {
     params.set("q", mode.q);
     return api(`/api/search?${params}`);
   }
-  if (mode.kind === "similar") return api(`/api/images/${mode.id}/similar?${params}`);
+  if (mode.kind === "similar") {
+    if (mode.box) params.set("box", mode.box);
+    return api(`/api/images/${mode.id}/similar?${params}`);
+  }
   if (mode.kind === "refined") return api("/api/search", {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify(refineBody(params)),
@@ -190,6 +193,7 @@ async function openViewer(index) {
   current = index;
   const hit = shown[index];
   const dialog = $("viewer");
+  $("v-box").hidden = true;
   $("v-image").src = thumb(hit, 1280);
   $("v-image").alt = hit.name;
   $("v-name").textContent = hit.name;
@@ -223,6 +227,61 @@ async function openViewer(index) {
   } catch (error) {
     $("v-meta").textContent = error.message;
   }
+}
+
+// --- region search: drag a box on the large view -------------------------------------
+
+let dragStart = null;  // {x, y} in page pixels while a box is being drawn
+
+// The part of the <img> the picture fills (object-fit: contain leaves bars around it).
+function pictureRect() {
+  const img = $("v-image");
+  const r = img.getBoundingClientRect();
+  const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+  const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
+  return { left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2, w, h, img: r };
+}
+
+function drawBox(a, b) {
+  const { img } = pictureRect();
+  const box = $("v-box");
+  box.hidden = false;
+  box.style.left = `${Math.min(a.x, b.x) - img.left}px`;
+  box.style.top = `${Math.min(a.y, b.y) - img.top}px`;
+  box.style.width = `${Math.abs(a.x - b.x)}px`;
+  box.style.height = `${Math.abs(a.y - b.y)}px`;
+}
+
+function searchRegion(a, b) {
+  const p = pictureRect();
+  const clip = (v) => Math.min(1, Math.max(0, v));
+  const x0 = clip((Math.min(a.x, b.x) - p.left) / p.w), x1 = clip((Math.max(a.x, b.x) - p.left) / p.w);
+  const y0 = clip((Math.min(a.y, b.y) - p.top) / p.h), y1 = clip((Math.max(a.y, b.y) - p.top) / p.h);
+  if (x1 - x0 < 0.02 || y1 - y0 < 0.02) return;  // a click, not a box
+  const hit = shown[current];
+  const box = [x0, y0, x1 - x0, y1 - y0].map((v) => v.toFixed(4)).join(",");
+  $("viewer").close();
+  $("q").value = "";
+  run({ kind: "similar", id: hit.id, label: `a region of ${hit.name}`, box });
+  window.scrollTo(0, 0);
+}
+
+function wireRegionSearch() {
+  const img = $("v-image");
+  img.addEventListener("pointerdown", (event) => {
+    dragStart = { x: event.clientX, y: event.clientY };
+    img.setPointerCapture(event.pointerId);
+  });
+  img.addEventListener("pointermove", (event) => {
+    if (dragStart) drawBox(dragStart, { x: event.clientX, y: event.clientY });
+  });
+  img.addEventListener("pointerup", (event) => {
+    if (!dragStart) return;
+    const start = dragStart;
+    dragStart = null;
+    $("v-box").hidden = true;
+    searchRegion(start, { x: event.clientX, y: event.clientY });
+  });
 }
 
 function moreLikeThis() {
@@ -442,6 +501,7 @@ function wire() {
   $("labelset-form").addEventListener("submit", createLabelSet);
   $("dups-form").addEventListener("submit", findDuplicates);
   $("v-similar").addEventListener("click", moreLikeThis);
+  wireRegionSearch();
   $("v-good").addEventListener("click", () => markCurrent("good"));
   $("v-bad").addEventListener("click", () => markCurrent("bad"));
   $("refine").addEventListener("click", refine);
