@@ -47,9 +47,10 @@ def classify(store: Store, roots: list[str], *, strict: bool) -> Roots:
     result = Roots()
     for root in roots:
         reason = unavailable(root)
-        if reason is None or (reason == "empty" and not store.holds_images_under(root)):
+        holds = reason is not None and store.holds_images_under(root)
+        if reason is None or (reason == "empty" and not holds):
             result.online.append(root)
-        elif store.holds_images_under(root) or not strict:
+        elif holds or not strict:
             result.offline[root] = reason
         elif reason == "missing":
             raise UsageError(f"folder {root} does not exist: check the path")

@@ -79,15 +79,15 @@ def image_vector(
     it is a library image (whose stored vector is used, without encoding, for the whole
     picture)."""
     meta = library.store.meta_by_path(absolute(path))
-    if meta is not None and meta.status == "ok" and box is None:
-        return library_vector(library, meta.image_id), meta.image_id
+    known = meta.image_id if meta is not None and meta.status == "ok" else None
+    if known is not None and box is None:
+        return library_vector(library, known), known
     try:
         decoded = decode(path, max_pixels=library.settings.max_pixels)
     except DecodeError as exc:
         raise UsageError(f"cannot use {path} as a query image: {exc}") from None
     picture = crop(decoded.image, box) if box is not None else decoded.image
-    image_id = meta.image_id if meta is not None and meta.status == "ok" else None
-    return library.encoder.encode_images([picture])[0], image_id
+    return library.encoder.encode_images([picture])[0], known
 
 
 def crop(image: PILImage.Image, box: Box) -> PILImage.Image:

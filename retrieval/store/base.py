@@ -10,21 +10,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self, TypeVar
 
+import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Engine,
     false,
     or_,
+    select,
 )
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from retrieval import db
 from retrieval.errors import LibraryError
-from retrieval.models import (
-    Image,
-)
-from retrieval.types import ImageMeta
+from retrieval.models import Embedding, Image
+from retrieval.types import FloatArray, IdArray, ImageMeta
+from retrieval.vectors import from_blobs
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,23 @@ def now() -> datetime:
 
 
 LIVE = Image.trashed_at.is_(None)  # SQL condition: the image is not in the trash
+
+
+def searchable_vectors(
+    s: Session, ids: Sequence[int], dim: int
+) -> tuple[IdArray, FloatArray]:
+    """Inside the caller's transaction: the vectors among `ids` that search can return
+    (ids without one, or in the trash, are left out), ids ascending."""
+    found: dict[int, bytes] = {}
+    for chunk in chunks(ids):
+        query = (
+            select(Embedding.image_id, Embedding.vector)
+            .join(Image)
+            .where(Embedding.image_id.in_(chunk), LIVE)
+        )
+        found.update({row.image_id: row.vector for row in s.execute(query)})
+    order = sorted(found)
+    return np.array(order, dtype=np.int64), from_blobs([found[i] for i in order], dim)
 
 
 def path_under(

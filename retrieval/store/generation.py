@@ -10,10 +10,9 @@ import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from retrieval.models import Embedding, Image, ImageTag, LibraryInfo, VectorChange
-from retrieval.store.base import StoreBase, chunks, now
+from retrieval.models import Embedding, ImageTag, LibraryInfo, VectorChange
+from retrieval.store.base import StoreBase, now, searchable_vectors
 from retrieval.types import FloatArray, IdArray, ModelInfo
-from retrieval.vectors import from_blobs
 
 log = logging.getLogger(__name__)
 
@@ -110,20 +109,12 @@ class GenerationMixin(StoreBase):
                     )
                 )
             )
-            found: dict[int, bytes] = {}
-            for chunk in chunks(ids):
-                query = (
-                    select(Embedding.image_id, Embedding.vector)
-                    .join(Image)
-                    .where(Embedding.image_id.in_(chunk), Image.trashed_at.is_(None))
-                )
-                found.update({row.image_id: row.vector for row in s.execute(query)})
-            added = np.array(sorted(found), dtype=np.int64)
+            added, vectors = searchable_vectors(s, ids, dim)
             return ChangeSet(
                 generation=info.vectors_generation,
                 removed=np.array(ids, dtype=np.int64),
                 added=added,
-                vectors=from_blobs([found[int(i)] for i in added], dim),
+                vectors=vectors,
             )
 
 

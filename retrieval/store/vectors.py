@@ -19,8 +19,8 @@ from retrieval.models import (
 from retrieval.store.base import (
     LIVE,
     StoreBase,
-    chunks,
     path_under,
+    searchable_vectors,
 )
 from retrieval.types import FloatArray, IdArray
 from retrieval.vectors import from_blobs
@@ -43,19 +43,8 @@ class VectorsMixin(StoreBase):
     def vectors_found(self, ids: Sequence[int], dim: int) -> tuple[IdArray, FloatArray]:
         """The searchable vectors among `ids` (ids without one, or in the trash, are left
         out): (their ids, ascending, and their vectors)."""
-        found: dict[int, bytes] = {}
         with self.session() as s:
-            for chunk in chunks(ids):
-                query = (
-                    select(Embedding.image_id, Embedding.vector)
-                    .join(Image)
-                    .where(Embedding.image_id.in_(chunk), LIVE)
-                )
-                found.update({row.image_id: row.vector for row in s.execute(query)})
-        order = sorted(found)
-        return np.array(order, dtype=np.int64), from_blobs(
-            [found[i] for i in order], dim
-        )
+            return searchable_vectors(s, ids, dim)
 
     def iter_vectors(
         self, dim: int, chunk: int = 20_000
