@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.errors import DecodeError, NotFoundError, UsageError
+from retrieval.errors import DecodeError, UsageError
 from retrieval.imaging import decode
 from retrieval.library import Library
 from retrieval.query import SORTS, Box, QueryTerm
@@ -108,9 +108,7 @@ def crop(image: PILImage.Image, box: Box) -> PILImage.Image:
 
 def library_vector(library: Library, image_id: int) -> FloatArray:
     """The stored vector of a library image."""
-    meta = library.store.meta([image_id]).get(image_id)
-    if meta is None or meta.status != "ok":
-        raise NotFoundError(f"no indexed image with id {image_id} in this library")
+    library.store.indexed(image_id)
     return library.store.vectors([image_id], library.model.dim)[0]
 
 
@@ -130,11 +128,7 @@ def term_vector(library: Library, term: QueryTerm) -> tuple[FloatArray, int | No
     if term.image_id is not None:
         if term.box is None:
             return library_vector(library, term.image_id), term.image_id
-        meta = library.store.meta([term.image_id]).get(term.image_id)
-        if meta is None or meta.status != "ok" or meta.trashed_at is not None:
-            raise NotFoundError(
-                f"no indexed image with id {term.image_id} in this library"
-            )
+        meta = library.store.indexed(term.image_id)
         vector, _ = image_vector(library, Path(meta.path), term.box)
         return vector, term.image_id
     if term.upload is not None:

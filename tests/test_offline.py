@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from indexer.pipeline import index_folders
 from indexer.watch import Watcher, WatchOptions
+from photosearch.web.app import create_app
 from retrieval.errors import UsageError
 from retrieval.library import Library
 from retrieval.search import SearchOptions, search
@@ -113,6 +115,10 @@ def test_deleted_files_go_to_the_trash_and_come_back_whole(
     assert [m.image_id for m in library.store.trashed()] == [gone_id]
     assert library.store.counts()["trashed"] == 1
     assert library.store.tags(image_id=gone_id) == []  # out of every result
+    client = TestClient(create_app(library), base_url="http://127.0.0.1")
+    for path in ("", "/similar", "/thumbnail", "/tags"):
+        answer = client.get(f"/api/images/{gone_id}{path}")
+        assert answer.status_code == 404, (path, answer.text)
     encoded = encoder_of(library).images_encoded
 
     # The same content comes back, under another name: restored, not encoded.

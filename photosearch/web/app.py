@@ -83,10 +83,7 @@ class Web:
         return self.library.on_model_thread(run)
 
     def meta(self, image_id: int) -> ImageMeta:
-        meta = self.library.store.meta([image_id]).get(image_id)
-        if meta is None or meta.status != "ok":
-            raise NotFoundError(f"no indexed image with id {image_id} in this library")
-        return meta
+        return self.library.store.indexed(image_id)
 
 
 def query_filters(

@@ -14,6 +14,7 @@ from sqlalchemy import (
     update,
 )
 
+from retrieval.errors import NotFoundError
 from retrieval.models import (
     STATUS_FAILED,
     STATUS_OK,
@@ -89,6 +90,14 @@ class ImagesMixin(GenerationMixin):
                 for row in s.scalars(select(Image).where(Image.id.in_(chunk))):
                     out[row.id] = meta_of(row)
         return out
+
+    def indexed(self, image_id: int) -> ImageMeta:
+        """An image search can answer with: indexed without error, not in the trash;
+        NotFoundError for any other id."""
+        meta = self.meta([image_id]).get(image_id)
+        if meta is None or meta.status != STATUS_OK or meta.trashed_at is not None:
+            raise NotFoundError(f"no indexed image with id {image_id} in this library")
+        return meta
 
     def meta_by_path(self, path: str) -> ImageMeta | None:
         with self.session() as s:
