@@ -163,6 +163,6 @@ class Root(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(String, unique=True)
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    online_since: Mapped[datetime | None] = mapped_column(DateTime)
     offline_since: Mapped[datetime | None] = mapped_column(DateTime)
     offline_reason: Mapped[str | None] = mapped_column(String)

@@ -223,3 +223,27 @@ def test_restore_swaps_paths_and_displaces_an_older_trashed_image(store: Store) 
     changes = store.changes_since(generation, 4)
     assert changes is not None and set(changes.removed) == {a, b}  # c was out already
     assert set(changes.added) == {a, b}
+
+
+def test_roots_are_written_only_when_their_state_changes(store: Store) -> None:
+    """The watch daemon looks at its roots every few seconds: an idle library must not
+    be written each time."""
+    from sqlalchemy import event
+
+    writes: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    assert store.record_roots(["/a"], {"/b": "missing"}) == {"/b"}
+    assert len(writes) > 0
+    writes.clear()
+    assert store.record_roots(["/a"], {"/b": "missing"}) == set()
+    assert writes == []
+    assert store.record_roots(["/a", "/b"], {}) == set()  # /b is back
+    b = store.roots()[1]
+    assert b.offline_since is None and b.online_since is not None
+    assert store.record_roots([], {"/a": "empty"}) == {"/a"}
+    assert store.roots()[0].offline_reason == "empty"

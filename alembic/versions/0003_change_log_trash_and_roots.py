@@ -33,7 +33,7 @@ def upgrade() -> None:
         "roots",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("path", sa.String(), nullable=False),
-        sa.Column("last_seen_at", sa.DateTime(), nullable=True),
+        sa.Column("online_since", sa.DateTime(), nullable=True),
         sa.Column("offline_since", sa.DateTime(), nullable=True),
         sa.Column("offline_reason", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_roots")),

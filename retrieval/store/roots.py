@@ -15,7 +15,7 @@ from retrieval.store.base import LIVE, StoreBase, now, path_under
 @dataclass(frozen=True)
 class RootRecord:
     path: str
-    last_seen_at: datetime | None  # when it was last found online
+    online_since: datetime | None  # when it was last found back (or first seen)
     offline_since: datetime | None  # None: online
     offline_reason: str | None  # "missing", "unreadable" or "empty"
 
@@ -29,7 +29,8 @@ class RootsMixin(StoreBase):
 
     def record_roots(self, online: list[str], offline: dict[str, str]) -> set[str]:
         """Remember what was seen of these roots now: `offline` maps a root to why.
-        Returns the roots that were not known to be offline before."""
+        Returns the roots that were not known to be offline before. Only a change is
+        written: the daemon looks every few seconds, and an idle library stays unwritten."""
         newly: set[str] = set()
         stamp = now()
         with self.session() as s:
@@ -48,15 +49,16 @@ class RootsMixin(StoreBase):
                     if row.offline_since is None:
                         row.offline_since = stamp
                         newly.add(path)
-                    row.offline_reason = offline[path]
-                else:
-                    row.last_seen_at = stamp
+                    if row.offline_reason != offline[path]:
+                        row.offline_reason = offline[path]
+                elif row.offline_since is not None or row.online_since is None:
+                    row.online_since = stamp
                     row.offline_since = row.offline_reason = None
         return newly
 
     def roots(self) -> list[RootRecord]:
         with self.session() as s:
             return [
-                RootRecord(r.path, r.last_seen_at, r.offline_since, r.offline_reason)
+                RootRecord(r.path, r.online_since, r.offline_since, r.offline_reason)
                 for r in s.scalars(select(Root).order_by(Root.path))
             ]
