@@ -277,3 +277,29 @@ def test_any_error_from_a_plugin_is_a_decode_error(
     monkeypatch.setattr("PIL.ImageFile.ImageFile.load", explode)
     with pytest.raises(DecodeError, match="cannot decode"):
         decode(path, max_pixels=LIMIT)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("draft", [None, 64], ids=["plain", "fast"])
+def test_every_exif_orientation_matches_pillows_own_transpose(
+    tmp_path: Path, orientation: int, draft: int | None
+) -> None:
+    """decode turns pictures upright with its own table (from the one EXIF parse): it
+    must agree with Pillow's exif_transpose for all eight orientations, on the plain
+    path and on the reduced-scale one."""
+    from PIL import ImageOps
+
+    image = Image.new("RGB", (1200, 800), (0, 0, 0))
+    image.paste((250, 30, 30), (0, 0, 600, 400))  # a different colour in each quarter
+    image.paste((30, 250, 30), (600, 0, 1200, 400))
+    image.paste((30, 30, 250), (0, 400, 600, 800))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = save(image, tmp_path / "o.jpg", exif=exif.tobytes(), quality=95)
+    with Image.open(path) as opened:
+        expected = (ImageOps.exif_transpose(opened) or opened).convert("RGB")
+    decoded = decode(path, max_pixels=LIMIT, draft_size=draft)
+    assert (decoded.width, decoded.height) == expected.size
+    got = np.asarray(decoded.image.resize((6, 6), Image.Resampling.BOX), np.float32)
+    want = np.asarray(expected.resize((6, 6), Image.Resampling.BOX), np.float32)
+    assert np.abs(got - want).max() < 12
