@@ -35,3 +35,9 @@ def demo_weights() -> Path:
     return shipped("retrieval.demo_data", "data/demo", "demo.safetensors") / (
         "demo.safetensors"
     )
+
+
+def demo_vocabulary() -> Path:
+    return shipped("retrieval.demo_data", "data/demo", "vocabulary.txt") / (
+        "vocabulary.txt"
+    )

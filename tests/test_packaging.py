@@ -8,7 +8,7 @@ from typing import Any
 
 from setuptools import find_packages
 
-from retrieval.resources import demo_weights, migrations_dir
+from retrieval.resources import demo_vocabulary, demo_weights, migrations_dir
 from tests.conftest import REPO
 
 SHIPPED = {
@@ -38,4 +38,8 @@ def test_shipped_folders_are_the_ones_the_program_reads() -> None:
     assert versions[0].startswith("0001") and len(versions) >= 3
     assert demo_weights().stat().st_size > 1_000_000
     data = config()["package-data"]
-    assert data["retrieval.demo_data"] == [demo_weights().name]
+    assert data["retrieval.demo_data"] == [
+        demo_weights().name,
+        demo_vocabulary().name,
+    ]
+    assert demo_vocabulary().parent == demo_weights().parent

@@ -16,7 +16,7 @@ from photosearch.demo.evaluate import (
     tagging_accuracy,
 )
 from retrieval.encoder import OpenClipEncoder, resolve_model
-from retrieval.tagging import label_vectors
+from retrieval.prompts import label_vectors
 
 
 @pytest.fixture(scope="module")

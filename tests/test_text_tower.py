@@ -12,7 +12,7 @@ import torch
 from retrieval import encoder as encoder_module
 from retrieval import text_tower
 from retrieval.encoder import OpenClipEncoder, _open_clip, resolve_model
-from retrieval.tagging import label_vectors
+from retrieval.prompts import label_vectors
 
 TEXTS = [
     "a star",
