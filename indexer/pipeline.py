@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -22,7 +22,7 @@ from retrieval.faults import checkpoint
 from retrieval.library import Library
 from retrieval.records import EncodedFile, FailedFile, LabelSetRecord, TagScores
 from retrieval.settings import batch_size_for
-from retrieval.tagging import label_vectors, score_vectors
+from retrieval.tagging import FIT_SAMPLE, Scorer, calibrated, scorer
 from retrieval.types import FloatArray
 from retrieval.vectors import stored_precision
 
@@ -50,25 +50,40 @@ class IndexSummary:
 
 class _Tagger:
     """Scores new images against the library's saved label sets (label vectors are
-    computed once per run, on first need)."""
+    computed once per run, on first need). An open-world set not fitted yet, or fitted
+    when the library was less than half its size, is fitted now, these images included."""
 
     def __init__(self, library: Library) -> None:
         self.library = library
-        self.sets: list[tuple[LabelSetRecord, FloatArray]] | None = None
+        self.sets: list[Scorer] | None = None
 
     def __call__(self, vectors: FloatArray) -> list[TagScores]:
         if len(vectors) == 0:
             return []
-        encoder = self.library.encoder
+        store, encoder = self.library.store, self.library.encoder
         if self.sets is None:
-            self.sets = [
-                (label_set, label_vectors(encoder, label_set.labels))
-                for label_set in self.library.store.label_sets()
-            ]
-        return [
-            score_vectors(label_set, vectors, labels, encoder.logit_scale)
-            for label_set, labels in self.sets
+            self.sets = [scorer(encoder, label_set) for label_set in store.label_sets()]
+        if not self.sets:
+            return []
+        library_size = store.counts()["vectors"] + len(vectors)
+        self.sets = [
+            calibrated(
+                store,
+                encoder,
+                replace(ready.label_set, calibration=None),
+                ready.labels,
+                vectors,
+            )
+            if ready.needs_calibration or _outgrown(ready.label_set, library_size)
+            else ready
+            for ready in self.sets
         ]
+        return [ready.score(vectors) for ready in self.sets]
+
+
+def _outgrown(label_set: LabelSetRecord, library_size: int) -> bool:
+    fit = label_set.calibration
+    return fit is not None and 2 * fit.fitted_on < min(library_size, FIT_SAMPLE)
 
 
 def scan(roots: Sequence[str]) -> list[FileEntry]:

@@ -57,6 +57,12 @@ class Encoder(Protocol):
         """The model's softmax temperature for image-text logits."""
         ...
 
+    @property
+    def logit_bias(self) -> float | None:
+        """The bias of a model trained with a sigmoid loss (SigLIP): with it, a pair's
+        probability is sigmoid(scale * cosine + bias). None for softmax-trained models."""
+        ...
+
     def load(self) -> None:
         """Load the weights now rather than on first use (a server's first query)."""
         ...
@@ -233,6 +239,12 @@ class OpenClipEncoder:
     def logit_scale(self) -> float:
         self.load()
         return float(self._model.logit_scale.exp().clamp(max=100).item())
+
+    @property
+    def logit_bias(self) -> float | None:
+        self.load()
+        bias = getattr(self._model, "logit_bias", None)
+        return None if bias is None else float(bias.item())
 
     def _autocast(self) -> Any:
         torch = self._torch

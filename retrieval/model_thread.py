@@ -67,6 +67,10 @@ class SerialEncoder:
     def logit_scale(self) -> float:
         return self.thread.run(lambda: self.inner.logit_scale)
 
+    @property
+    def logit_bias(self) -> float | None:
+        return self.thread.run(lambda: self.inner.logit_bias)
+
     def load(self) -> None:
         self.thread.run(self.inner.load)
 

@@ -103,6 +103,9 @@ class LabelSet(Base):
     threshold: Mapped[float] = mapped_column(Float)
     top: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    exclusive: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # JSON of retrieval.calibration.Calibration; made again when the labels change.
+    calibration: Mapped[str | None] = mapped_column(String)
 
     labels: Mapped[list[Label]] = relationship(
         back_populates="label_set",

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import numpy as np
 
+from retrieval.calibration import Calibration
 from retrieval.types import FloatArray
 
 
@@ -54,6 +55,10 @@ class LabelSetRecord:
     label_ids: tuple[int, ...]
     threshold: float
     top: int
+    # Closed-set: the labels exclude one another, and a softmax over them decides.
+    exclusive: bool = False
+    # Open-world sets: the fit to the library's scores (None until one is made).
+    calibration: Calibration | None = None
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,36 @@
-"""Zero-shot tagging: each label is embedded through an ensemble of prompt templates
-(averaged, then re-normalised, as in the CLIP paper), and each image gets a probability for
-every label of the set."""
+"""Zero-shot tagging with labels the user invents.
+
+Open-world by default: each label answers "does this photo show L?" on its own, so a photo
+gets no tag, one or several (see `retrieval.calibration` for how). Models trained with a
+sigmoid loss (SigLIP) give that probability for each image-text pair themselves. Label sets
+marked exclusive ("indoor" / "outdoor") are closed-set: a softmax over their labels.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
+from retrieval.calibration import (
+    Calibration,
+    fit_label,
+    model_prior,
+    pick_rivals,
+)
 from retrieval.encoder import Encoder
 from retrieval.errors import UsageError
+from retrieval.prompts import label_vectors
 from retrieval.records import LabelSetRecord, TagScores
 from retrieval.store import Store
 from retrieval.types import FloatArray
-from retrieval.vectors import l2_normalize
+from retrieval.vocabulary import builtin_vocabulary, vocabulary_vectors
 
-TEMPLATES = (
-    "a photo of a {}.",
-    "a close-up photo of a {}.",
-    "a photo of the {}.",
-    "a good photo of a {}.",
-    "a bad photo of a {}.",
-    "a picture of a {}.",
-    "an image of a {}.",
-    "a drawing of a {}.",
-    "a rendering of a {}.",
-    "{}",
-)
+# Photos whose scores a calibration is fitted to: a spread sample of a larger library is
+# as good as all of it.
+FIT_SAMPLE = 50_000
 
 
 def clean_labels(labels: Sequence[str]) -> list[str]:
@@ -41,13 +45,6 @@ def clean_labels(labels: Sequence[str]) -> list[str]:
             "no labels given: pass --label L ... or a --labels FILE with one per line"
         )
     return out
-
-
-def label_vectors(encoder: Encoder, labels: Sequence[str]) -> FloatArray:
-    """One unit vector per label: the normalised mean of its prompt embeddings."""
-    prompts = [template.format(label) for label in labels for template in TEMPLATES]
-    embedded = encoder.encode_texts(prompts).reshape(len(labels), len(TEMPLATES), -1)
-    return l2_normalize(embedded.mean(axis=1))
 
 
 def probabilities(
@@ -66,29 +63,152 @@ def assign(probs: FloatArray, threshold: float, top: int) -> np.ndarray:
     return (ranks < top) & (probs >= threshold)
 
 
-def score_vectors(
-    label_set: LabelSetRecord,
-    vectors: FloatArray,
-    labels: FloatArray,
-    logit_scale: float,
-) -> TagScores:
-    """The set's scores for these images, whose label vectors are `labels`."""
-    probs = probabilities(vectors, labels, logit_scale)
-    return TagScores(
-        label_set, probs, assign(probs, label_set.threshold, label_set.top)
+@dataclass(frozen=True)
+class Scorer:
+    """A label set made ready to score photos: its label vectors and, for an open-world
+    set, its rivals' vectors (label i's rivals are rows rival_rows[i] of rivals)."""
+
+    label_set: LabelSetRecord
+    labels: FloatArray
+    rivals: FloatArray
+    rival_rows: tuple[tuple[int, ...], ...]
+    logit_scale: float
+    logit_bias: float | None
+
+    def probabilities(self, vectors: FloatArray) -> FloatArray:
+        scores = vectors @ self.labels.T
+        if self.label_set.exclusive:
+            return probabilities(vectors, self.labels, self.logit_scale)
+        if self.logit_bias is not None:
+            logits = self.logit_scale * scores + self.logit_bias
+            return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+        calibration = self.label_set.calibration
+        if calibration is None:
+            raise ValueError(f"label set {self.label_set.name!r} is not calibrated")
+        rival_scores = vectors @ self.rivals.T
+        out = np.empty_like(scores, dtype=np.float32)
+        for j, model in enumerate(calibration.labels):
+            p = model.presence(scores[:, j])
+            rows = list(self.rival_rows[j])
+            if rows:
+                logits = self.logit_scale * np.concatenate(
+                    [scores[:, j : j + 1], rival_scores[:, rows]], axis=1
+                )
+                logits -= logits.max(axis=1, keepdims=True)
+                exp = np.exp(logits)
+                p = p * exp[:, 0] / exp.sum(axis=1)
+            out[:, j] = p
+        return out
+
+    def score(self, vectors: FloatArray) -> TagScores:
+        probs = self.probabilities(vectors)
+        return TagScores(
+            self.label_set,
+            probs,
+            assign(probs, self.label_set.threshold, self.label_set.top),
+        )
+
+    @property
+    def needs_calibration(self) -> bool:
+        return (
+            not self.label_set.exclusive
+            and self.logit_bias is None
+            and self.label_set.calibration is None
+        )
+
+
+def scorer(
+    encoder: Encoder, label_set: LabelSetRecord, labels: FloatArray | None = None
+) -> Scorer:
+    """`labels`: the set's label vectors when the caller has them already."""
+    if labels is None:
+        labels = label_vectors(encoder, label_set.labels)
+    rival_words: list[str] = []
+    rows: list[tuple[int, ...]] = []
+    for model in label_set.calibration.labels if label_set.calibration else ():
+        found = []
+        for word in model.rivals:
+            if word not in rival_words:
+                rival_words.append(word)
+            found.append(rival_words.index(word))
+        rows.append(tuple(found))
+    rivals = (
+        label_vectors(encoder, rival_words)
+        if rival_words
+        else np.zeros((0, labels.shape[1]), dtype=np.float32)
     )
+    return Scorer(
+        label_set, labels, rivals, tuple(rows), encoder.logit_scale, encoder.logit_bias
+    )
+
+
+def calibrate(
+    encoder: Encoder,
+    label_set: LabelSetRecord,
+    labels: FloatArray,
+    sample: FloatArray,
+    cache_dir: Path | None,
+) -> Calibration | None:
+    """Fit each label of an open-world set to its scores over `sample` (photos of the
+    library); None when there is no photo to fit to yet."""
+    if len(sample) == 0:
+        return None
+    words = builtin_vocabulary(encoder.info)
+    word_vectors = vocabulary_vectors(encoder, words, cache_dir)
+    prior = model_prior(sample @ word_vectors.T)
+    scores = sample @ labels.T
+    return Calibration(
+        labels=tuple(
+            fit_label(
+                scores[:, j],
+                prior,
+                pick_rivals(label, labels[j], words, word_vectors),
+            )
+            for j, label in enumerate(label_set.labels)
+        ),
+        fitted_on=len(sample),
+    )
+
+
+def library_sample(store: Store, dim: int, limit: int = FIT_SAMPLE) -> FloatArray:
+    """Up to `limit` of the library's vectors, evenly spread over it."""
+    total = store.counts()["vectors"]
+    step = max(1, -(-total // limit))
+    parts = [vectors[::step] for _, vectors in store.iter_vectors(dim, 20_000 * step)]
+    return np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+
+
+def calibrated(
+    store: Store,
+    encoder: Encoder,
+    label_set: LabelSetRecord,
+    labels: FloatArray,
+    extra: FloatArray | None = None,
+) -> Scorer:
+    """A scorer for the set, fitting (and saving) its calibration first when it needs
+    one; `extra`: photos about to join the library, fitted to as well."""
+    ready = scorer(encoder, label_set, labels)
+    if not ready.needs_calibration:
+        return ready
+    sample = library_sample(store, encoder.info.dim)
+    if extra is not None and len(extra):
+        sample = np.concatenate([sample, extra])
+    calibration = calibrate(encoder, label_set, labels, sample, store.root)
+    if calibration is None:
+        return ready
+    store.save_calibration(label_set.name, calibration)
+    return scorer(encoder, replace(label_set, calibration=calibration), labels)
 
 
 def tag_images(
     store: Store, encoder: Encoder, label_set: LabelSetRecord, chunk: int = 5000
 ) -> int:
-    """Score every image against a saved label set; returns how many were scored."""
+    """Score every image against a saved label set, fitting an open-world set to the
+    library first; returns how many were scored."""
     labels = label_vectors(encoder, label_set.labels)
-    scale = encoder.logit_scale
+    ready = calibrated(store, encoder, replace(label_set, calibration=None), labels)
     done = 0
     for ids, vectors in store.iter_vectors(encoder.info.dim, chunk):
-        store.write_tags(
-            [int(i) for i in ids], score_vectors(label_set, vectors, labels, scale)
-        )
+        store.write_tags([int(i) for i in ids], ready.score(vectors))
         done += len(ids)
     return done

@@ -37,6 +37,10 @@ class FakeEncoder:
         return 100.0
 
     @property
+    def logit_bias(self) -> float | None:
+        return None
+
+    @property
     def images_encoded(self) -> int:
         return sum(self.image_calls)
 

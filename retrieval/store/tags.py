@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
+from retrieval.calibration import Calibration
 from retrieval.errors import NotFoundError, UsageError
 from retrieval.models import (
     Image,
@@ -73,9 +74,16 @@ class TagsMixin(StoreBase):
             return np.fromiter(s.scalars(query), dtype=np.int64)
 
     def save_label_set(
-        self, name: str, labels: Sequence[str], threshold: float, top: int
+        self,
+        name: str,
+        labels: Sequence[str],
+        threshold: float,
+        top: int,
+        *,
+        exclusive: bool = False,
     ) -> None:
-        """Create or replace the label set `name`; tags of labels it no longer has go."""
+        """Create or replace the label set `name`; tags of labels it no longer has go,
+        and so does its calibration (it is fitted again when the set is applied)."""
         check_label_set_name(name)
         with self.session() as s:
             row = s.scalar(select(LabelSet).where(LabelSet.name == name))
@@ -84,7 +92,8 @@ class TagsMixin(StoreBase):
                     name=name, threshold=threshold, top=top, created_at=now()
                 )
                 s.add(row)
-            row.threshold, row.top = threshold, top
+            row.threshold, row.top, row.exclusive = threshold, top, exclusive
+            row.calibration = None
             existing = {label.text: label for label in row.labels}
             row.labels = [
                 existing.get(text) or Label(text=text, position=i)
@@ -111,9 +120,20 @@ class TagsMixin(StoreBase):
                     label_ids=tuple(label.id for label in row.labels),
                     threshold=row.threshold,
                     top=row.top,
+                    exclusive=row.exclusive,
+                    calibration=Calibration.from_json(row.calibration)
+                    if row.calibration
+                    else None,
                 )
                 for row in s.scalars(query)
             ]
+
+    def save_calibration(self, name: str, calibration: Calibration | None) -> None:
+        with self.session() as s:
+            row = s.scalar(select(LabelSet).where(LabelSet.name == name))
+            if row is None:
+                raise NotFoundError(f"no label set {name!r}")
+            row.calibration = calibration.to_json() if calibration else None
 
     def label_set(self, name: str) -> LabelSetRecord:
         found = self.label_sets(name)
