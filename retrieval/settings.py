@@ -61,10 +61,10 @@ class Settings:
     root_check_interval: float = 5.0
     # Cosine similarity above which two images count as near-duplicates.
     duplicate_threshold: float = 0.95
-    # Zero-shot tagging: a label is assigned when its probability over the label set
-    # reaches this, among the `tag_top` most probable labels.
+    # Zero-shot tagging: a label is assigned when its probability (that the photo shows
+    # it; over the set for exclusive sets) reaches this, among the `tag_top` most probable.
     tag_threshold: float = 0.5
-    tag_top: int = 1
+    tag_top: int = 5
     # `photosearch serve`: a token every request must carry (None: none needed), and the
     # largest image that may be uploaded to search by, in MB.
     token: str | None = None

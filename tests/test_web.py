@@ -383,11 +383,17 @@ def test_internal_errors_hide_the_traceback(
 def test_label_sets_tag_and_are_listed(client: TestClient, library: Library) -> None:
     made = client.post(
         "/api/labelsets",
-        json={"name": "colours", "labels": ["red", "green", " red ", "blue"]},
+        json={
+            "name": "colours",
+            "labels": ["red", "green", " red ", "blue"],
+            "exclusive": True,
+            "top": 1,
+        },
     )
     assert made.status_code == 200, made.text
     body = made.json()
     assert body["labels"] == ["red", "green", "blue"] and body["tagged"] == 6
+    assert body["exclusive"] is True
     assert sum(body["counts"].values()) == 6  # top 1, threshold 0.5 of a 3-way softmax
     listed = client.get("/api/labelsets").json()
     assert [s["name"] for s in listed] == ["colours"]

@@ -22,10 +22,13 @@ def register(
         "tag",
         parents=parents,
         help="tag every image with labels you invent (zero-shot)",
-        description="Each label is embedded through an ensemble of prompt templates; every "
-        "image gets a probability for each label of the set, and the labels among the --top "
-        "most probable that reach --threshold are assigned. The set is saved, so images "
-        "indexed later are tagged too.",
+        description="Each label is embedded through an ensemble of prompt templates and "
+        "asked on its own: does this photo show it? The answer is a probability fitted to "
+        "how the label scores across your library, so a photo can get no tag, one or "
+        "several, and --threshold means the same for a set of one label or fifty. With "
+        "--exclusive the labels exclude one another (indoor / outdoor) and a softmax over "
+        "them decides. Labels among the --top most probable that reach --threshold are "
+        "assigned. The set is saved, so images indexed later are tagged too.",
     )
     p.add_argument("--labels", type=Path, metavar="FILE", help="labels, one per line")
     p.add_argument("--label", action="append", default=[], metavar="L", help="a label")
@@ -48,6 +51,11 @@ def register(
         dest="tag_top",
         type=positive_int,
         help=f"most labels per image (default {now.tag_top}; $PHOTOSEARCH_TAG_TOP)",
+    )
+    p.add_argument(
+        "--exclusive",
+        action="store_true",
+        help="the labels exclude one another: each photo is one of them (closed set)",
     )
     p.set_defaults(func=run_tag)
 
@@ -82,15 +90,19 @@ def run_tag(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         settings = library.settings
         threshold, top = settings.tag_threshold, settings.tag_top
-        library.store.save_label_set(name, labels, threshold, top)
+        library.store.save_label_set(
+            name, labels, threshold, top, exclusive=args.exclusive
+        )
         label_set = library.store.label_set(name)
         count = tag_images(library.store, library.encoder, label_set)
         assigned = library.store.tags(label_set=name)
     per_label = {label: 0 for label in labels}
     for tag in assigned:
         per_label[tag.label] += 1
+    kind = "exclusive" if args.exclusive else "open-world"
     print(
-        f"tagged {count} images with label set {name!r} (threshold {threshold}, top {top})"
+        f"tagged {count} images with {kind} label set {name!r} "
+        f"(threshold {threshold}, top {top})"
     )
     for label, n in per_label.items():
         print(f"{n:7d}  {label}")
@@ -142,6 +154,7 @@ def run_labelsets(args: argparse.Namespace) -> int:
                     "labels": list(s.labels),
                     "threshold": s.threshold,
                     "top": s.top,
+                    "exclusive": s.exclusive,
                 }
                 for s in sets
             ]
@@ -149,6 +162,7 @@ def run_labelsets(args: argparse.Namespace) -> int:
     else:
         for s in sets:
             print(
-                f"{s.name}: {', '.join(s.labels)} (threshold {s.threshold}, top {s.top})"
+                f"{s.name}: {', '.join(s.labels)} ({'exclusive' if s.exclusive else 'open-world'}, "
+                f"threshold {s.threshold}, top {s.top})"
             )
     return 0

@@ -434,6 +434,7 @@ def create_app(
             "labels": list(record.labels),
             "threshold": record.threshold,
             "top": record.top,
+            "exclusive": record.exclusive,
             "counts": counts,
         }
 
@@ -462,6 +463,7 @@ def create_app(
             clean_labels(request.labels),
             settings.tag_threshold if request.threshold is None else request.threshold,
             settings.tag_top if request.top is None else request.top,
+            exclusive=request.exclusive,
         )
         return apply(request.name.strip())
 

@@ -183,6 +183,11 @@ class LabelSetIn(Request):
     labels: Annotated[list[Text], Field(min_length=1, max_length=1000)]
     threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     top: Top | None = None
+    exclusive: bool = Field(
+        default=False,
+        description="the labels exclude one another (closed set); otherwise each label "
+        "is decided on its own",
+    )
 
 
 class LabelSetOut(BaseModel):
@@ -190,6 +195,7 @@ class LabelSetOut(BaseModel):
     labels: list[str]
     threshold: float
     top: int
+    exclusive: bool
     counts: dict[str, int] = Field(description="images each label is assigned to")
 
 

@@ -317,7 +317,8 @@ async function loadLabelSets() {
     box.className = "labelset";
     box.dataset.name = set.name;
     const title = document.createElement("h3");
-    title.textContent = `${set.name} (threshold ${set.threshold}, ${set.top} per photo)`;
+    const kind = set.exclusive ? "exclusive" : "open-world";
+    title.textContent = `${set.name} (${kind}, threshold ${set.threshold}, ${set.top} per photo)`;
     const chips = document.createElement("div");
     chips.className = "chips";
     for (const label of set.labels) {
@@ -376,6 +377,7 @@ async function createLabelSet(event) {
   };
   if ($("ls-threshold").value) body.threshold = Number($("ls-threshold").value);
   if ($("ls-top").value) body.top = Number($("ls-top").value);
+  if ($("ls-exclusive").checked) body.exclusive = true;
   const submit = $("ls-submit");
   submit.disabled = true;
   submit.textContent = "Tagging…";
