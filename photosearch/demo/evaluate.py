@@ -17,7 +17,7 @@ import numpy as np
 from photosearch.demo import shapes
 from retrieval.demo_model import DEMO_MODEL_NAME, demo_weights_path
 from retrieval.encoder import OpenClipEncoder
-from retrieval.tagging import label_vectors
+from retrieval.prompts import label_vectors
 from retrieval.types import FloatArray, ModelInfo
 
 EVAL_SEED = 20261124
@@ -43,6 +43,12 @@ def encode_eval_set(encoder: OpenClipEncoder, n: int = EVAL_IMAGES) -> EvalSet:
         else s
         for i, s in enumerate(scenes)
     ]
+    return encode_scenes(encoder, scenes, rng)
+
+
+def encode_scenes(
+    encoder: OpenClipEncoder, scenes: list[shapes.Scene], rng: random.Random
+) -> EvalSet:
     images = [shapes.render(s, rng, side=128) for s in scenes]
     vectors = np.concatenate(
         [encoder.encode_images(images[i : i + 128]) for i in range(0, len(images), 128)]
@@ -128,6 +134,7 @@ def counting(data: EvalSet, encoder: OpenClipEncoder) -> dict:
 def evaluate(weights: Path) -> dict:
     import open_clip
 
+    from photosearch.demo.evaluate_tags import open_world
     from retrieval.demo_model import register_demo_config
 
     register_demo_config()
@@ -143,10 +150,13 @@ def evaluate(weights: Path) -> dict:
         "text_to_image": recall_at(data, encoder),
         "zero_shot_tagging": tagging_accuracy(data, encoder),
         "counting": counting(data, encoder),
+        "open_world_tagging": open_world(encoder),
     }
 
 
 def write_report(weights: Path) -> dict:
+    from photosearch.demo.evaluate_tags import report_lines
+
     result = evaluate(weights)
     (weights.parent / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     t2i, tag = result["text_to_image"], result["zero_shot_tagging"]
@@ -177,10 +187,10 @@ def write_report(weights: Path) -> dict:
         )
     lines += [
         "",
-        "## Zero-shot tagging",
+        "## Zero-shot classification",
         "",
         (
-            "Top label of the prompt-template ensemble (`retrieval.tagging.TEMPLATES`) "
+            "Top label of the prompt-template ensemble (`retrieval.prompts.TEMPLATES`) "
             "against the true attribute, labels being the six shapes or the six colours."
         ),
         "",
@@ -205,6 +215,7 @@ def write_report(weights: Path) -> dict:
             f"{c['with_count']}."
         ),
     ]
+    lines += ["", *report_lines(result["open_world_tagging"])]
     (weights.parent / "EVAL.md").write_text("\n".join(lines) + "\n")
     return result
 
