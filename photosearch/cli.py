@@ -9,6 +9,7 @@ import sys
 from typing import NoReturn
 
 from photosearch.commands import (
+    eval_cmd,
     index_cmd,
     info_cmd,
     search_cmd,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag_cmd.register(sub, parents)
     info_cmd.register(sub, parents)
     serve_cmd.register(sub, parents)
+    eval_cmd.register(sub, parents)
     from photosearch.demo import run as demo_run
 
     demo_run.register(sub, parents)
