@@ -50,8 +50,11 @@ class ArrayStore:
     def counts(self) -> dict[str, int]:
         return {"vectors": len(self.vectors)}
 
+    def entry_count(self, dim: int) -> int:
+        return len(self.vectors)
+
     def iter_vectors(
-        self, dim: int, chunk: int = 20_000
+        self, dim: int, chunk: int = 20_000, *, views: bool = False
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start in range(0, len(self.vectors), chunk):
             stop = min(len(self.vectors), start + chunk)

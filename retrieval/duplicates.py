@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from retrieval.store import Store
 from retrieval.vector_index import VectorIndex
+from retrieval.views import image_ids
 
 
 def duplicate_groups(
@@ -24,7 +25,9 @@ def duplicate_groups(
         for query_id, (_, hits) in zip(
             ids, index.range_search(vectors, threshold), strict=True
         ):
-            for hit in hits:
+            # A hit may be another photo's view (retrieval.views): a crop of a wide
+            # photo is a near-duplicate of it.
+            for hit in image_ids(hits):
                 if hit != query_id:
                     parent[find(int(hit))] = find(int(query_id))
     members: dict[int, list[int]] = {}

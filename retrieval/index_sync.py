@@ -18,6 +18,7 @@ from retrieval.vector_index import (
     VectorIndex,
     remove_stale_temp_files,
 )
+from retrieval.views import best_per_photo
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +111,13 @@ def exact_search(
 ) -> tuple[FloatArray, IdArray]:
     """The exact top `k` (scores, ids) among `allowed`, scored from their stored vectors;
     rows padded with id -1 as `VectorIndex.search` does."""
-    ids, vectors = store.vectors_found(np.unique(allowed).tolist(), dim)
+    ids, vectors = store.vectors_found(np.unique(allowed).tolist(), dim, views=True)
     k = max(1, k)
-    scores = np.full((1, k), 0.0, dtype=np.float32)
-    found = np.full((1, k), -1, dtype=np.int64)
-    if len(ids):
-        all_scores = vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
-        order = np.argsort(-all_scores, kind="stable")[:k]
-        scores[0, : len(order)] = all_scores[order]
-        found[0, : len(order)] = ids[order]
-    return scores, found
+    if not len(ids):
+        return np.zeros((1, k), dtype=np.float32), np.full((1, k), -1, dtype=np.int64)
+    all_scores = vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
+    order = np.argsort(-all_scores, kind="stable")
+    return best_per_photo(all_scores[order], ids[order], k)
 
 
 def rebuild(store: Store, dim: int, policy: IndexPolicy | None = None) -> VectorIndex:
@@ -130,12 +128,12 @@ def rebuild(store: Store, dim: int, policy: IndexPolicy | None = None) -> Vector
     index = VectorIndex(dim)
     for _ in range(3):
         before = store.generation()
-        count = store.counts()["vectors"]
+        count = store.entry_count(dim)
         if policy.kind_for(count, dim) == "ivf" and count > 0:
             index = _build_ivf(store, dim, count, policy.index_recall)
         else:
             index = VectorIndex(dim)
-            for ids, vectors in store.iter_vectors(dim):
+            for ids, vectors in store.iter_vectors(dim, views=True):
                 index.add(ids, vectors)
         if store.generation() == before:
             index.generation = before
@@ -146,10 +144,12 @@ def rebuild(store: Store, dim: int, policy: IndexPolicy | None = None) -> Vector
 def _build_ivf(store: Store, dim: int, count: int, recall: float) -> VectorIndex:
     lists = ivf_lists(count)
     step = max(1, count // (lists * 64))
-    sample = np.concatenate([vectors[::step] for _, vectors in store.iter_vectors(dim)])
+    sample = np.concatenate(
+        [vectors[::step] for _, vectors in store.iter_vectors(dim, views=True)]
+    )
     index = VectorIndex.ivf(dim, lists, sample)
     index.trained_for = count
-    for ids, vectors in store.iter_vectors(dim):
+    for ids, vectors in store.iter_vectors(dim, views=True):
         index.add(ids, vectors)
     rng = np.random.default_rng(0)
     queries = sample[
@@ -169,7 +169,7 @@ def exact_top(store: Store, dim: int, queries: FloatArray, k: int) -> np.ndarray
     """Ids of the exact top k for each query, by brute force over the stored vectors."""
     best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
     best_ids = np.full((len(queries), k), -1, dtype=np.int64)
-    for ids, vectors in store.iter_vectors(dim):
+    for ids, vectors in store.iter_vectors(dim, views=True):
         scores = queries @ vectors.T
         all_scores = np.concatenate([best_scores, scores], axis=1)
         all_ids = np.concatenate([best_ids, np.broadcast_to(ids, scores.shape)], axis=1)

@@ -26,6 +26,7 @@ from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store import Store
 from retrieval.types import FloatArray, IdArray, ModelInfo
 from retrieval.vector_index import VectorIndex
+from retrieval.views import MAX_VIEWS, best_per_photo, every_view_id
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +181,26 @@ class Library:
                 return np.zeros((1, 0), dtype=np.float32), np.zeros(
                     (1, 0), dtype=np.int64
                 )
-            if allowed is None or index.kind == "flat":
-                return index.search(vector, k, allowed)
-            if len(allowed) <= self.settings.exact_filter_max:
+            if (
+                allowed is not None
+                and index.kind != "flat"
+                and len(allowed) <= self.settings.exact_filter_max
+            ):
                 return exact_search(self.store, index.dim, vector, k, allowed)
-            return index.search_filtered(vector, k, allowed)
+            views = every_view_id(allowed) if allowed is not None else None
+            # A photo can come back once per view: ask for enough entries that k photos
+            # remain, more only when views crowded them out.
+            for fetch in (3 * k, (MAX_VIEWS + 1) * k):
+                if views is None or index.kind == "flat":
+                    scores, ids = index.search(vector, fetch, views)
+                else:
+                    scores, ids = index.search_filtered(vector, fetch, views)
+                photos = best_per_photo(scores[0], ids[0], k)
+                if (photos[1] >= 0).sum() >= min(k, len(index)) or (
+                    (ids[0] >= 0).sum() < fetch
+                ):
+                    break
+            return photos
 
     def apply(
         self,

@@ -89,6 +89,8 @@ class Embedding(Base):
         ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
     )
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # A wide photo's other views (retrieval.views), one vector after another, same format.
+    views: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     image: Mapped[Image] = relationship(back_populates="embedding")
 

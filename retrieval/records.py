@@ -35,6 +35,8 @@ class EncodedFile:
     height: int
     taken_at: datetime | None
     vector: FloatArray
+    # A wide photo's other views (retrieval.views), one row each; None: the centre only.
+    views: FloatArray | None = None
 
 
 @dataclass(frozen=True)

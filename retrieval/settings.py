@@ -59,6 +59,10 @@ class Settings:
     poll: bool = False
     rescan_interval: float = 3600.0
     root_check_interval: float = 5.0
+    # Photos at least this many times wider than tall (or taller than wide) are also
+    # encoded as overlapping squares along the long side (retrieval.views); 0: never.
+    # 1.6 takes in 16:9 and panoramas, not 3:2 or 4:3.
+    views_aspect: float = 1.6
     # Cosine similarity above which two images count as near-duplicates.
     duplicate_threshold: float = 0.95
     # Zero-shot tagging: a label is assigned when its probability (that the photo shows
@@ -84,6 +88,7 @@ class Settings:
             ("decode_workers", int),
             ("max_pixels", int),
             ("duplicate_threshold", float),
+            ("views_aspect", float),
             ("tag_threshold", float),
             ("tag_top", int),
             ("flat_max_vectors", int),
@@ -152,6 +157,11 @@ class Settings:
             )
         if not 0.0 < self.index_recall <= 1.0:
             raise UsageError(f"index recall {self.index_recall} must be in (0, 1]")
+        if self.views_aspect != 0 and not 1.0 < self.views_aspect <= 100.0:
+            raise UsageError(
+                f"views aspect {self.views_aspect} must be over 1 (how many times wider "
+                "than tall a photo must be to get more views), or 0 for never"
+            )
         if self.tag_top < 1:
             raise UsageError(f"--top {self.tag_top} must be at least 1")
         if self.exact_filter_max < 0:

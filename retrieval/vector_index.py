@@ -15,6 +15,7 @@ import numpy as np
 
 from retrieval.faults import checkpoint
 from retrieval.types import FloatArray, IdArray
+from retrieval.views import every_view_id
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class VectorIndex:
             self.index.add_with_ids(vectors, ids)
 
     def remove(self, ids: IdArray | list[int]) -> None:
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        """Remove these photos, with every view each may have (retrieval.views)."""
+        ids = np.ascontiguousarray(every_view_id(ids), dtype=np.int64)
         if len(ids):
             self.index.remove_ids(faiss.IDSelectorBatch(ids))
 

@@ -25,7 +25,8 @@ from retrieval import db
 from retrieval.errors import LibraryError
 from retrieval.models import Embedding, Image
 from retrieval.types import FloatArray, IdArray, ImageMeta
-from retrieval.vectors import from_blobs
+from retrieval.vectors import STORED_DTYPE, from_blobs
+from retrieval.views import entries
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +52,50 @@ LIVE = Image.trashed_at.is_(None)  # SQL condition: the image is not in the tras
 
 
 def searchable_vectors(
-    s: Session, ids: Sequence[int], dim: int
+    s: Session, ids: Sequence[int], dim: int, *, views: bool = False
 ) -> tuple[IdArray, FloatArray]:
     """Inside the caller's transaction: the vectors among `ids` that search can return
-    (ids without one, or in the trash, are left out), ids ascending."""
-    found: dict[int, bytes] = {}
+    (ids without one, or in the trash, are left out), ids ascending. `views`: each wide
+    photo's other views too, as the index holds them (see retrieval.views)."""
+    found: dict[int, tuple[bytes, bytes | None]] = {}
     for chunk in chunks(ids):
         query = (
-            select(Embedding.image_id, Embedding.vector)
+            select(Embedding.image_id, Embedding.vector, Embedding.views)
             .join(Image)
             .where(Embedding.image_id.in_(chunk), LIVE)
         )
-        found.update({row.image_id: row.vector for row in s.execute(query)})
+        found.update(
+            {row.image_id: (row.vector, row.views) for row in s.execute(query)}
+        )
     order = sorted(found)
-    return np.array(order, dtype=np.int64), from_blobs([found[i] for i in order], dim)
+    rows = [found[i] for i in order]
+    return (
+        with_views(order, rows, dim)
+        if views
+        else (
+            np.array(order, dtype=np.int64),
+            from_blobs([vector for vector, _ in rows], dim),
+        )
+    )
+
+
+def with_views(
+    ids: Sequence[int], rows: Sequence[tuple[bytes, bytes | None]], dim: int
+) -> tuple[IdArray, FloatArray]:
+    """Index entries of stored (vector, views) rows: see retrieval.views.entries."""
+    return entries(
+        list(ids),
+        from_blobs([vector for vector, _ in rows], dim),
+        [views_blob(extra, dim) for _, extra in rows],
+    )
+
+
+def views_blob(blob: bytes | None, dim: int) -> FloatArray | None:
+    if not blob:
+        return None
+    return from_blobs([blob], len(blob) // np.dtype(STORED_DTYPE).itemsize).reshape(
+        -1, dim
+    )
 
 
 def path_under(

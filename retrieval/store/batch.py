@@ -100,7 +100,13 @@ class BatchMixin(GenerationMixin, TagsMixin):
                 s.execute(
                     insert(Embedding),
                     [
-                        {"image_id": i, "vector": to_blob(item.vector)}
+                        {
+                            "image_id": i,
+                            "vector": to_blob(item.vector),
+                            "views": to_blob(item.views)
+                            if item.views is not None and len(item.views)
+                            else None,
+                        }
                         for i, item in zip(ids, encoded, strict=True)
                     ],
                 )

@@ -109,7 +109,7 @@ class GenerationMixin(StoreBase):
                     )
                 )
             )
-            added, vectors = searchable_vectors(s, ids, dim)
+            added, vectors = searchable_vectors(s, ids, dim, views=True)
             return ChangeSet(
                 generation=info.vectors_generation,
                 removed=np.array(ids, dtype=np.int64),
@@ -120,8 +120,9 @@ class GenerationMixin(StoreBase):
 
 @dataclass(frozen=True)
 class ChangeSet:
-    """From one generation to `generation`: drop `removed` (every image touched), then add
-    `added` with `vectors` (those that have a searchable vector now)."""
+    """From one generation to `generation`: drop `removed` (every image touched, with all
+    its views), then add `added` with `vectors` (the index entries of those that have a
+    searchable vector now, views included)."""
 
     generation: int
     removed: IdArray

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import (
+    func,
     select,
 )
 
@@ -19,11 +20,14 @@ from retrieval.models import (
 from retrieval.store.base import (
     LIVE,
     StoreBase,
+    chunks,
     path_under,
     searchable_vectors,
+    views_blob,
+    with_views,
 )
 from retrieval.types import FloatArray, IdArray
-from retrieval.vectors import from_blobs
+from retrieval.vectors import STORED_DTYPE, from_blobs
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +44,29 @@ class VectorsMixin(StoreBase):
             )
         return vectors[[row[i] for i in ids]].reshape(len(ids), dim)
 
-    def vectors_found(self, ids: Sequence[int], dim: int) -> tuple[IdArray, FloatArray]:
+    def vectors_found(
+        self, ids: Sequence[int], dim: int, *, views: bool = False
+    ) -> tuple[IdArray, FloatArray]:
         """The searchable vectors among `ids` (ids without one, or in the trash, are left
-        out): (their ids, ascending, and their vectors)."""
+        out): (their ids, ascending, and their vectors); `views`: as the index holds them,
+        with wide photos' other views."""
         with self.session() as s:
-            return searchable_vectors(s, ids, dim)
+            return searchable_vectors(s, ids, dim, views=views)
 
     def iter_vectors(
-        self, dim: int, chunk: int = 20_000
+        self, dim: int, chunk: int = 20_000, *, views: bool = False
     ) -> Iterator[tuple[IdArray, FloatArray]]:
-        """Every searchable vector (not in the trash), in id order, a chunk at a time (the
+        """Every searchable vector (not in the trash), in id order, a chunk of photos at a
+        time; `views`: with each wide photo's other views, as the index holds them (the
         FAISS rebuild reads this)."""
         last = -1
+        columns = (Embedding.image_id, Embedding.vector) + (
+            (Embedding.views,) if views else ()
+        )
         while True:
             with self.session() as s:
                 rows = s.execute(
-                    select(Embedding.image_id, Embedding.vector)
+                    select(*columns)
                     .join(Image)
                     .where(Embedding.image_id > last, LIVE)
                     .order_by(Embedding.image_id)
@@ -66,8 +77,37 @@ class VectorsMixin(StoreBase):
             ids = np.fromiter(
                 (r.image_id for r in rows), dtype=np.int64, count=len(rows)
             )
-            yield ids, from_blobs([r.vector for r in rows], dim)
+            if views:
+                yield with_views(ids.tolist(), [(r.vector, r.views) for r in rows], dim)
+            else:
+                yield ids, from_blobs([r.vector for r in rows], dim)
             last = int(ids[-1])
+
+    def entry_count(self, dim: int) -> int:
+        """How many entries the index holds for the searchable photos: one each, plus
+        their other views."""
+        with self.session() as s:
+            photos, view_bytes = s.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(func.length(Embedding.views)), 0),
+                )
+                .select_from(Embedding)
+                .join(Image)
+                .where(LIVE)
+            ).one()
+        return int(photos) + int(view_bytes) // (dim * np.dtype(STORED_DTYPE).itemsize)
+
+    def views_of(self, ids: Sequence[int], dim: int) -> list[FloatArray | None]:
+        """The other views of each of `ids` (None: it has none), in that order."""
+        found: dict[int, bytes | None] = {}
+        with self.session() as s:
+            for part in chunks(ids):
+                query = select(Embedding.image_id, Embedding.views).where(
+                    Embedding.image_id.in_(part)
+                )
+                found.update({row.image_id: row.views for row in s.execute(query)})
+        return [views_blob(found.get(int(i)), dim) for i in ids]
 
     def ids_under(self, prefix: str) -> IdArray:
         query = (

@@ -1,0 +1,103 @@
+"""More than the centre square: the views of a wide photo that the index holds.
+
+The model's own transform resizes the short side and crops the centre, so a 16:9 photo
+loses almost a quarter of its width on each side and a panorama most of it. A photo at least
+`Settings.views_aspect` times wider than tall (or taller than wide) is also encoded as
+overlapping squares along its long side; search scores a photo by its best view, and results
+stay one per photo.
+
+In the vector index a photo's centre view keeps the photo's id; its other views get
+`id + view * VIEW_STRIDE`, so any index id tells its photo, and removing a photo removes
+every id it may have.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from retrieval.types import FloatArray, IdArray
+
+# Above any image id (the API allows up to 2**53); times MAX_VIEWS + 1 it stays far below
+# the 2**63 of FAISS's int64 ids.
+VIEW_STRIDE = 2**54
+MAX_VIEWS = 7  # extra views per photo, besides the centre
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom
+
+
+def view_boxes(width: int, height: int, min_aspect: float) -> list[Box]:
+    """Squares of the short side, evenly spaced from one end of the long side to the other
+    (overlapping), leaving out the centre one, which the primary vector already covers;
+    none for a photo narrower than `min_aspect` (0: never)."""
+    short, long = min(width, height), max(width, height)
+    if min_aspect <= 0 or short < 1 or long < min_aspect * short:
+        return []
+    count = min(MAX_VIEWS + 1, math.ceil(long / short))
+    starts = [round(i * (long - short) / (count - 1)) for i in range(count)]
+    centre = (long - short) // 2
+    boxes = []
+    for start in starts:
+        if abs(start - centre) <= short // 20:
+            continue  # the centre crop, near enough
+        if width >= height:
+            boxes.append((start, 0, start + short, height))
+        else:
+            boxes.append((0, start, width, start + short))
+    return boxes[:MAX_VIEWS]
+
+
+def image_ids(ids: IdArray) -> IdArray:
+    """The photo of each index id (-1, FAISS's padding, stays -1)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    return np.where(ids >= 0, ids % VIEW_STRIDE, -1)
+
+
+def every_view_id(ids: IdArray | list[int]) -> IdArray:
+    """Each photo's id and every id its views may have: what removing them must remove."""
+    base = np.asarray(ids, dtype=np.int64).reshape(-1, 1)
+    offsets = np.arange(MAX_VIEWS + 1, dtype=np.int64) * VIEW_STRIDE
+    return (base + offsets).ravel()
+
+
+def entries(
+    ids: list[int] | IdArray,
+    vectors: FloatArray,
+    views: list[FloatArray | None] | None,
+) -> tuple[IdArray, FloatArray]:
+    """What the index holds for these photos: each one's vector under its id, then its
+    views under theirs."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not views or all(v is None or len(v) == 0 for v in views):
+        return ids, vectors
+    out_ids: list[IdArray] = [ids]
+    out_vectors: list[FloatArray] = [vectors]
+    for image_id, extra in zip(ids, views, strict=True):
+        if extra is not None and len(extra):
+            n = len(extra)
+            out_ids.append(
+                int(image_id) + np.arange(1, n + 1, dtype=np.int64) * VIEW_STRIDE
+            )
+            out_vectors.append(extra)
+    return np.concatenate(out_ids), np.concatenate(out_vectors).astype(np.float32)
+
+
+def best_per_photo(
+    scores: FloatArray, ids: IdArray, k: int
+) -> tuple[FloatArray, IdArray]:
+    """One row of index results (best first) turned into photos: each photo once, at its
+    best view's score; at most `k`, padded with id -1."""
+    seen: set[int] = set()
+    out_scores = np.zeros(k, dtype=np.float32)
+    out_ids = np.full(k, -1, dtype=np.int64)
+    n = 0
+    for score, photo in zip(scores, image_ids(ids), strict=True):
+        if photo < 0 or int(photo) in seen:
+            continue
+        seen.add(int(photo))
+        out_scores[n], out_ids[n] = score, photo
+        n += 1
+        if n == k:
+            break
+    return out_scores[None, :], out_ids[None, :]
