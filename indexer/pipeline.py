@@ -25,6 +25,7 @@ from retrieval.settings import batch_size_for
 from retrieval.tagging import FIT_SAMPLE, Scorer, calibrated, scorer
 from retrieval.types import FloatArray
 from retrieval.vectors import stored_precision
+from retrieval.views import entries
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,9 @@ class _Tagger:
         self.library = library
         self.sets: list[Scorer] | None = None
 
-    def __call__(self, vectors: FloatArray) -> list[TagScores]:
+    def __call__(
+        self, vectors: FloatArray, views: Sequence[FloatArray | None] = ()
+    ) -> list[TagScores]:
         if len(vectors) == 0:
             return []
         store, encoder = self.library.store, self.library.encoder
@@ -65,20 +68,23 @@ class _Tagger:
             self.sets = [scorer(encoder, label_set) for label_set in store.label_sets()]
         if not self.sets:
             return []
-        library_size = store.counts()["vectors"] + len(vectors)
+        arriving = np.concatenate(
+            [vectors, *(v for v in views if v is not None and len(v))]
+        )
+        library_size = store.entry_count(encoder.info.dim) + len(arriving)
         self.sets = [
             calibrated(
                 store,
                 encoder,
                 replace(ready.label_set, calibration=None),
                 ready.labels,
-                vectors,
+                arriving,
             )
             if ready.needs_calibration or _outgrown(ready.label_set, library_size)
             else ready
             for ready in self.sets
         ]
-        return [ready.score(vectors) for ready in self.sets]
+        return [ready.score(vectors, views) for ready in self.sets]
 
 
 def _outgrown(label_set: LabelSetRecord, library_size: int) -> bool:
@@ -217,10 +223,14 @@ def _apply(
     def write(
         records: list[EncodedFile], vectors: FloatArray, bad: list[FailedFile]
     ) -> None:
-        written = store.write_batch(records, bad, tagger(vectors))
+        views = [r.views for r in records]
+        written = store.write_batch(records, bad, tagger(vectors, views))
         checkpoint("batch-committed")
         ids, failed_ids = written.ids, written.failed_ids
-        library.apply(ids + failed_ids, ids, vectors, written.generation)
+        added, added_vectors = entries(ids, vectors, views)
+        library.apply(
+            ids + failed_ids, added.tolist(), added_vectors, written.generation
+        )
         for record in records:
             counts["updated" if record.path in replaced_paths else "added"] += 1
         counts["failed"] += len(bad)
@@ -238,7 +248,7 @@ def _apply(
         generation = store.restore(
             [(i, e.path, e.size, e.mtime_ns) for i, e in plan.restores]
         )
-        ids, vectors = store.vectors_found(restored, dim)
+        ids, vectors = store.vectors_found(restored, dim, views=True)
         library.apply(restored, ids.tolist(), vectors, generation)
     store.move([(i, e.path, e.size, e.mtime_ns) for i, e in plan.moves])
     store.touch([(i, e.size, e.mtime_ns) for i, e in plan.touches])
@@ -247,6 +257,7 @@ def _apply(
         # Read the sources before any batch below can replace them.
         metas = store.meta(c.source_id for c in plan.copies)
         vectors = store.vectors([c.source_id for c in plan.copies], dim)
+        source_views = store.views_of([c.source_id for c in plan.copies], dim)
         copies = [
             EncodedFile(
                 c.entry.path,
@@ -257,8 +268,9 @@ def _apply(
                 metas[c.source_id].height or 0,
                 metas[c.source_id].taken_at,
                 vector,
+                extra,
             )
-            for c, vector in zip(plan.copies, vectors, strict=True)
+            for c, vector, extra in zip(plan.copies, vectors, source_views, strict=True)
         ]
         write(copies, vectors, list(plan.unreadable))
     elif plan.unreadable:
@@ -271,7 +283,9 @@ def _apply(
     draft = encoder.image_size if plan.encode else None
 
     def job(work: Work) -> Ready | FailedFile | None:
-        return decode_one(work, settings.max_pixels, draft, encoder.prepare)
+        return decode_one(
+            work, settings.max_pixels, draft, encoder.prepare, settings.views_aspect
+        )
 
     batch_size = batch_size_for(settings, getattr(encoder, "device", "cpu"))
     workers = settings.decode_workers or None
@@ -282,7 +296,18 @@ def _apply(
             break
         ready = [r for r in results if isinstance(r, Ready)]
         bad = [r for r in results if isinstance(r, FailedFile)]
-        vectors = stored_precision(encoder.encode_prepared([r.prepared for r in ready]))
+        # One forward pass for the batch's photos and their other views.
+        encoded_all = stored_precision(
+            encoder.encode_prepared(
+                [r.prepared for r in ready] + [v for r in ready for v in r.views]
+            )
+        )
+        vectors, rest = encoded_all[: len(ready)], encoded_all[len(ready) :]
+        ends = np.cumsum([len(r.views) for r in ready])
+        views = [
+            rest[end - len(r.views) : end] if r.views else None
+            for r, end in zip(ready, ends, strict=True)
+        ]
         checkpoint("encoded")
         records = [
             EncodedFile(
@@ -294,8 +319,9 @@ def _apply(
                 r.decoded.height,
                 r.decoded.taken_at,
                 vector,
+                extra,
             )
-            for r, vector in zip(ready, vectors, strict=True)
+            for r, vector, extra in zip(ready, vectors, views, strict=True)
         ]
         write(records, vectors, bad)
         encoded += len(records)

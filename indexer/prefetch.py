@@ -8,13 +8,14 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.plan import Work
 from retrieval.errors import DecodeError
 from retrieval.imaging import Decoded, decode
 from retrieval.records import FailedFile
+from retrieval.views import view_boxes
 
 
 @dataclass(frozen=True)
@@ -24,17 +25,28 @@ class Ready:
     work: Work
     decoded: Decoded
     prepared: Any
+    views: list[Any] = field(default_factory=list)  # a wide photo's other views
 
 
 def decode_one(
-    work: Work, max_pixels: int, draft: int | None, prepare: Callable[[Any], Any]
+    work: Work,
+    max_pixels: int,
+    draft: int | None,
+    prepare: Callable[[Any], Any],
+    views_aspect: float = 0.0,
 ) -> Ready | FailedFile | None:
-    """The model input for a file, the reason it failed, or None for a file gone since the
-    scan (the next scan or event deals with its absence)."""
+    """The model input for a file (with its other views when it is wide: see
+    retrieval.views), the reason it failed, or None for a file gone since the scan (the
+    next scan or event deals with its absence)."""
     entry = work.entry
     try:
         decoded = decode(entry.path, max_pixels=max_pixels, draft_size=draft)
         prepared = prepare(decoded.image)
+        image = decoded.image
+        views = [
+            prepare(image.crop(box))
+            for box in view_boxes(image.width, image.height, views_aspect)
+        ]
     except DecodeError as exc:
         reason = str(exc)
     # Preparing runs the model's own transform: whatever it raises on one odd picture
@@ -44,7 +56,7 @@ def decode_one(
             f"cannot prepare for the model: {str(exc).strip() or type(exc).__name__}"
         )
     else:
-        return Ready(work, decoded, prepared)
+        return Ready(work, decoded, prepared, views)
     if not os.path.lexists(entry.path):
         return None
     return FailedFile(entry.path, entry.size, entry.mtime_ns, work.content_hash, reason)

@@ -100,8 +100,19 @@ class Scorer:
             out[:, j] = p
         return out
 
-    def score(self, vectors: FloatArray) -> TagScores:
+    def score(
+        self, vectors: FloatArray, views: Sequence[FloatArray | None] = ()
+    ) -> TagScores:
+        """`views`: each photo's other views (retrieval.views), if any: an open-world label
+        counts as shown when any view shows it. An exclusive set asks what the photo is,
+        and looks at its centre only."""
         probs = self.probabilities(vectors)
+        extra = [(row, v) for row, v in enumerate(views) if v is not None and len(v)]
+        if extra and not self.label_set.exclusive:
+            rows = np.concatenate([np.full(len(v), row) for row, v in extra])
+            np.maximum.at(
+                probs, rows, self.probabilities(np.concatenate([v for _, v in extra]))
+            )
         return TagScores(
             self.label_set,
             probs,
@@ -171,10 +182,14 @@ def calibrate(
 
 
 def library_sample(store: Store, dim: int, limit: int = FIT_SAMPLE) -> FloatArray:
-    """Up to `limit` of the library's vectors, evenly spread over it."""
-    total = store.counts()["vectors"]
+    """Up to `limit` of the index's entries, evenly spread over it: wide photos' other
+    views too, since a label may show only there, and is scored there."""
+    total = store.entry_count(dim)
     step = max(1, -(-total // limit))
-    parts = [vectors[::step] for _, vectors in store.iter_vectors(dim, 20_000 * step)]
+    parts = [
+        vectors[::step]
+        for _, vectors in store.iter_vectors(dim, 20_000 * step, views=True)
+    ]
     return np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
 
 
@@ -208,7 +223,9 @@ def tag_images(
     labels = label_vectors(encoder, label_set.labels)
     ready = calibrated(store, encoder, replace(label_set, calibration=None), labels)
     done = 0
-    for ids, vectors in store.iter_vectors(encoder.info.dim, chunk):
-        store.write_tags([int(i) for i in ids], ready.score(vectors))
+    dim = encoder.info.dim
+    for ids, vectors in store.iter_vectors(dim, chunk):
+        photos = [int(i) for i in ids]
+        store.write_tags(photos, ready.score(vectors, store.views_of(photos, dim)))
         done += len(ids)
     return done
