@@ -135,6 +135,7 @@ def evaluate(weights: Path) -> dict:
     import open_clip
 
     from photosearch.demo.evaluate_tags import open_world
+    from photosearch.demo.evaluate_views import wide_photos
     from retrieval.demo_model import register_demo_config
 
     register_demo_config()
@@ -151,11 +152,12 @@ def evaluate(weights: Path) -> dict:
         "zero_shot_tagging": tagging_accuracy(data, encoder),
         "counting": counting(data, encoder),
         "open_world_tagging": open_world(encoder),
+        "wide_photos": wide_photos(encoder),
     }
 
 
 def write_report(weights: Path) -> dict:
-    from photosearch.demo.evaluate_tags import report_lines
+    from photosearch.demo import evaluate_tags, evaluate_views
 
     result = evaluate(weights)
     (weights.parent / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -215,7 +217,8 @@ def write_report(weights: Path) -> dict:
             f"{c['with_count']}."
         ),
     ]
-    lines += ["", *report_lines(result["open_world_tagging"])]
+    lines += ["", *evaluate_tags.report_lines(result["open_world_tagging"])]
+    lines += ["", *evaluate_views.report_lines(result["wide_photos"])]
     (weights.parent / "EVAL.md").write_text("\n".join(lines) + "\n")
     return result
 

@@ -284,3 +284,18 @@ def render(scene: Scene, rng: random.Random, side: int = 64) -> Image.Image:
         else:
             draw.polygon(_polygon(scene.shape, cx, cy, radius, turn), fill=fill)
     return image.resize((side, side), Image.Resampling.BICUBIC)
+
+
+def render_wide(
+    scene: Scene, rng: random.Random, height: int, aspect: float, edge: str
+) -> Image.Image:
+    """A photo `aspect` times wider than tall whose scene sits wholly in the strip along
+    its left or right edge that the model's centre crop cuts away (scaled down to fit it
+    when the strip is narrower than the photo is tall); the rest is background."""
+    width = round(aspect * height)
+    side = min(height, (width - height) // 2)
+    canvas = Image.new("RGB", (width, height), BACKGROUNDS[scene.background])
+    square = render(scene, rng, side=side)
+    top = rng.randrange(0, height - side + 1)
+    canvas.paste(square, (0 if edge == "left" else width - side, top))
+    return canvas

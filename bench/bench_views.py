@@ -1,0 +1,98 @@
+"""Wide photos on the demo model: text-to-image Recall@5 of shapes near an edge, with the
+centre crop only and with the wide-photo views, against the same shapes in square photos;
+and what the views cost (vectors per photo, index size, indexing time).
+
+    python -m bench.bench_views [--per-combination 3] [--seeds 21,22,23,24,25]
+
+For each of the 34 shape-and-colour combinations the model saw in training, a few photos
+whose one shape sits wholly in the strip the centre crop cuts away (16:9 and 3:1), and
+square photos of the same scenes. A query "a {colour} {shape}" hits when one of its first
+five results shows that shape in that colour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from indexer.pipeline import index_folders
+from photosearch.demo import wide
+from retrieval.library import Library
+from retrieval.query import QueryTerm
+from retrieval.search import SearchOptions, query_vector, search
+from retrieval.settings import Settings
+
+
+def make(root: Path, aspect: float, per: int, seed: int) -> dict[str, tuple]:
+    root.mkdir(parents=True)
+    made = {}
+    for n, (image, shows) in enumerate(wide.photos(aspect, per, seed)):
+        path = root / f"{n:04d}.jpg"
+        image.save(path, quality=92)
+        made[str(path)] = shows
+    return made
+
+
+def measure(
+    root: Path, made: dict[str, tuple], views_aspect: float
+) -> dict[str, float]:
+    library_dir = root.parent / f"library-{root.name}-{views_aspect}"
+    settings = Settings(library=library_dir, model="demo", views_aspect=views_aspect)
+    with Library.open(settings, create=True) as library:
+        start = time.perf_counter()
+        index_folders(library, [str(root)], progress=False)
+        seconds = time.perf_counter() - start
+        hits = 0
+        for shape, colour in wide.COMBINATIONS:
+            vector, _ = query_vector(
+                library, [QueryTerm(1.0, text=f"a {colour} {shape}")]
+            )
+            found = search(library, vector, SearchOptions(top=5))
+            hits += any(made[h.path] == (shape, colour) for h in found)
+        entries = len(library.index)
+    index_file = next(library_dir.glob("*.faiss"), None)
+    return {
+        "recall@5": hits / len(wide.COMBINATIONS),
+        "vectors/photo": entries / len(made),
+        "index KB": (index_file.stat().st_size / 1024) if index_file else 0.0,
+        "photos/s": len(made) / seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-combination", type=int, default=3)
+    parser.add_argument(
+        "--seeds", default="21,22,23,24,25", help="libraries to average over"
+    )
+    args = parser.parse_args()
+    rows: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for seed in (int(s) for s in args.seeds.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            for n, (name, aspect) in enumerate(wide.SETS):
+                folder = Path(tmp) / f"set{n}"
+                made = make(folder, aspect, args.per_combination, seed)
+                for label, views_aspect in (("centre", 0.0), ("views", 1.6)):
+                    if aspect <= 1 and views_aspect:
+                        continue
+                    result = measure(folder, made, views_aspect)
+                    rows.setdefault((name, label), []).append(result)
+    print(
+        f"{'photos':<22}{'encoded':<10}{'recall@5':>10}{'vectors/photo':>15}"
+        f"{'index KB':>10}{'photos/s':>10}   (mean of {args.seeds.count(',') + 1} "
+        f"libraries of {len(wide.COMBINATIONS) * args.per_combination} photos)"
+    )
+    for (name, label), results in rows.items():
+        mean = {key: statistics.mean(r[key] for r in results) for key in results[0]}
+        print(
+            f"{name:<22}{label:<10}{mean['recall@5']:>10.3f}"
+            f"{mean['vectors/photo']:>15.2f}{mean['index KB']:>10.0f}"
+            f"{mean['photos/s']:>10.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Wide photos: what the centre crop hides is still found, results stay one per photo, and
+a photo's views come and go with it in every copy of the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.pipeline import index_folders
+from photosearch.demo import wide
+from retrieval.library import Library
+from retrieval.query import QueryTerm
+from retrieval.search import SearchOptions, query_vector, search
+from retrieval.settings import Settings
+from retrieval.tagging import tag_images
+from retrieval.views import (
+    VIEW_STRIDE,
+    best_per_photo,
+    every_view_id,
+    image_ids,
+    view_boxes,
+)
+
+COMBINATIONS = wide.COMBINATIONS
+
+
+def test_view_boxes() -> None:
+    assert view_boxes(1920, 1080, 1.6) == [(0, 0, 1080, 1080), (840, 0, 1920, 1080)]
+    assert len(view_boxes(3000, 1000, 1.6)) == 2  # the middle one is the centre crop
+    assert len(view_boxes(4000, 1000, 1.6)) == 4
+    assert view_boxes(1000, 1920, 1.6)[0] == (0, 0, 1000, 1000)  # portrait: down
+    assert view_boxes(1500, 1000, 1.6) == []  # 3:2 stays one vector
+    assert view_boxes(1920, 1080, 0) == []
+    assert len(view_boxes(100_000, 1000, 1.6)) == 7  # capped
+
+
+def test_view_ids_map_back_to_photos() -> None:
+    ids = np.array([5, 5 + VIEW_STRIDE, 7 + 3 * VIEW_STRIDE, -1])
+    assert image_ids(ids).tolist() == [5, 5, 7, -1]
+    assert set(image_ids(every_view_id([9])).tolist()) == {9}
+    scores, photos = best_per_photo(
+        np.array([0.9, 0.8, 0.7, 0.6], dtype=np.float32),
+        np.array([5 + VIEW_STRIDE, 5, 7, -1]),
+        3,
+    )
+    assert photos[0].tolist() == [5, 7, -1] and scores[0][0] == pytest.approx(0.9)
+
+
+def wide_folder(root: Path, aspect: float, seed: int) -> dict[str, tuple[str, str]]:
+    """One wide photo per seen shape-and-colour combination, its shape at an edge."""
+    root.mkdir(parents=True)
+    made = {}
+    for n, (image, shows) in enumerate(wide.photos(aspect, 1, seed)):
+        path = root / f"{n:02d}.png"
+        image.save(path)
+        made[str(path)] = shows
+    return made
+
+
+def recall_at_5(library: Library, made: dict[str, tuple[str, str]]) -> float:
+    hits = 0
+    for shape, colour in COMBINATIONS:
+        vector, _ = query_vector(library, [QueryTerm(1.0, text=f"a {colour} {shape}")])
+        found = search(library, vector, SearchOptions(top=5))
+        assert len({h.image_id for h in found}) == len(found) == 5  # one per photo
+        hits += any(made[h.path] == (shape, colour) for h in found)
+    return hits / len(COMBINATIONS)
+
+
+@pytest.mark.parametrize("aspect", [16 / 9, 3.0])
+def test_a_shape_at_the_edge_is_found_by_text(tmp_path: Path, aspect: float) -> None:
+    made = wide_folder(tmp_path / "photos", aspect, seed=3)
+    recall = {}
+    for views_aspect in (0.0, 1.6):
+        settings = Settings(
+            library=tmp_path / f"library-{views_aspect}",
+            model="demo",
+            views_aspect=views_aspect,
+        )
+        with Library.open(settings, create=True) as library:
+            index_folders(library, [str(tmp_path / "photos")], progress=False)
+            recall[views_aspect] = recall_at_5(library, made)
+            entries = len(library.index)
+        if views_aspect:
+            assert entries == 3 * len(made)  # the centre and two edge squares
+    assert recall[1.6] >= 0.75 and recall[1.6] >= recall[0.0] + 0.3, recall
+
+
+def test_views_follow_their_photo(tmp_path: Path) -> None:
+    # 3:1: the shape fills the edge strip at full size, so tags can be asked of it.
+    made = wide_folder(tmp_path / "photos", 3.0, seed=4)
+    settings = Settings(library=tmp_path / "library", model="demo")
+    reader_settings = Settings(library=tmp_path / "library", model="demo")
+    with Library.open(settings, create=True) as library:
+        index_folders(library, [str(tmp_path / "photos")], progress=False)
+        assert len(library.index) == 3 * len(made)
+        assert library.store.entry_count(library.model.dim) == len(library.index)
+        with Library.open(reader_settings, writer=False) as reader:
+            assert len(reader.index) == 3 * len(made)
+            gone = next(iter(made))
+            Path(gone).unlink()
+            index_folders(library, [str(tmp_path / "photos")], progress=False)
+            assert len(library.index) == 3 * (len(made) - 1)
+            reader.reload_if_stale()  # follows the change log
+            assert len(reader.index) == 3 * (len(made) - 1)
+            # Tags: an open-world label is shown when any view shows it.
+            shape = made[str(next(p for p in made if p != gone))][0]
+            library.store.save_label_set("t", [shape], 0.5, 5)
+            tag_images(library.store, library.encoder, library.store.label_set("t"))
+            tagged = {t.path for t in library.store.tags(label_set="t")}
+            wanted = {p for p, (s, _) in made.items() if s == shape and p != gone}
+            assert wanted and len(tagged & wanted) >= len(wanted) - 1
+
+
+@pytest.mark.parametrize("index_type", ["flat", "ivf"])
+def test_filtered_search_gives_each_photo_once(tmp_path: Path, index_type: str) -> None:
+    made = wide_folder(tmp_path / "photos", 16 / 9, seed=5)
+    settings = Settings(
+        library=tmp_path / "library", model="demo", index_type=index_type
+    )
+    with Library.open(settings, create=True) as library:
+        index_folders(library, [str(tmp_path / "photos")], progress=False)
+        assert library.index.kind == index_type
+        shape, colour = made[next(iter(made))]
+        vector, _ = query_vector(library, [QueryTerm(1.0, text=f"a {colour} {shape}")])
+        everything = search(library, vector, SearchOptions(top=len(made) + 5))
+        assert len(everything) == len({h.image_id for h in everything}) == len(made)
+        inside = search(
+            library, vector, SearchOptions(top=10, under=str(tmp_path / "photos"))
+        )
+        assert len(inside) == len({h.image_id for h in inside}) == 10
+        assert made[inside[0].path] == (shape, colour)
