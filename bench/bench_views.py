@@ -1,6 +1,7 @@
 """Wide photos on the demo model: text-to-image Recall@5 of shapes near an edge, with the
 centre crop only and with the wide-photo views, against the same shapes in square photos;
-and what the views cost (vectors per photo, index size, indexing time).
+small shapes in large square photos with `--tiles` 0, 2 and 3; and what the views cost
+(vectors per photo, index size, indexing time).
 
     python -m bench.bench_views [--per-combination 3] [--seeds 21,22,23,24,25]
 
@@ -16,7 +17,10 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
+
+from PIL import Image
 
 from indexer.pipeline import index_folders
 from photosearch.demo import wide
@@ -26,10 +30,10 @@ from retrieval.search import SearchOptions, query_vector, search
 from retrieval.settings import Settings
 
 
-def make(root: Path, aspect: float, per: int, seed: int) -> dict[str, tuple]:
+def make(root: Path, photos: Iterable[tuple[Image.Image, tuple]]) -> dict[str, tuple]:
     root.mkdir(parents=True)
     made = {}
-    for n, (image, shows) in enumerate(wide.photos(aspect, per, seed)):
+    for n, (image, shows) in enumerate(photos):
         path = root / f"{n:04d}.jpg"
         image.save(path, quality=92)
         made[str(path)] = shows
@@ -37,10 +41,12 @@ def make(root: Path, aspect: float, per: int, seed: int) -> dict[str, tuple]:
 
 
 def measure(
-    root: Path, made: dict[str, tuple], views_aspect: float
+    root: Path, made: dict[str, tuple], views_aspect: float, tiles: int = 0
 ) -> dict[str, float]:
-    library_dir = root.parent / f"library-{root.name}-{views_aspect}"
-    settings = Settings(library=library_dir, model="demo", views_aspect=views_aspect)
+    library_dir = root.parent / f"library-{root.name}-{views_aspect}-{tiles}"
+    settings = Settings(
+        library=library_dir, model="demo", views_aspect=views_aspect, tiles=tiles
+    )
     with Library.open(settings, create=True) as library:
         start = time.perf_counter()
         index_folders(library, [str(root)], progress=False)
@@ -74,11 +80,21 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for n, (name, aspect) in enumerate(wide.SETS):
                 folder = Path(tmp) / f"set{n}"
-                made = make(folder, aspect, args.per_combination, seed)
+                made = make(folder, wide.photos(aspect, args.per_combination, seed))
                 for label, views_aspect in (("centre", 0.0), ("views", 1.6)):
                     if aspect <= 1 and views_aspect:
                         continue
                     result = measure(folder, made, views_aspect)
+                    rows.setdefault((name, label), []).append(result)
+            for n, fraction in enumerate(wide.SMALL):
+                folder = Path(tmp) / f"small{n}"
+                made = make(
+                    folder, wide.small_photos(fraction, args.per_combination, seed)
+                )
+                for tiles in (0, 2, 3):
+                    result = measure(folder, made, 1.6, tiles)
+                    label = f"tiles {tiles}x{tiles}" if tiles else "centre"
+                    name = f"shape {fraction:g} of 512"
                     rows.setdefault((name, label), []).append(result)
     print(
         f"{'photos':<22}{'encoded':<10}{'recall@5':>10}{'vectors/photo':>15}"

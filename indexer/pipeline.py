@@ -280,11 +280,19 @@ def _apply(
     bar = tqdm(total=len(plan.encode), unit="img", disable=not progress, leave=False)
     encoder = library.encoder
     # Decode no finer than the model looks (see `decode`): the rest is thrown away anyway.
-    draft = encoder.image_size if plan.encode else None
+    # Tiles need their share of the photo at the model's resolution.
+    tile_side = encoder.image_size if plan.encode else 1
+    draft = tile_side * max(1, settings.tiles) if plan.encode else None
 
     def job(work: Work) -> Ready | FailedFile | None:
         return decode_one(
-            work, settings.max_pixels, draft, encoder.prepare, settings.views_aspect
+            work,
+            settings.max_pixels,
+            draft,
+            encoder.prepare,
+            settings.views_aspect,
+            settings.tiles,
+            tile_side,
         )
 
     batch_size = batch_size_for(settings, getattr(encoder, "device", "cpu"))

@@ -34,6 +34,8 @@ def decode_one(
     draft: int | None,
     prepare: Callable[[Any], Any],
     views_aspect: float = 0.0,
+    tiles: int = 0,
+    tile_side: int = 1,
 ) -> Ready | FailedFile | None:
     """The model input for a file (with its other views when it is wide: see
     retrieval.views), the reason it failed, or None for a file gone since the scan (the
@@ -45,7 +47,9 @@ def decode_one(
         image = decoded.image
         views = [
             prepare(image.crop(box))
-            for box in view_boxes(image.width, image.height, views_aspect)
+            for box in view_boxes(
+                image.width, image.height, views_aspect, tiles, tile_side
+            )
         ]
     except DecodeError as exc:
         reason = str(exc)

@@ -63,6 +63,10 @@ class Settings:
     # encoded as overlapping squares along the long side (retrieval.views); 0: never.
     # 1.6 takes in 16:9 and panoramas, not 3:2 or 4:3.
     views_aspect: float = 1.6
+    # Tiles: also encode a grid of squares a `tiles`-th of the short side wide (2: four
+    # tiles for a square photo), so that small things in large photos are found; 0: off.
+    # Only photos whose tiles keep the model's input resolution get them.
+    tiles: int = 0
     # Cosine similarity above which two images count as near-duplicates.
     duplicate_threshold: float = 0.95
     # Zero-shot tagging: a label is assigned when its probability (that the photo shows
@@ -89,6 +93,7 @@ class Settings:
             ("max_pixels", int),
             ("duplicate_threshold", float),
             ("views_aspect", float),
+            ("tiles", int),
             ("tag_threshold", float),
             ("tag_top", int),
             ("flat_max_vectors", int),
@@ -161,6 +166,10 @@ class Settings:
             raise UsageError(
                 f"views aspect {self.views_aspect} must be over 1 (how many times wider "
                 "than tall a photo must be to get more views), or 0 for never"
+            )
+        if self.tiles not in (0, 1, 2, 3):
+            raise UsageError(
+                f"tiles {self.tiles} must be 2 or 3 (a grid of 2x2 or 3x3), or 0 for none"
             )
         if self.tag_top < 1:
             raise UsageError(f"--top {self.tag_top} must be at least 1")

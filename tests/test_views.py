@@ -16,10 +16,12 @@ from retrieval.search import SearchOptions, query_vector, search
 from retrieval.settings import Settings
 from retrieval.tagging import tag_images
 from retrieval.views import (
+    MAX_VIEWS,
     VIEW_STRIDE,
     best_per_photo,
     every_view_id,
     image_ids,
+    tile_boxes,
     view_boxes,
 )
 
@@ -33,7 +35,22 @@ def test_view_boxes() -> None:
     assert view_boxes(1000, 1920, 1.6)[0] == (0, 0, 1000, 1000)  # portrait: down
     assert view_boxes(1500, 1000, 1.6) == []  # 3:2 stays one vector
     assert view_boxes(1920, 1080, 0) == []
-    assert len(view_boxes(100_000, 1000, 1.6)) == 7  # capped
+    assert len(view_boxes(100_000, 1000, 1.6)) == MAX_VIEWS  # capped
+
+
+def test_tile_boxes() -> None:
+    assert tile_boxes(512, 512, 2, 64) == [
+        (0, 0, 256, 256),
+        (256, 0, 512, 256),
+        (0, 256, 256, 512),
+        (256, 256, 512, 512),
+    ]
+    assert len(tile_boxes(512, 512, 3, 64)) == 9
+    assert len(tile_boxes(4000, 3000, 3, 224)) == 12  # 4 across, 3 down
+    assert tile_boxes(400, 300, 2, 224) == []  # tiles would be under the model's input
+    assert tile_boxes(4000, 3000, 0, 224) == []
+    # A wide photo gets its side squares, then tiles, capped.
+    assert len(view_boxes(1920, 1080, 1.6, 2, 224)) == 2 + 8
 
 
 def test_view_ids_map_back_to_photos() -> None:
@@ -132,3 +149,21 @@ def test_filtered_search_gives_each_photo_once(tmp_path: Path, index_type: str) 
         )
         assert len(inside) == len({h.image_id for h in inside}) == 10
         assert made[inside[0].path] == (shape, colour)
+
+
+def test_tiles_find_small_shapes_in_large_photos(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    root.mkdir()
+    made = {}
+    for n, (image, shows) in enumerate(wide.small_photos(0.25, 1, seed=6)):
+        path = root / f"{n:02d}.png"
+        image.save(path)
+        made[str(path)] = shows
+    recall = {}
+    for tiles in (0, 2):
+        settings = Settings(library=tmp_path / f"lib{tiles}", model="demo", tiles=tiles)
+        with Library.open(settings, create=True) as library:
+            index_folders(library, [str(root)], progress=False)
+            assert len(library.index) == (5 if tiles else 1) * len(made)
+            recall[tiles] = recall_at_5(library, made)
+    assert recall[2] >= 0.9 and recall[2] >= recall[0] + 0.2, recall

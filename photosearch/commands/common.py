@@ -86,6 +86,14 @@ def add_indexing_options(parser: argparse.ArgumentParser) -> None:
         "$PHOTOSEARCH_BATCH_SIZE)",
     )
     parser.add_argument(
+        "--tiles",
+        type=int,
+        choices=(0, 2, 3),
+        help="also encode a 2x2 or 3x3 grid of tiles of each large photo, so that small "
+        "things in it are found (more vectors per photo; photos encoded from now on; "
+        f"default {now.tiles}: none; $PHOTOSEARCH_TILES)",
+    )
+    parser.add_argument(
         "--index-type",
         choices=INDEX_TYPES,
         help="vector index: auto (exact while fast enough, then approximate IVF tuned to "

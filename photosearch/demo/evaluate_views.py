@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from photosearch.demo import wide
 from retrieval.encoder import OpenClipEncoder
@@ -20,17 +21,21 @@ VIEWS_ASPECT = 1.6
 
 
 def recall_at_5(
-    encoder: OpenClipEncoder, aspect: float, seed: int, views: bool
+    encoder: OpenClipEncoder,
+    made: list[tuple[Image.Image, tuple[str, str]]],
+    views: bool,
+    tiles: int = 0,
 ) -> tuple[float, float]:
-    """(Recall@5, vectors per photo) over one library of the set."""
-    made = list(wide.photos(aspect, PER_COMBINATION, seed))
+    """(Recall@5, vectors per photo) over one library."""
     vectors = encoder.encode_images([image for image, _ in made])
     owner = list(range(len(made)))
     if views:
         crops = [
             (n, image.crop(box))
             for n, (image, _) in enumerate(made)
-            for box in view_boxes(image.width, image.height, VIEWS_ASPECT)
+            for box in view_boxes(
+                image.width, image.height, VIEWS_ASPECT, tiles, encoder.image_size
+            )
         ]
         if crops:
             vectors = np.concatenate(
@@ -54,11 +59,39 @@ def wide_photos(encoder: OpenClipEncoder) -> list[dict[str, Any]]:
     rows = []
     for name, aspect in wide.SETS:
         for views in (False, True) if aspect > 1 else (False,):
-            measured = [recall_at_5(encoder, aspect, seed, views) for seed in SEEDS]
+            measured = [
+                recall_at_5(
+                    encoder, list(wide.photos(aspect, PER_COMBINATION, seed)), views
+                )
+                for seed in SEEDS
+            ]
             rows.append(
                 {
                     "photos": name,
                     "encoded": "centre and views" if views else "centre",
+                    "recall@5": round(float(np.mean([r for r, _ in measured])), 3),
+                    "vectors_per_photo": round(
+                        float(np.mean([v for _, v in measured])), 2
+                    ),
+                }
+            )
+    for fraction in wide.SMALL:
+        for tiles in (0, 2, 3):
+            measured = [
+                recall_at_5(
+                    encoder,
+                    list(wide.small_photos(fraction, PER_COMBINATION, seed)),
+                    tiles > 0,
+                    tiles,
+                )
+                for seed in SEEDS
+            ]
+            rows.append(
+                {
+                    "photos": f"512 px square, shape {fraction:g} of the side",
+                    "encoded": f"centre and {tiles}x{tiles} tiles"
+                    if tiles
+                    else "centre",
                     "recall@5": round(float(np.mean([r for r, _ in measured])), 3),
                     "vectors_per_photo": round(
                         float(np.mean([v for _, v in measured])), 2
@@ -80,7 +113,9 @@ def report_lines(rows: list[dict[str, Any]]) -> list[str]:
             '"a {colour} {shape}" hits when one of its first five results shows it. Views: '
             f"photos at least {VIEWS_ASPECT} times wider than tall are also encoded as "
             "squares along their long side (`retrieval/views.py`), a photo scored by its "
-            "best view."
+            "best view. Small shapes in large photos: a shape a quarter or an eighth of "
+            "a 512 px photo's side, anywhere in it, with `--tiles` 0 (off, the default), "
+            "2 or 3."
         ),
         "",
         "| photos | encoded | Recall@5 | vectors per photo |",

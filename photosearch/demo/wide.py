@@ -52,3 +52,25 @@ def photos(
             yield shapes.render_wide(scene, rng, height, aspect, edge), (shape, colour)
         else:
             yield centred(scene, rng, height, round(height * aspect)), (shape, colour)
+
+
+# Small shapes in large photos: the shape's side as a share of the photo's.
+SMALL = (0.25, 0.125)
+
+
+def small_photos(
+    fraction: float, per: int, seed: int, height: int = 512
+) -> Iterator[tuple[Image.Image, tuple[str, str]]]:
+    """Square photos with one shape a `fraction` of their side, anywhere in them."""
+    rng = random.Random(seed)
+    for shape, colour in COMBINATIONS * per:
+        background = rng.choice([b for b in shapes.BACKGROUNDS if b != colour])
+        scene = shapes.Scene(shape, colour, 1, "large", "center", background)
+        side = round(height * fraction)
+        canvas = Image.new("RGB", (height, height), shapes.BACKGROUNDS[background])
+        spot = (
+            rng.randrange(0, height - side + 1),
+            rng.randrange(0, height - side + 1),
+        )
+        canvas.paste(shapes.render(scene, rng, side=side), spot)
+        yield canvas, (shape, colour)
