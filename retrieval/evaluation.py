@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import os
-import resource
 import sys
 import threading
 import time
@@ -114,6 +113,8 @@ class PeakMemory:
             with open("/proc/self/statm") as f:
                 return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError):
+            import resource  # not on Windows, where /proc is missing as well
+
             scale = 1 if sys.platform == "darwin" else 1024
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
