@@ -20,7 +20,7 @@ from indexer.roots import classify
 from indexer.scan import FileEntry, file_entry, inside, walk
 from retrieval.faults import checkpoint
 from retrieval.library import Library
-from retrieval.records import EncodedFile, FailedFile, LabelSetRecord, TagScores
+from retrieval.records import EncodedFile, FailedFile, TagScores
 from retrieval.settings import batch_size_for
 from retrieval.tagging import FIT_SAMPLE, Scorer, calibrated, scorer
 from retrieval.types import FloatArray
@@ -68,28 +68,36 @@ class _Tagger:
             self.sets = [scorer(encoder, label_set) for label_set in store.label_sets()]
         if not self.sets:
             return []
-        arriving = np.concatenate(
-            [vectors, *(v for v in views if v is not None and len(v))]
-        )
-        library_size = store.entry_count(encoder.info.dim) + len(arriving)
+        arriving = [vectors, *(v for v in views if v is not None and len(v))]
+        size: list[int] = []  # the library's entries, counted on first need
+
+        def refit(ready: Scorer) -> bool:
+            if ready.needs_calibration:
+                return True
+            fit = ready.label_set.calibration
+            # A fit to a full sample never grows stale: no count for it (a query over
+            # every vector, on every batch).
+            if fit is None or 2 * fit.fitted_on >= FIT_SAMPLE:
+                return False
+            if not size:
+                size.append(
+                    store.entry_count(encoder.info.dim) + sum(map(len, arriving))
+                )
+            return 2 * fit.fitted_on < size[0]
+
         self.sets = [
             calibrated(
                 store,
                 encoder,
                 replace(ready.label_set, calibration=None),
                 ready.labels,
-                arriving,
+                np.concatenate(arriving),
             )
-            if ready.needs_calibration or _outgrown(ready.label_set, library_size)
+            if refit(ready)
             else ready
             for ready in self.sets
         ]
         return [ready.score(vectors, views) for ready in self.sets]
-
-
-def _outgrown(label_set: LabelSetRecord, library_size: int) -> bool:
-    fit = label_set.calibration
-    return fit is not None and 2 * fit.fitted_on < min(library_size, FIT_SAMPLE)
 
 
 def scan(roots: Sequence[str]) -> list[FileEntry]:

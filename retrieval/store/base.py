@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     false,
+    null,
     or_,
     select,
 )
@@ -58,15 +59,15 @@ def searchable_vectors(
     (ids without one, or in the trash, are left out), ids ascending. `views`: each wide
     photo's other views too, as the index holds them (see retrieval.views)."""
     found: dict[int, tuple[bytes, bytes | None]] = {}
+    # The views column only when asked: a wide photo's views outweigh its vector.
+    extra = Embedding.views if views else null()
     for chunk in chunks(ids):
         query = (
-            select(Embedding.image_id, Embedding.vector, Embedding.views)
+            select(Embedding.image_id, Embedding.vector, extra)
             .join(Image)
             .where(Embedding.image_id.in_(chunk), LIVE)
         )
-        found.update(
-            {row.image_id: (row.vector, row.views) for row in s.execute(query)}
-        )
+        found.update({row[0]: (row[1], row[2]) for row in s.execute(query)})
     order = sorted(found)
     rows = [found[i] for i in order]
     return (
@@ -91,11 +92,10 @@ def with_views(
 
 
 def views_blob(blob: bytes | None, dim: int) -> FloatArray | None:
+    """The views stored in one row's blob, one row each (None when it has none)."""
     if not blob:
         return None
-    return from_blobs([blob], len(blob) // np.dtype(STORED_DTYPE).itemsize).reshape(
-        -1, dim
-    )
+    return np.frombuffer(blob, dtype=STORED_DTYPE).reshape(-1, dim).astype(np.float32)
 
 
 def path_under(
