@@ -19,7 +19,7 @@ from retrieval.encoder import Encoder
 from retrieval.errors import DecodeError, UsageError
 from retrieval.imaging import IMAGE_EXTENSIONS, decode
 from retrieval.prompts import label_vectors
-from retrieval.records import LabelSetRecord
+from retrieval.records import LabelSetRecord, TagScores
 from retrieval.tagging import calibrate, scorer
 from retrieval.types import FloatArray
 
@@ -178,6 +178,33 @@ def _precision_recall(got: np.ndarray, truth: np.ndarray) -> tuple[float, float]
     return hits / max(1, int(got.sum())), hits / max(1, int(truth.sum()))
 
 
+def tag_scores(
+    encoder: Encoder,
+    labels: tuple[str, ...],
+    vectors: FloatArray,
+    threshold: float,
+    *,
+    exclusive: bool = False,
+    cache_dir: Path | None = None,
+) -> TagScores:
+    """These photos tagged as by `photosearch tag` with a set of `labels` (every label
+    may be assigned; an exclusive set, as before open-world tags, assigns its top one), an
+    open-world set fitted to the photos themselves as to a library."""
+    record = LabelSetRecord(
+        name="eval",
+        labels=labels,
+        label_ids=tuple(range(len(labels))),
+        threshold=threshold,
+        top=1 if exclusive else len(labels),
+        exclusive=exclusive,
+    )
+    label_vecs = label_vectors(encoder, labels)
+    if not exclusive:
+        fitted = calibrate(encoder, record, label_vecs, vectors, cache_dir)
+        record = replace(record, calibration=fitted)
+    return scorer(encoder, record, label_vecs).score(vectors)
+
+
 def tag_metrics(
     encoder: Encoder,
     labels: tuple[str, ...],
@@ -187,17 +214,7 @@ def tag_metrics(
     cache_dir: Path | None,
 ) -> tuple[float, float, list[tuple[float, float, float]]]:
     """Open-world tags as `photosearch tag` assigns them (fitted to these photos)."""
-    record = LabelSetRecord(
-        name="eval",
-        labels=labels,
-        label_ids=tuple(range(len(labels))),
-        threshold=threshold,
-        top=len(labels),
-    )
-    label_vecs = label_vectors(encoder, labels)
-    fitted = calibrate(encoder, record, label_vecs, vectors, cache_dir)
-    ready = scorer(encoder, replace(record, calibration=fitted), label_vecs)
-    probs = ready.probabilities(vectors)
+    probs = tag_scores(encoder, labels, vectors, threshold, cache_dir=cache_dir).scores
     expected = np.array([[t == label for label in labels] for t in truth])
     precision, recall = _precision_recall(probs >= threshold, expected)
     curve = [(t, *_precision_recall(probs >= t, expected)) for t in CURVE]

@@ -76,27 +76,23 @@ class Scorer:
     logit_bias: float | None
 
     def probabilities(self, vectors: FloatArray) -> FloatArray:
-        scores = vectors @ self.labels.T
         if self.label_set.exclusive:
             return probabilities(vectors, self.labels, self.logit_scale)
+        scores = vectors @ self.labels.T
         if self.logit_bias is not None:
             logits = self.logit_scale * scores + self.logit_bias
             return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
         calibration = self.label_set.calibration
         if calibration is None:
             raise ValueError(f"label set {self.label_set.name!r} is not calibrated")
-        rival_scores = vectors @ self.rivals.T
         out = np.empty_like(scores, dtype=np.float32)
         for j, model in enumerate(calibration.labels):
             p = model.presence(scores[:, j])
             rows = list(self.rival_rows[j])
             if rows:
-                logits = self.logit_scale * np.concatenate(
-                    [scores[:, j : j + 1], rival_scores[:, rows]], axis=1
-                )
-                logits -= logits.max(axis=1, keepdims=True)
-                exp = np.exp(logits)
-                p = p * exp[:, 0] / exp.sum(axis=1)
+                # The label against its rivals: the set's own softmax, over them.
+                contest = np.vstack([self.labels[j], self.rivals[rows]])
+                p = p * probabilities(vectors, contest, self.logit_scale)[:, 0]
             out[:, j] = p
         return out
 

@@ -5,7 +5,6 @@ held-out ones reported apart), against the closed-set softmax that tagging was b
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -13,9 +12,7 @@ import numpy as np
 from photosearch.demo import shapes
 from photosearch.demo.evaluate import EvalSet, encode_scenes
 from retrieval.encoder import OpenClipEncoder
-from retrieval.prompts import label_vectors
-from retrieval.records import LabelSetRecord
-from retrieval.tagging import calibrate, scorer
+from retrieval.evaluation import tag_scores
 
 LIBRARY_SEED = 20261130
 LIBRARY_IMAGES = 1200
@@ -40,20 +37,7 @@ def assigned(
 ) -> np.ndarray:
     """What `photosearch tag` assigns with its defaults (threshold 0.5; --exclusive as it
     was before open-world tags: top 1)."""
-    record = LabelSetRecord(
-        name="eval",
-        labels=labels,
-        label_ids=tuple(range(len(labels))),
-        threshold=0.5,
-        top=1 if exclusive else len(labels),
-        exclusive=exclusive,
-    )
-    vectors = label_vectors(encoder, labels)
-    if not exclusive:
-        record = replace(
-            record, calibration=calibrate(encoder, record, vectors, data.vectors, None)
-        )
-    return scorer(encoder, record, vectors).score(data.vectors).assigned
+    return tag_scores(encoder, labels, data.vectors, 0.5, exclusive=exclusive).assigned
 
 
 def precision_recall(
