@@ -94,12 +94,16 @@ def run_cli(
 
 def main_in_fresh_process(*argv: str) -> tuple[str, bool]:
     """Run `photosearch ARGV` in a new interpreter: (its stdout, whether it imported torch)."""
-    code = (
+    return run_in_fresh_process(
         "import sys\nfrom photosearch.cli import main\n"
         f"sys.argv = ['photosearch', *{list(argv)!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
     )
+
+
+def run_in_fresh_process(code: str) -> tuple[str, bool]:
+    """Run Python `code` in a new interpreter: (its stdout, whether it imported torch)."""
+    code += "\nimport sys\nprint('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
     out = subprocess.run(
         [sys.executable, "-c", code],
         check=False,
