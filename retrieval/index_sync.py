@@ -68,12 +68,13 @@ def open_index(
 ) -> VectorIndex:
     """The library's index: the saved file brought up to date through the change log,
     else rebuilt from the stored vectors. `save`: this process writes the library (a
-    reader never writes the file, nor touches a writer's temporary files)."""
+    reader never writes the file, nor touches a writer's temporary files, and maps the
+    file rather than reading it: a query touches only the pages its search visits)."""
     path = store.root / INDEX_NAME
     if save:
         remove_stale_temp_files(store.root)
     try:
-        index = VectorIndex.load(path, dim)
+        index = VectorIndex.load(path, dim, mapped=not save)
         if index.generation == store.generation() or catch_up(store, index):
             return index
         reason = f"{path} is further behind the library than its change log reaches"

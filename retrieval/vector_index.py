@@ -8,6 +8,7 @@ import math
 import os
 import struct
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -20,28 +21,73 @@ from retrieval.views import every_view_id
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.faiss"
-_MAGIC = b"PSFAISS2"
-# magic, store generation, nprobe (0 for flat), vectors the IVF centroids were trained for
-_HEADER = struct.Struct("<8sQIQ")
+# The file is FAISS's own bytes, then this trailer: FAISS reads from the start of a file,
+# so only a trailer lets it map the file instead of reading it (a cold query on a large
+# library then touches only the pages its search visits).
+_MAGIC = b"PSFAISS3"
+# FAISS bytes, store generation, nprobe (0 for flat), vectors the IVF centroids were
+# trained for, magic
+_TRAILER = struct.Struct("<QQIQ8s")
+# Before the trailer the same fields were a header; such files still load (fully read).
+_OLD_MAGIC = b"PSFAISS2"
+_OLD_HEADER = struct.Struct("<8sQIQ")
 KINDS = ("flat", "ivf")
 _TEMP_PREFIX = ".index-"  # then the writer's pid, "-", random, ".tmp"
+
+
+class IndexFileError(Exception):
+    """The saved index is missing, damaged or out of date; it is rebuilt from the store."""
+
+
+@dataclass(frozen=True)
+class _Saved:
+    generation: int
+    nprobe: int
+    trained_for: int
+    # Where FAISS's bytes are in the file.
+    start: int
+    length: int
+    # Only a file with a trailer can be mapped (FAISS reads from offset 0).
+    mappable: bool
+
+
+def _read_layout(path: Path) -> _Saved:
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(_OLD_HEADER.size)
+            if size >= _TRAILER.size:
+                f.seek(size - _TRAILER.size)
+                tail = f.read(_TRAILER.size)
+            else:
+                tail = b""
+    except FileNotFoundError:
+        raise IndexFileError(f"{path} is missing") from None
+    except OSError as exc:
+        raise IndexFileError(f"{path} cannot be read: {exc.strerror}") from None
+    if len(tail) == _TRAILER.size:
+        length, generation, nprobe, trained_for, magic = _TRAILER.unpack(tail)
+        if magic == _MAGIC:
+            if length + _TRAILER.size != size:
+                raise IndexFileError(f"{path} is truncated")
+            return _Saved(generation, nprobe, trained_for, 0, length, True)
+    if len(head) == _OLD_HEADER.size:
+        magic, generation, nprobe, trained_for = _OLD_HEADER.unpack(head)
+        if magic == _OLD_MAGIC:
+            start = _OLD_HEADER.size
+            return _Saved(generation, nprobe, trained_for, start, size - start, False)
+    if size < _TRAILER.size:
+        raise IndexFileError(f"{path} is truncated")
+    raise IndexFileError(f"{path} is not a photosearch index")
 
 
 def read_header(path: Path) -> tuple[int, int] | None:
     """(store generation, nprobe) of a saved index, without loading it; None if unreadable."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(_HEADER.size)
-    except OSError:
+        saved = _read_layout(path)
+    except IndexFileError:
         return None
-    if len(head) < _HEADER.size:
-        return None
-    magic, generation, nprobe, _ = _HEADER.unpack(head)
-    return (generation, nprobe) if magic == _MAGIC else None
-
-
-class IndexFileError(Exception):
-    """The saved index is missing, damaged or out of date; it is rebuilt from the store."""
+    return saved.generation, saved.nprobe
 
 
 class VectorIndex:
@@ -65,6 +111,30 @@ class VectorIndex:
         self.nprobe = nprobe
         # How many vectors the IVF centroids were trained for: far more means retrain.
         self.trained_for = trained_for
+        # Searching straight from the mapped file, read-only (see `load`).
+        self.mapped = False
+
+    def _own(self) -> None:
+        """Before a change: a mapped index is read-only (FAISS aborts the process when a
+        mapped flat index is written to), so it becomes an ordinary copy in memory."""
+        if not self.mapped:
+            return
+        if isinstance(self.index, faiss.IndexIVF):
+            # Serialising an IVF index would name its mapped file, not copy the lists.
+            mapped = self.index.invlists
+            assert mapped is not None
+            lists = faiss.ArrayInvertedLists(mapped.nlist, mapped.code_size)
+            for bucket in range(mapped.nlist):
+                size = mapped.list_size(bucket)
+                if size:
+                    lists.add_entries(
+                        bucket, size, mapped.get_ids(bucket), mapped.get_codes(bucket)
+                    )
+            self.index.replace_invlists(lists, True)
+            lists.this.disown()  # type: ignore[attr-defined]  # the index frees it now
+        else:
+            self.index = faiss.deserialize_index(faiss.serialize_index(self.index))
+        self.mapped = False
 
     @classmethod
     def ivf(cls, dim: int, lists: int, training: FloatArray) -> VectorIndex:
@@ -99,12 +169,14 @@ class VectorIndex:
                 f"expected {len(ids)} vectors of dimension {self.dim}, got shape {vectors.shape}"
             )
         if len(ids):
+            self._own()
             self.index.add_with_ids(vectors, ids)
 
     def remove(self, ids: IdArray | list[int]) -> None:
         """Remove these photos, with every view each may have (retrieval.views)."""
         ids = np.ascontiguousarray(every_view_id(ids), dtype=np.int64)
         if len(ids):
+            self._own()
             self.index.remove_ids(faiss.IDSelectorBatch(ids))
 
     def search(
@@ -190,10 +262,12 @@ class VectorIndex:
         )
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(
-                    _HEADER.pack(_MAGIC, generation, self.nprobe, self.trained_for)
-                )
                 out.write(payload.tobytes())
+                out.write(
+                    _TRAILER.pack(
+                        len(payload), generation, self.nprobe, self.trained_for, _MAGIC
+                    )
+                )
                 out.flush()
                 os.fsync(out.fileno())
             checkpoint("index-written")
@@ -208,33 +282,47 @@ class VectorIndex:
             os.close(dir_fd)
 
     @classmethod
-    def load(cls, path: Path, dim: int, generation: int | None = None) -> VectorIndex:
+    def load(
+        cls,
+        path: Path,
+        dim: int,
+        generation: int | None = None,
+        *,
+        mapped: bool = False,
+    ) -> VectorIndex:
         """Load a saved index, refusing one that is damaged, or of another generation than
-        `generation` when that is given (else it keeps the one it was saved at)."""
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise IndexFileError(f"{path} is missing") from None
-        if len(data) < _HEADER.size:
-            raise IndexFileError(f"{path} is truncated")
-        magic, saved_generation, nprobe, trained_for = _HEADER.unpack_from(data)
-        if magic != _MAGIC:
-            raise IndexFileError(f"{path} is not a photosearch index")
-        if generation is not None and saved_generation != generation:
+        `generation` when that is given (else it keeps the one it was saved at).
+
+        `mapped`: map the file instead of reading it, for a process that mostly searches;
+        the first change to a mapped index reads it whole (see `_own`)."""
+        saved = _read_layout(path)
+        if generation is not None and saved.generation != generation:
             raise IndexFileError(
-                f"{path} is stale (generation {saved_generation}, library {generation})"
+                f"{path} is stale (generation {saved.generation}, library {generation})"
             )
         try:
-            index = faiss.deserialize_index(
-                np.frombuffer(data, dtype=np.uint8, offset=_HEADER.size)
-            )
+            if mapped and saved.mappable:
+                # Flat indexes map their codes (MMAP_IFC), IVF ones their inverted
+                # lists (MMAP); FAISS accepts only the flag of the index's own kind.
+                flag = (
+                    faiss.IO_FLAG_MMAP_IFC if saved.nprobe == 0 else faiss.IO_FLAG_MMAP
+                )
+                index = faiss.read_index(str(path), flag | faiss.IO_FLAG_READ_ONLY)
+            else:
+                with open(path, "rb") as f:
+                    f.seek(saved.start)
+                    data = f.read(saved.length)
+                index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+                mapped = False
         except RuntimeError as exc:
             raise IndexFileError(
                 f"{path} is damaged: {str(exc).splitlines()[0]}"
             ) from None
         if index.d != dim:
             raise IndexFileError(f"{path} has dimension {index.d}, library has {dim}")
-        return cls(dim, index, saved_generation, nprobe, trained_for)
+        loaded = cls(dim, index, saved.generation, saved.nprobe, saved.trained_for)
+        loaded.mapped = mapped
+        return loaded
 
 
 def remove_stale_temp_files(folder: Path) -> None:

@@ -143,3 +143,53 @@ def test_open_index_rebuilds_stale_file(tmp_path: Path) -> None:
     )
     assert len(open_index(store, 8)) == 4
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_mapped_index_answers_as_the_loaded_one_and_changes_safely(
+    tmp_path: Path, kind: str
+) -> None:
+    vectors = unit_vectors(400, 8, seed=3)
+    ids = np.arange(400) * 3 + 1
+    if kind == "ivf":
+        index = VectorIndex.ivf(8, 4, vectors)
+        index.nprobe = 2
+    else:
+        index = VectorIndex(8)
+    index.add(ids, vectors)
+    index.generation = 5
+    path = tmp_path / INDEX_NAME
+    index.save(path)
+    loaded = VectorIndex.load(path, 8)
+    mapped = VectorIndex.load(path, 8, mapped=True)
+    assert mapped.mapped and not loaded.mapped
+    assert (mapped.kind, mapped.nprobe, mapped.generation) == (kind, index.nprobe, 5)
+    queries = unit_vectors(20, 8, seed=9)
+    pairs = zip(mapped.search(queries, 10), loaded.search(queries, 10), strict=True)
+    for got, want in pairs:
+        np.testing.assert_array_equal(got, want)
+    # A change to a mapped index (a reader catching up) must not write to the file:
+    # FAISS would abort the process on a mapped flat index.
+    before = path.read_bytes()
+    mapped.remove([int(ids[0])])
+    mapped.add(np.array([9999]), unit_vectors(1, 8, seed=11))
+    assert not mapped.mapped and len(mapped) == 400
+    assert path.read_bytes() == before
+    assert 9999 in mapped.search(unit_vectors(1, 8, seed=11)[0], 1)[1][0]
+
+
+def test_index_saved_before_the_trailer_format_still_loads(tmp_path: Path) -> None:
+    import struct
+
+    import faiss
+
+    vectors = unit_vectors(6, 8)
+    index = VectorIndex(8)
+    index.add(np.arange(6), vectors)
+    path = tmp_path / INDEX_NAME
+    old_header = struct.Struct("<8sQIQ").pack(b"PSFAISS2", 4, 0, 0)
+    path.write_bytes(old_header + faiss.serialize_index(index.index).tobytes())
+    for mapped in (False, True):
+        loaded = VectorIndex.load(path, 8, generation=4, mapped=mapped)
+        assert not loaded.mapped and len(loaded) == 6
+        assert loaded.search(vectors[2], 1)[1][0][0] == 2
