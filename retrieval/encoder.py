@@ -10,8 +10,6 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,6 +26,7 @@ from retrieval.demo_model import (
 from retrieval.errors import ModelError, ModelUnavailableError, UsageError
 from retrieval.model_input import SplitTransform, split_transform
 from retrieval.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED
+from retrieval.text_cache import TextCache
 from retrieval.types import FloatArray, ModelInfo
 from retrieval.vectors import l2_normalize
 
@@ -36,10 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_TEXT_CACHE_SIZE = 4096
-# Texts per forward pass of the text tower: a label set's thousands of prompts in one
-# batch would hold all their activations at once.
-_TEXT_BATCH = 512
 _WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 
 
@@ -176,9 +171,7 @@ class OpenClipEncoder:
         self._model: Any = None
         self._input: SplitTransform | None = None
         self._tokenizer: Any = None
-        # Least recently used first; the lock lets any thread read it.
-        self._text_cache: OrderedDict[str, FloatArray] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._text_cache = TextCache()
         self.text_batches = 0  # forward passes of the text tower (tests count them)
         self.device = "cpu"
 
@@ -228,6 +221,21 @@ class OpenClipEncoder:
         self._input = split_transform(preprocess)
         self._tokenizer = open_clip.get_tokenizer(self._info.name)
         self._torch = torch
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> Any:
+        """The open_clip model (loaded on first use)."""
+        self.load()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
 
     @property
     def image_size(self) -> int:
@@ -280,32 +288,10 @@ class OpenClipEncoder:
         return self.encode_prepared([self.prepare(image) for image in images])
 
     def encode_texts(self, texts: Sequence[str]) -> FloatArray:
-        """Unit vectors of the texts; repeated texts (queries, label prompts) are cached.
-
-        The answer is built from what this call found or computed, never read back from
-        the cache after inserting: a call with more new texts than the cache holds (a label
-        set of hundreds of labels, ten prompts each) evicts its own first texts."""
-        if not texts:
-            return np.zeros((0, self._info.dim), dtype=np.float32)
-        self.load()
-        unique = list(dict.fromkeys(texts))
-        found: dict[str, FloatArray] = {}
-        with self._cache_lock:
-            for text in unique:
-                vector = self._text_cache.get(text)
-                if vector is not None:
-                    self._text_cache.move_to_end(text)
-                    found[text] = vector
-        missing = [t for t in unique if t not in found]
-        for start in range(0, len(missing), _TEXT_BATCH):
-            chunk = missing[start : start + _TEXT_BATCH]
-            found.update(zip(chunk, self._encode_texts(chunk), strict=True))
-        with self._cache_lock:
-            for text in missing:
-                self._text_cache[text] = found[text]
-            while len(self._text_cache) > _TEXT_CACHE_SIZE:
-                self._text_cache.popitem(last=False)
-        return np.stack([found[t] for t in texts])
+        """Unit vectors of the texts; repeated texts (queries, label prompts) are cached."""
+        if texts:
+            self.load()
+        return self._text_cache.encode(texts, self._encode_texts, self._info.dim)
 
     def _encode_texts(self, texts: Sequence[str]) -> FloatArray:
         """The text tower on these texts, no cache."""

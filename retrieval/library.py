@@ -22,6 +22,7 @@ from retrieval.index_sync import (
     save_index,
 )
 from retrieval.model_thread import ModelThread, SerialEncoder
+from retrieval.query_encoder import QueryEncoder
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store import Store
 from retrieval.types import FloatArray, IdArray, ModelInfo
@@ -103,7 +104,11 @@ class Library:
         create: bool = False,
         reencode: bool = False,
         writer: bool = True,
+        cold: bool = False,
     ) -> Library:
+        """`cold`: a process that answers a query or two and exits (the command line
+        without a daemon): its model runs from the library's ONNX export when there is
+        one, without importing torch (retrieval.query_encoder)."""
         store = Store.open(settings.library, create=create)
         try:
             model = choose_model(
@@ -115,7 +120,11 @@ class Library:
         except BaseException:
             store.close()
             raise
-        encoder = OpenClipEncoder(model, settings.device)
+        encoder: Encoder
+        if cold and settings.onnx and settings.device in ("auto", "cpu"):
+            encoder = QueryEncoder(model, settings.device, store.root, one_shot=True)
+        else:
+            encoder = OpenClipEncoder(model, settings.device)
         return cls(store, settings, model, encoder, writer=writer)
 
     # Guards the in-memory index: a daemon's writer thread and its query thread share it.
@@ -233,8 +242,13 @@ class Library:
                 save_index(self.store, self._index)
 
     def close(self) -> None:
-        self.model_thread.close()
-        self.store.close()
+        try:
+            close_encoder = getattr(self.encoder, "close", None)
+            if close_encoder is not None:
+                close_encoder()
+        finally:
+            self.model_thread.close()
+            self.store.close()
 
     def __enter__(self) -> Self:
         return self

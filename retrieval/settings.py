@@ -77,6 +77,9 @@ class Settings:
     # largest image that may be uploaded to search by, in MB.
     token: str | None = None
     upload_max_mb: int = 32
+    # Queries without a daemon run the model's towers from ONNX files (exported into the
+    # library once, at the end of `index`), without importing torch; off: torch always.
+    onnx: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -115,14 +118,16 @@ class Settings:
                         f"PHOTOSEARCH_{name.upper()}={raw!r} is not a valid {kind.__name__}: "
                         "fix or unset the variable"
                     ) from None
-        poll = env.get("PHOTOSEARCH_POLL", "").strip().lower()
-        if poll:
-            if poll not in ("1", "0", "true", "false", "yes", "no"):
-                raise UsageError(
-                    f"PHOTOSEARCH_POLL={env['PHOTOSEARCH_POLL']!r} is not 1 or 0: fix or "
-                    "unset the variable"
-                )
-            values["poll"] = poll in ("1", "true", "yes")
+        for name in ("poll", "onnx"):
+            variable = f"PHOTOSEARCH_{name.upper()}"
+            flag = env.get(variable, "").strip().lower()
+            if flag:
+                if flag not in ("1", "0", "true", "false", "yes", "no"):
+                    raise UsageError(
+                        f"{variable}={env[variable]!r} is not 1 or 0: fix or unset the "
+                        "variable"
+                    )
+                values[name] = flag in ("1", "true", "yes")
         return cls(**values).validated()
 
     @classmethod

@@ -27,12 +27,18 @@ def encode_text(model: Any, tokens: Any) -> Any:
     """`model.encode_text(tokens)`, computed on the positions up to the last end token."""
     if not can_trim(model):
         return model.encode_text(tokens)
+    # With 'argmax' pooling the end token has the highest id in each row.
+    length = int(tokens.argmax(dim=-1).max().item()) + 1
+    return trimmed_forward(model, tokens[:, :length])
+
+
+def trimmed_forward(model: Any, tokens: Any) -> Any:
+    """The tower on tokens already cut after the last end token (any length up to the
+    context length; the ONNX export traces this with the length as a dynamic axis)."""
     import torch
     from open_clip.transformer import text_global_pool
 
-    # With 'argmax' pooling the end token has the highest id in each row.
-    length = int(tokens.argmax(dim=-1).max().item()) + 1
-    tokens = tokens[:, :length]
+    length = tokens.shape[1]
     cast_dtype = model.transformer.get_cast_dtype()
     x = model.token_embedding(tokens).to(cast_dtype)
     x = x + model.positional_embedding[:length].to(cast_dtype)

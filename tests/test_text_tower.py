@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from retrieval import encoder as encoder_module
 from retrieval import text_tower
 from retrieval.encoder import OpenClipEncoder, _open_clip, resolve_model
 from retrieval.prompts import label_vectors
+from retrieval.text_cache import TextCache
 
 TEXTS = [
     "a star",
@@ -64,11 +64,11 @@ def test_a_label_set_larger_than_the_text_cache() -> None:
         )
 
 
-def test_text_cache_under_concurrent_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_text_cache_under_concurrent_callers() -> None:
     """Callers on many threads, a tiny cache evicting all the time: no error, and every
     answer is the text's own vector."""
-    monkeypatch.setattr(encoder_module, "_TEXT_CACHE_SIZE", 8)
     encoder = OpenClipEncoder(resolve_model("demo", None), "cpu")
+    encoder._text_cache = TextCache(8)
     texts = [f"a red circle {i}" for i in range(40)]
     expected = dict(zip(texts, encoder.encode_texts(texts), strict=True))
 

@@ -35,6 +35,7 @@ def register(
 
 def run(args: argparse.Namespace) -> int:
     from indexer.pipeline import index_folders
+    from retrieval.query_encoder import ensure_exported
 
     check_folders(args)
     with open_library(args, create=True, reencode=args.reencode) as library:
@@ -44,5 +45,11 @@ def run(args: argparse.Namespace) -> int:
             reencode=args.reencode,
             progress=not args.no_progress and sys.stderr.isatty(),
         )
-    print(summary.line())
+        print(summary.line(), flush=True)
+        # Queries without a daemon run the towers from ONNX files, without torch; the
+        # model is loaded now, so exporting them costs the export alone, once.
+        if library.settings.onnx:
+            library.on_model_thread(
+                lambda lib: ensure_exported(lib.encoder, lib.store.root)
+            )
     return 0

@@ -125,7 +125,7 @@ def _rows(args: argparse.Namespace, request: QueryRequest) -> list[dict[str, Any
     from retrieval.library import Library
     from retrieval.requests import run_request
 
-    with Library.open(settings, writer=False) as library:
+    with Library.open(settings, writer=False, cold=True) as library:
         return run_request(library, request)
 
 

@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from retrieval.duplicates import duplicate_groups
     from retrieval.library import Library
     from retrieval.query import QueryTerm
+    from retrieval.query_encoder import ensure_exported
     from retrieval.search import SearchOptions, query_vector, search
     from retrieval.tagging import tag_images
 
@@ -158,6 +159,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"duplicates: {len(groups)} groups of near-identical photos, e.g.")
         for group in groups[:2]:
             print("  " + "  ~  ".join(Path(meta[i].path).name for i, _ in group))
+        if library.settings.onnx:  # so that the search below starts without torch
+            library.on_model_thread(
+                lambda lib: ensure_exported(lib.encoder, lib.store.root)
+            )
     program = program_name()
     library_arg = shlex.quote(shown_path(settings.library))
     print(

@@ -1,0 +1,186 @@
+"""The encoder of a process that only answers queries (`photosearch search` and friends
+without a daemon): the library's ONNX towers when they are exported and sound, so that no
+torch is imported; torch for a tower that has no sound export, and then the towers are
+exported for the next query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from retrieval.encoder import OpenClipEncoder
+from retrieval.onnx_encoder import OnnxEncoder, OnnxUnusable
+from retrieval.onnx_files import discard, read_meta, towers_folder
+from retrieval.types import FloatArray, ModelInfo
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def onnx_runtime_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+class QueryEncoder:
+    def __init__(
+        self, info: ModelInfo, device: str, library_root: Path, *, one_shot: bool
+    ) -> None:
+        self._info = info
+        self._device = device
+        self._root = library_root
+        self._folder = towers_folder(library_root, info)
+        self._torch: OpenClipEncoder | None = None
+        self._onnx: OnnxEncoder | None = None
+        self._said: set[str] = set()
+        runtime = onnx_runtime_available()
+        meta = read_meta(self._folder) if runtime else None
+        if meta is not None:
+            self._onnx = OnnxEncoder(self._folder, meta, info, one_shot=one_shot)
+        # Export once torch has been loaded anyway: no export yet, or one found unsound.
+        self.export_wanted = meta is None and runtime
+        if not runtime:
+            self._say("onnxruntime is not installed: queries load torch")
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def engine(self) -> str:
+        """What serves texts now: 'onnx' or 'torch' (for tests and --verbose)."""
+        return "onnx" if self._onnx is not None and self._onnx.has_text else "torch"
+
+    def _say(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            log.info("%s", message)
+
+    def torch_encoder(self) -> OpenClipEncoder:
+        if self._torch is None:
+            self._torch = OpenClipEncoder(self._info, self._device)
+        return self._torch
+
+    def _serve(
+        self,
+        has: Callable[[OnnxEncoder], bool],
+        problem: Callable[[OnnxEncoder], str | None],
+        onnx_call: Callable[[OnnxEncoder], T],
+        torch_call: Callable[[OpenClipEncoder], T],
+    ) -> T:
+        onnx = self._onnx
+        if onnx is not None and has(onnx):
+            try:
+                return onnx_call(onnx)
+            except OnnxUnusable as exc:
+                self._say(
+                    f"ONNX towers in {self._folder} are unusable ({exc}): "
+                    "using torch, and exporting them again"
+                )
+                self._onnx = None
+                discard(self._folder)
+                self.export_wanted = True
+        elif onnx is not None:
+            self._say(f"{problem(onnx)}: this model's tower runs on torch")
+        return torch_call(self.torch_encoder())
+
+    @property
+    def image_size(self) -> int:
+        return self._serve(
+            lambda o: o.has_image,
+            lambda o: o.meta.image_problem,
+            lambda o: o.image_size,
+            lambda t: t.image_size,
+        )
+
+    @property
+    def logit_scale(self) -> float:
+        if self._onnx is not None:
+            return self._onnx.logit_scale
+        return self.torch_encoder().logit_scale
+
+    @property
+    def logit_bias(self) -> float | None:
+        if self._onnx is not None:
+            return self._onnx.logit_bias
+        return self.torch_encoder().logit_bias
+
+    def load(self) -> None:
+        if self._onnx is None:
+            self.torch_encoder().load()
+
+    def prepare(self, image: Image.Image) -> Any:
+        # Both engines prepare the same uint8 pixels (tests/test_onnx.py), so a batch
+        # prepared for one can be encoded by the other after a fallback.
+        return self._serve(
+            lambda o: o.has_image,
+            lambda o: o.meta.image_problem,
+            lambda o: o.prepare(image),
+            lambda t: t.prepare(image),
+        )
+
+    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
+        return self._serve(
+            lambda o: o.has_image,
+            lambda o: o.meta.image_problem,
+            lambda o: o.encode_prepared(items),
+            lambda t: t.encode_prepared(items),
+        )
+
+    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
+        return self._serve(
+            lambda o: o.has_image,
+            lambda o: o.meta.image_problem,
+            lambda o: o.encode_images(images),
+            lambda t: t.encode_images(images),
+        )
+
+    def encode_texts(self, texts: Sequence[str]) -> FloatArray:
+        return self._serve(
+            lambda o: o.has_text,
+            lambda o: o.meta.text_problem,
+            lambda o: o.encode_texts(texts),
+            lambda t: t.encode_texts(texts),
+        )
+
+    def close(self) -> None:
+        """Export the towers if this query had to load torch and none are sound yet."""
+        if self.export_wanted and self._torch is not None and self._torch.loaded:
+            export_for(self._torch, self._root)
+
+
+def export_for(encoder: OpenClipEncoder, library_root: Path) -> None:
+    """Export the loaded model's towers into the library; a library that cannot be
+    written to (read-only media) just keeps using torch."""
+    from retrieval.onnx_export import export_towers
+
+    try:
+        meta = export_towers(
+            encoder.model, encoder.tokenizer, encoder.info, library_root
+        )
+    except OSError as exc:
+        log.warning("could not save the ONNX towers under %s: %s", library_root, exc)
+        return
+    for problem in (meta.text_problem, meta.image_problem):
+        if problem:
+            log.info("%s: that tower stays on torch", problem)
+
+
+def ensure_exported(encoder: Any, library_root: Path) -> None:
+    """After indexing: export the towers of the library's model if it has none yet (the
+    model is loaded then, so this costs the export alone, seconds, once)."""
+    inner = getattr(encoder, "inner", encoder)
+    if not isinstance(inner, OpenClipEncoder) or not inner.loaded:
+        return
+    if not onnx_runtime_available():
+        return
+    if read_meta(towers_folder(library_root, inner.info)) is None:
+        export_for(inner, library_root)

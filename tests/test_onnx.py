@@ -1,0 +1,272 @@
+"""The towers as ONNX files: equal to torch (three architecture families), the query path
+without torch, and files that are damaged or stale never trusted."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from retrieval.encoder import OpenClipEncoder, _open_clip, resolve_model
+from retrieval.library import Library
+from retrieval.model_thread import SerialEncoder
+from retrieval.onnx_encoder import OnnxEncoder
+from retrieval.onnx_export import export_towers
+from retrieval.onnx_files import (
+    IMAGE_FILE,
+    META_NAME,
+    TEXT_FILE,
+    read_meta,
+    towers_folder,
+)
+from retrieval.preprocess import ImageInput
+from retrieval.query_encoder import QueryEncoder
+from retrieval.requests import QueryRequest, run_request
+from retrieval.settings import Settings
+from retrieval.types import ModelInfo
+from tests.conftest import draw, main_in_fresh_process, run_cli
+
+TEXTS = [
+    "a photo of a dog",
+    "A RED CAR parked by the sea at night, seen from above",
+    "東京の夜景 🙂🎉",
+    "café crème &amp; <b>croissant</b>",
+    "x",
+    " ".join(["a very long caption that goes on"] * 20),  # past the context length
+]
+
+
+def _pictures(count: int, seed: int = 0) -> list[Image.Image]:
+    rng = np.random.default_rng(seed)
+    sizes = [(64, 64), (300, 200), (123, 457), (1, 1), (65, 63), (1024, 31)]
+    pictures = []
+    for i in range(count):
+        width, height = sizes[i % len(sizes)]
+        array = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        picture = Image.fromarray(array)
+        # Smooth shapes too, so that resizing has structure to get wrong.
+        if i % 2:
+            picture = picture.resize((max(1, width // 8), max(1, height // 8))).resize(
+                (width, height), Image.Resampling.BILINEAR
+            )
+        pictures.append(picture)
+    return pictures
+
+
+def _random_weights(name: str, folder: Path) -> ModelInfo:
+    import torch
+    from safetensors.torch import save_file
+
+    open_clip = _open_clip()
+    torch.manual_seed(0)
+    model = open_clip.create_model(name, pretrained=None)
+    path = folder / f"{name}.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return resolve_model(name, str(path))
+
+
+def _inner(library: Library) -> Any:
+    """The encoder inside the library's model-thread wrapper."""
+    return cast(SerialEncoder, library.encoder).inner
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1)
+
+
+@pytest.mark.parametrize("name", ["demo", "ViT-B-32", "RN50"])
+def test_onnx_towers_equal_torch(name: str, tmp_path: Path) -> None:
+    """ViT (demo, ViT-B-32) and ResNet (RN50) towers: the same unit vectors from ONNX
+    Runtime as from torch, for texts of every kind and images of every shape."""
+    info = (
+        resolve_model("demo", None)
+        if name == "demo"
+        else _random_weights(name, tmp_path)
+    )
+    torch_encoder = OpenClipEncoder(info, "cpu")
+    meta = export_towers(
+        torch_encoder.model, torch_encoder.tokenizer, info, tmp_path / "library"
+    )
+    assert meta.text is not None and meta.image is not None
+    folder = towers_folder(tmp_path / "library", info)
+    onnx = OnnxEncoder(folder, meta, info, one_shot=True)
+    assert onnx.image_size == torch_encoder.image_size
+    assert onnx.logit_scale == pytest.approx(torch_encoder.logit_scale)
+
+    texts = TEXTS if name == "demo" else TEXTS[:4]
+    got, want = onnx.encode_texts(texts), torch_encoder.encode_texts(texts)
+    assert _cosines(got, want).min() >= 0.9999
+    # One at a time (another trimmed length) gives the same vectors again.
+    alone = np.stack([onnx.encode_texts([t])[0] for t in texts[:2]])
+    assert _cosines(alone, want[:2]).min() >= 0.9999
+
+    pictures = _pictures(6 if name == "demo" else 3)
+    for picture in pictures:
+        np.testing.assert_array_equal(
+            onnx.prepare(picture), torch_encoder.prepare(picture)
+        )
+    got, want = onnx.encode_images(pictures), torch_encoder.encode_images(pictures)
+    assert _cosines(got, want).min() >= 0.9999
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P", "I;16"])
+def test_preprocessing_without_torch_is_open_clips_pixel_for_pixel(mode: str) -> None:
+    torch_encoder = OpenClipEncoder(resolve_model("demo", None), "cpu")
+    config = dict(torch_encoder.model.visual.preprocess_cfg)
+    for size in (64, 224):
+        image_input = ImageInput.from_open_clip({**config, "size": (size, size)})
+        assert image_input is not None
+        transform = _open_clip().image_transform(
+            size, is_train=False, mean=image_input.mean, std=image_input.std
+        )
+        from retrieval.model_input import split_transform
+
+        reference = split_transform(transform)
+        for picture in _pictures(6, seed=size):
+            converted = picture.convert(mode)
+            np.testing.assert_array_equal(
+                image_input.pixels(converted), reference.pixels(converted)
+            )
+            np.testing.assert_array_equal(
+                image_input.batch([image_input.pixels(converted)]),
+                reference.batch([reference.pixels(converted)], "cpu").numpy(),
+            )
+
+
+def test_other_transforms_are_left_to_torch() -> None:
+    base = {"size": 224, "mean": (0.5,) * 3, "std": (0.5,) * 3}
+    assert ImageInput.from_open_clip(base) is not None
+    for change in (
+        {"resize_mode": "squash"},
+        {"resize_mode": "longest"},
+        {"size": (224, 256)},
+        {"interpolation": "lanczos"},
+    ):
+        assert ImageInput.from_open_clip({**base, **change}) is None
+
+
+@pytest.fixture(autouse=True)
+def onnx_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHOTOSEARCH_ONNX", "1")
+
+
+@pytest.fixture(scope="module")
+def indexed_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo library for the module (indexing and exporting take seconds); tests
+    copy it."""
+    base = tmp_path_factory.mktemp("onnx-demo")
+    rng = random.Random(3)
+    photos = base / "photos"
+    for i in range(24):
+        color = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        draw(photos / f"p{i:02d}.png", color, size=rng.choice([48, 64, 96]))
+    library = base / "library"
+    done = run_cli(
+        "index",
+        str(photos),
+        "--library",
+        str(library),
+        "--model",
+        "demo",
+        env={"PHOTOSEARCH_ONNX": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    return library
+
+
+@pytest.fixture
+def demo_library(indexed_demo: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(indexed_demo, tmp_path / "demo-library"))
+
+
+def test_index_exports_the_towers_and_queries_never_import_torch(
+    demo_library: Path, tmp_path: Path
+) -> None:
+    info = resolve_model("demo", None)
+    assert read_meta(towers_folder(demo_library, info)) is not None
+    outside = draw(tmp_path / "outside.jpg", (200, 30, 30), size=80)
+    lib = ["--library", str(demo_library)]
+    for command in (
+        ["search", "a red square", "--json"],
+        ["similar", str(outside), "--json"],
+        ["describe", str(outside), "--text", "red", "--text", "blue", "--json"],
+        ["search", "red", "+" + str(outside), "--json"],
+    ):
+        output, imported_torch = main_in_fresh_process(*command, *lib)
+        assert output.startswith("["), output
+        assert not imported_torch, command
+
+
+def test_onnx_and_torch_answer_the_same_top_10(demo_library: Path) -> None:
+    settings = Settings(library=demo_library)
+    queries = [
+        f"a {size} {color} {shape}"
+        for size in ("small", "large")
+        for color in ("red", "green", "blue", "yellow", "purple")
+        for shape in ("circle", "square", "star", "heart", "cross")
+    ]
+    assert len(queries) == 50
+
+    def answers(library: Library) -> list[list[int]]:
+        return [
+            [row["id"] for row in run_request(library, QueryRequest("search", q, "/"))]
+            for q in queries
+        ]
+
+    with Library.open(settings, writer=False, cold=True) as library:
+        assert isinstance(_inner(library), QueryEncoder)
+        assert _inner(library).engine == "onnx"
+        with_onnx = answers(library)
+    with Library.open(settings, writer=False) as library:
+        assert isinstance(_inner(library), OpenClipEncoder)
+        with_torch = answers(library)
+    assert with_onnx == with_torch
+
+
+@pytest.mark.parametrize(
+    "damage", ["weights", "truncated-graph", "missing-weights", "stale-key", "bad-meta"]
+)
+def test_damaged_or_stale_export_is_never_trusted(
+    demo_library: Path, damage: str
+) -> None:
+    """A damaged file is found out (it does not load, or its probe vectors are not the
+    model's), the query is answered by torch all the same, and the export is made anew."""
+    settings = Settings(library=demo_library)
+    with Library.open(settings, writer=False) as library:
+        expected = [
+            row["id"]
+            for row in run_request(library, QueryRequest("search", "a blue star", "/"))
+        ]
+    info = resolve_model("demo", None)
+    folder = towers_folder(demo_library, info)
+    if damage == "weights":
+        data = folder / (TEXT_FILE + ".data")
+        raw = bytearray(data.read_bytes())
+        for i in range(0, len(raw), 4099):
+            raw[i] ^= 0x5A
+        data.write_bytes(bytes(raw))
+    elif damage == "truncated-graph":
+        graph = folder / IMAGE_FILE
+        graph.write_bytes(graph.read_bytes()[:100])
+        (folder / TEXT_FILE).write_bytes((folder / TEXT_FILE).read_bytes()[:100])
+    elif damage == "missing-weights":
+        (folder / (TEXT_FILE + ".data")).unlink()
+    elif damage == "stale-key":
+        meta_file = folder / META_NAME
+        meta_file.write_text(meta_file.read_text().replace(folder.name, "0" * 20))
+    else:
+        (folder / META_NAME).write_text("{not json")
+    with Library.open(settings, writer=False, cold=True) as library:
+        rows = run_request(library, QueryRequest("search", "a blue star", "/"))
+        assert [row["id"] for row in rows] == expected
+    meta = read_meta(folder)
+    assert meta is not None and meta.key == folder.name
+    with Library.open(settings, writer=False, cold=True) as library:
+        assert _inner(library).engine == "onnx"
+        rows = run_request(library, QueryRequest("search", "a blue star", "/"))
+        assert [row["id"] for row in rows] == expected
