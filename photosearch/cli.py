@@ -29,7 +29,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; for a query `command` only its own subparser, since a query
+    should start as fast as Python does (the others import and build more)."""
     parser = OneLineParser(
         prog="photosearch",
         description="Search your photos by describing them, by example, and with your own "
@@ -38,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parents = [common_options()]
+    if command in search_cmd.COMMANDS:
+        search_cmd.register(sub, parents)
+        return parser
     index_cmd.register(sub, parents)
     watch_cmd.register(sub, parents)
     search_cmd.register(sub, parents)
@@ -94,10 +99,9 @@ def split_query_terms(
 def main(argv: list[str] | None = None) -> None:
     from retrieval.errors import PhotosearchError
 
-    parser = build_parser()
-    arguments, terms = split_query_terms(
-        parser, list(sys.argv[1:] if argv is None else argv)
-    )
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
+    arguments, terms = split_query_terms(parser, argv)
     args = parser.parse_args(arguments)
     args.terms = terms
     logging.basicConfig(

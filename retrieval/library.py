@@ -111,11 +111,14 @@ class Library:
         one, without importing torch (retrieval.query_encoder)."""
         store = Store.open(settings.library, create=create)
         try:
+            # Counting a large library's rows takes a cold query's tenth of a second:
+            # only a model asked for by name needs to know whether any vectors exist.
+            asked = settings.model is not None or settings.pretrained is not None
             model = choose_model(
                 settings,
                 store.model_info(),
                 reencode=reencode,
-                empty=store.counts()["vectors"] == 0,
+                empty=asked and store.counts()["vectors"] == 0,
             )
         except BaseException:
             store.close()

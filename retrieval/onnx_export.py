@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # milliseconds and touches only the token embeddings it uses.
 _ALIGN = 64 * 1024
 _EXTERNAL_MIN_BYTES = 1024
+_SECOND_EXAMPLE = "Ünïcødé, emoji 🙂 & <b>markup</b>: 東京の夜景"
 
 
 def export_towers(
@@ -140,8 +141,10 @@ def _export_text(
     if not _plain_clip_tokenizer(tokenizer):
         return None, "its tokenizer is not CLIP's BPE tokenizer", []
     context = int(tokenizer.context_length)
-    ours = default_tokenizer()(list(PROBE_TEXTS), context)
-    if not np.array_equal(ours, tokenizer(list(PROBE_TEXTS)).numpy()):
+    # Traced on two texts (an example batch of one would be taken for a fixed size).
+    examples = [*PROBE_TEXTS, _SECOND_EXAMPLE]
+    ours = default_tokenizer()(examples, context)
+    if not np.array_equal(ours, tokenizer(examples).numpy()):
         return None, "its tokenizer gives other tokens than CLIP's", []
     trimmed = text_tower.can_trim(model)
     tokens = torch.from_numpy(ours)
@@ -160,7 +163,10 @@ def _export_text(
     except Exception as exc:  # noqa: BLE001  # any exporter failure means "keep torch"
         return None, f"the text tower cannot be exported ({_reason(exc)})", []
     with torch.no_grad():
-        probes = l2_normalize(text_tower.encode_text(model, tokens).float().numpy())
+        probe_tokens = tokens[: len(PROBE_TEXTS)]
+        probes = l2_normalize(
+            text_tower.encode_text(model, probe_tokens).float().numpy()
+        )
     return TextInput(context, trimmed), None, probes.tolist()
 
 

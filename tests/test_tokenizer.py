@@ -6,6 +6,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from retrieval.tokenizer import default_tokenizer
 from tests.conftest import run_in_fresh_process
@@ -113,3 +115,18 @@ def test_tokenizing_imports_no_torch() -> None:
         "print(default_tokenizer()(['a photo of a dog'])[0, :3].tolist())"
     )
     assert not torch and out == str([49406, 320, 1125]), out
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x7F)))
+def test_text_that_skips_ftfy_cleans_as_with_ftfy(text: str) -> None:
+    """The tokenizer skips ftfy for plain ASCII text; that is only right if the cleaned
+    text is what it would have been through ftfy (open_clip's cleaning)."""
+    import html
+
+    import ftfy
+
+    from retrieval.tokenizer import Tokenizer
+
+    with_ftfy = html.unescape(html.unescape(ftfy.fix_text(text))).strip()
+    assert Tokenizer.clean(text) == " ".join(with_ftfy.split()).lower()

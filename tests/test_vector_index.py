@@ -14,9 +14,11 @@ from retrieval.vectors import l2_normalize
 
 
 def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
-    return l2_normalize(
+    """Unit vectors as the store keeps them: float16 values (the flat index's codes)."""
+    vectors = l2_normalize(
         np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
     )
+    return vectors.astype(np.float16).astype(np.float32)
 
 
 def brute_force(vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int):

@@ -13,6 +13,8 @@ from retrieval.errors import UsageError
 from retrieval.query import SORTS
 from retrieval.requests import QueryRequest
 
+# The commands this module registers.
+COMMANDS = ("search", "similar", "describe")
 TERMS_HELP = (
     "extra terms: +TERM adds, -TERM subtracts; a TERM is a sentence, an image path or a "
     "library image as id:N (a result you liked or not), with an optional weight (+2:cat, "

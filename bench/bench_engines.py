@@ -1,0 +1,118 @@
+"""The image tower on a CPU: torch against ONNX Runtime, same input, same threads.
+
+    python -m bench.bench_engines [--model ViT-B-32] [--batch-size 32] [--rounds 5]
+
+Without --pretrained the model gets random weights saved to a local file (same speed as
+real ones). Exports the image tower as photosearch does, then times one batch through
+each engine in interleaved rounds (the machine drifts): torch; ONNX Runtime with all its
+graph optimisations; without them; and with weights quantised to int8 (dynamic
+quantisation). Prints images/s and each engine's worst cosine against torch's vectors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def session(path: Path, threads: int, optimise: bool) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if optimise
+        else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def main() -> None:
+    from bench.bench_index import random_weights
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="ViT-B-32")
+    parser.add_argument("--pretrained", help="weights file or tag (default: random)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()))
+    args = parser.parse_args()
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from retrieval.encoder import OpenClipEncoder, resolve_model
+    from retrieval.onnx_export import export_towers
+    from retrieval.onnx_files import IMAGE_FILE, towers_folder
+    from retrieval.vectors import l2_normalize
+
+    torch.set_num_threads(args.threads)
+    weights = args.pretrained or str(random_weights(args.model, args.work))
+    info = resolve_model(args.model, weights)
+    encoder = OpenClipEncoder(info, "cpu")
+    library = args.work / f"photosearch-engines-{args.model}"
+    folder = towers_folder(library, info)
+    if not (folder / IMAGE_FILE).exists():
+        export_towers(encoder.model, encoder.tokenizer, info, library)
+    quantised = folder / "image-int8.onnx"
+    if not quantised.exists():
+        quantize_dynamic(
+            str(folder / IMAGE_FILE), str(quantised), weight_type=QuantType.QInt8
+        )
+
+    size = encoder.image_size
+    rng = np.random.default_rng(0)
+    pixels = [
+        rng.integers(0, 256, (3, size, size), dtype=np.uint8)
+        for _ in range(args.batch_size)
+    ]
+    batch = encoder.collate(pixels)
+    inputs = batch.numpy()
+
+    def run_torch() -> np.ndarray:
+        return encoder.encode_batch(batch)
+
+    engines: dict[str, Any] = {"torch": run_torch}
+    for name, path, optimise in (
+        ("onnxruntime, optimised", folder / IMAGE_FILE, True),
+        ("onnxruntime, no graph optimisation", folder / IMAGE_FILE, False),
+        ("onnxruntime, int8 weights", quantised, True),
+    ):
+        runner = session(path, args.threads, optimise)
+        engines[name] = lambda r=runner: l2_normalize(
+            r.run(None, {"inputs": inputs})[0]
+        )
+
+    reference = run_torch()
+    cosines = {}
+    for name, run in engines.items():
+        cosines[name] = float((run() * reference).sum(axis=1).min())  # also a warm-up
+    rates: dict[str, list[float]] = {name: [] for name in engines}
+    for _ in range(args.rounds):
+        for name, run in engines.items():
+            start = time.perf_counter()
+            run()
+            rates[name].append(args.batch_size / (time.perf_counter() - start))
+    print(
+        f"\n{args.model}, batch {args.batch_size}, {args.threads} threads, "
+        f"median of {args.rounds} interleaved rounds\n"
+    )
+    print("| engine | images/s | vs torch | worst cosine to torch |")
+    print("|---|---|---|---|")
+    base = statistics.median(rates["torch"])
+    for name, values in rates.items():
+        rate = statistics.median(values)
+        print(f"| {name} | {rate:.1f} | {rate / base:.2f}x | {cosines[name]:.6f} |")
+
+
+if __name__ == "__main__":
+    main()
