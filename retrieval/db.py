@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
 from retrieval.resources import migrations_dir
+from retrieval.schema import quick_head
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -44,31 +44,6 @@ def alembic_config() -> Any:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     return config
-
-
-_REVISION = re.compile(
-    r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:['\"]([^'\"]+)['\"]|None)",
-    re.MULTILINE,
-)
-
-
-def quick_head() -> str | None:
-    """The newest revision, read from the migration files' own lines without importing
-    Alembic (a tenth of a second, most of a cold query's budget). Any doubt gives None,
-    and then Alembic decides."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in (migrations_dir() / "versions").glob("*.py"):
-        fields = {
-            name: value for name, value in _REVISION.findall(script.read_text("utf-8"))
-        }
-        if "revision" not in fields or "down_revision" not in fields:
-            return None
-        revisions.add(fields["revision"])
-        if fields["down_revision"]:
-            parents.add(fields["down_revision"])
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
 
 
 def is_current(engine: Engine) -> bool:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.settings import Settings
-from retrieval.store import Store
 from retrieval.types import FloatArray, IdArray
 from retrieval.vector_index import (
     INDEX_NAME,
@@ -19,6 +19,9 @@ from retrieval.vector_index import (
     remove_stale_temp_files,
 )
 from retrieval.views import best_per_photo
+
+if TYPE_CHECKING:
+    from retrieval.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar, cast
 
 import numpy as np
 
@@ -24,10 +24,13 @@ from retrieval.index_sync import (
 from retrieval.model_thread import ModelThread, SerialEncoder
 from retrieval.query_encoder import QueryEncoder
 from retrieval.settings import DEFAULT_MODEL, Settings
-from retrieval.store import Store
+from retrieval.store_reader import QuickStore
 from retrieval.types import FloatArray, IdArray, ModelInfo
 from retrieval.vector_index import VectorIndex
 from retrieval.views import MAX_VIEWS, best_per_photo, every_view_id
+
+if TYPE_CHECKING:
+    from retrieval.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +111,16 @@ class Library:
     ) -> Library:
         """`cold`: a process that answers a query or two and exits (the command line
         without a daemon): its model runs from the library's ONNX export when there is
-        one, without importing torch (retrieval.query_encoder)."""
-        store = Store.open(settings.library, create=create)
+        one, without importing torch (retrieval.query_encoder), and a plain search reads
+        the database without importing SQLAlchemy (retrieval.store_reader)."""
+        quick = QuickStore.open(settings.library) if cold and not create else None
+        if quick is not None:
+            # Answers as a Store does; the full one opens behind it on first need.
+            store = cast("Store", quick)
+        else:
+            from retrieval.store import Store
+
+            store = Store.open(settings.library, create=create)
         try:
             # Counting a large library's rows takes a cold query's tenth of a second:
             # only a model asked for by name needs to know whether any vectors exist.

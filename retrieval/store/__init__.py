@@ -7,7 +7,7 @@ or not at all. One module per concern; `Store` is all of them.
 
 from __future__ import annotations
 
-from retrieval.store.base import DATABASE_NAME
+from retrieval.schema import DATABASE_NAME
 from retrieval.store.batch import BatchMixin
 from retrieval.store.images import ImagesMixin
 from retrieval.store.roots import RootRecord, RootsMixin

@@ -25,13 +25,13 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from retrieval import db
 from retrieval.errors import LibraryError
 from retrieval.models import Embedding, Image
+from retrieval.schema import DATABASE_NAME
 from retrieval.types import FloatArray, IdArray, ImageMeta
 from retrieval.vectors import STORED_DTYPE, from_blobs
 from retrieval.views import entries
 
 log = logging.getLogger(__name__)
 
-DATABASE_NAME = "library.db"
 
 # Values per `IN (...)`: far below SQLite's limit on bound parameters.
 IN_CHUNK = 500

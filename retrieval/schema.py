@@ -1,0 +1,32 @@
+"""What a library's database is called and which schema revision is the newest, known
+without SQLAlchemy or Alembic (a cold query reads a few rows and cannot afford either's
+import)."""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.resources import migrations_dir
+
+DATABASE_NAME = "library.db"
+
+_REVISION = re.compile(
+    r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:['\"]([^'\"]+)['\"]|None)",
+    re.MULTILINE,
+)
+
+
+def quick_head() -> str | None:
+    """The newest revision, read from the migration files' own lines. Any doubt gives
+    None, and then Alembic decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (migrations_dir() / "versions").glob("*.py"):
+        fields = dict(_REVISION.findall(script.read_text("utf-8")))
+        if "revision" not in fields or "down_revision" not in fields:
+            return None
+        revisions.add(fields["revision"])
+        if fields["down_revision"]:
+            parents.add(fields["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None

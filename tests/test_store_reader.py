@@ -1,0 +1,108 @@
+"""The cold query's sqlite3 reader answers as the full store does, hands anything else to
+it, and keeps SQLAlchemy out of a plain search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from retrieval import db
+from retrieval.records import EncodedFile, FailedFile
+from retrieval.schema import DATABASE_NAME
+from retrieval.store import Store
+from retrieval.store_reader import QuickStore
+from retrieval.types import ModelInfo
+from tests.conftest import draw, run_cli, run_in_fresh_process
+
+
+def _library(root: Path) -> Store:
+    store = Store.open(root, create=True)
+    store.set_model(ModelInfo("m", "/weights/ü.safetensors", 4))
+    rng = np.random.default_rng(0)
+    files = []
+    for i in range(1200):  # more than one chunk of bound parameters
+        vector = rng.standard_normal(4).astype(np.float32)
+        taken = datetime(2020, 1 + i % 12, 1 + i % 28, 10, i % 60, 5, 123456 * (i % 2))
+        files.append(
+            EncodedFile(
+                f"/photos/été {i}.jpg",
+                1000 + i,
+                17 * i,
+                f"h{i}",
+                640,
+                480,
+                taken if i % 3 else None,
+                vector / np.linalg.norm(vector),
+            )
+        )
+    store.write_batch(files, [FailedFile("/photos/broken.jpg", 3, 4, None, "bad")])
+    ids = sorted(store.meta_by_path(f.path).image_id for f in files[:10])  # type: ignore[union-attr]
+    store.trash(ids[:3])
+    return store
+
+
+def test_quick_reads_equal_the_full_store(tmp_path: Path) -> None:
+    store = _library(tmp_path)
+    quick = QuickStore.open(tmp_path)
+    assert quick is not None
+    assert quick.model_info() == store.model_info()
+    assert quick.generation() == store.generation()
+    every = list(range(1300))
+    assert quick.meta(every) == store.meta(every)
+    assert len(quick.meta(every)) == 1201
+    for path in ("/photos/été 5.jpg", "/photos/été 1.jpg", "/photos/broken.jpg", "/x"):
+        assert quick.meta_by_path(path) == store.meta_by_path(path)
+    assert quick.meta_by_path("/photos/été 0.jpg") is None  # in the trash
+    # Anything else is the full store's answer.
+    assert quick.counts() == store.counts()
+    quick.close()
+    store.close()
+
+
+def test_quick_store_leaves_odd_libraries_to_the_full_store(tmp_path: Path) -> None:
+    assert QuickStore.open(tmp_path / "none") is None
+    engine = db.make_engine(tmp_path / DATABASE_NAME)
+    db.upgrade(engine, "0004")  # an older schema: the full store migrates it
+    engine.dispose()
+    assert QuickStore.open(tmp_path) is None
+    Store.open(tmp_path, create=False).close()
+    quick = QuickStore.open(tmp_path)
+    assert quick is not None
+    quick.close()
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / DATABASE_NAME).write_bytes(b"not a database at all" * 100)
+    assert QuickStore.open(tmp_path / "junk") is None
+
+
+def test_a_plain_cold_search_imports_neither_torch_nor_sqlalchemy(
+    tmp_path: Path,
+) -> None:
+    for i in range(6):
+        draw(tmp_path / "photos" / f"{i}.png", (40 * i, 200 - 30 * i, 90))
+    library = tmp_path / "library"
+    env = {"PHOTOSEARCH_ONNX": "1"}
+    done = run_cli(
+        "index",
+        str(tmp_path / "photos"),
+        "--library",
+        str(library),
+        "--model",
+        "demo",
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    code = (
+        "import os, sys\n"
+        "os.environ['PHOTOSEARCH_ONNX'] = '1'\n"
+        "from photosearch.cli import main\n"
+        f"sys.argv = ['photosearch', 'search', 'a red square', '--library', {str(library)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('SQLALCHEMY' if 'sqlalchemy' in sys.modules else 'NO-SQLALCHEMY')\n"
+    )
+    output, imported_torch = run_in_fresh_process(code)
+    assert not imported_torch
+    lines = output.splitlines()
+    assert lines[-1] == "NO-SQLALCHEMY", output
+    assert len(lines) == 7 and all(".png" in line for line in lines[:-1])
