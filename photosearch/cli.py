@@ -8,15 +8,7 @@ import logging
 import sys
 from typing import NoReturn
 
-from photosearch.commands import (
-    eval_cmd,
-    index_cmd,
-    info_cmd,
-    search_cmd,
-    serve_cmd,
-    tag_cmd,
-    watch_cmd,
-)
+from photosearch.commands import search_cmd
 from photosearch.commands.common import common_options
 
 QUERY_COMMANDS = ("search", "similar")
@@ -43,6 +35,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     if command in search_cmd.COMMANDS:
         search_cmd.register(sub, parents)
         return parser
+    from photosearch.commands import (
+        eval_cmd,
+        index_cmd,
+        info_cmd,
+        serve_cmd,
+        tag_cmd,
+        watch_cmd,
+    )
+
     index_cmd.register(sub, parents)
     watch_cmd.register(sub, parents)
     search_cmd.register(sub, parents)

@@ -44,7 +44,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """Defaults, then PHOTOSEARCH_* variables, then every option the command was given:
     an option whose destination is named like a setting sets it."""
     given = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
-    return Settings.from_env().with_options(**given)
+    return Settings.from_env(library=given["library"]).with_options(**given)
 
 
 def open_library(
