@@ -123,7 +123,7 @@ def main() -> None:
 
     exe = str(Path(sys.executable).with_name("photosearch"))
     base = {"PATH": "/usr/bin:/bin", "PHOTOSEARCH_NO_WARM": "1"}
-    engines = {"onnx": {**base}, "torch": {**base, "PHOTOSEARCH_ONNX": "0"}}
+    engines = {"onnx": {**base}, "torch": {**base, "PHOTOSEARCH_ENGINE": "torch"}}
     rows: dict[str, list[tuple[float, float]]] = {}
     for i in range(args.runs):  # interleaved rounds: the machine drifts
         rows.setdefault("python -c pass", []).append(

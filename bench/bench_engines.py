@@ -7,6 +7,12 @@ real ones). Exports the image tower as photosearch does, then times one batch th
 each engine in interleaved rounds (the machine drifts): torch; ONNX Runtime with all its
 graph optimisations; without them; and with weights quantised to int8 (dynamic
 quantisation). Prints images/s and each engine's worst cosine against torch's vectors.
+
+    python -m bench.bench_engines --quality
+
+measures instead what int8 weights cost in answers, on the demo model's evaluation set
+(the 1,200 images of data/demo/EVAL.md): text-to-image Recall@5 and zero-shot tagging
+accuracy with torch, ONNX Runtime, and ONNX Runtime with int8 image weights.
 """
 
 from __future__ import annotations
@@ -45,7 +51,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--quality", action="store_true", help="see above")
     args = parser.parse_args()
+    if args.quality:
+        quality(args.work)
+        return
 
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -112,6 +122,46 @@ def main() -> None:
     for name, values in rates.items():
         rate = statistics.median(values)
         print(f"| {name} | {rate:.1f} | {rate / base:.2f}x | {cosines[name]:.6f} |")
+
+
+def quality(work: Path) -> None:
+    from photosearch.demo.evaluate import encode_eval_set, recall_at, tagging_accuracy
+    from retrieval.encoder import OpenClipEncoder, resolve_model
+    from retrieval.onnx_encoder import OnnxEncoder
+    from retrieval.onnx_export import export_towers, quantize_images
+    from retrieval.onnx_files import read_meta, towers_folder
+
+    info = resolve_model("demo", None)
+    torch_encoder = OpenClipEncoder(info, "cpu")
+    library = work / "photosearch-engines-demo-quality"
+    folder = towers_folder(library, info)
+    meta = read_meta(folder) or export_towers(
+        torch_encoder.model, torch_encoder.tokenizer, info, library
+    )
+    quantize_images(folder)
+    encoders: dict[str, Any] = {
+        "torch": torch_encoder,
+        "onnxruntime": OnnxEncoder(folder, meta, info, one_shot=False),
+        "onnxruntime, int8 image weights": OnnxEncoder(
+            folder, meta, info, one_shot=False, int8_images=True
+        ),
+    }
+    print("\ndemo model, 1,200 evaluation images (seen / held-out combinations)\n")
+    print("| engine | Recall@5 | shape accuracy | colour accuracy | worst cosine |")
+    print("|---|---|---|---|---|")
+    reference = None
+    for name, encoder in encoders.items():
+        data = encode_eval_set(encoder)
+        if reference is None:
+            reference = data.vectors
+        worst = float((data.vectors * reference).sum(axis=1).min())
+        recall = recall_at(data, encoder)
+        tags = tagging_accuracy(data, encoder)
+        print(
+            f"| {name} | {recall['seen']['recall@5']} / {recall['unseen']['recall@5']} "
+            f"| {tags['shape']['seen']} / {tags['shape']['unseen']} "
+            f"| {tags['color']['seen']} / {tags['color']['unseen']} | {worst:.5f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Self, TypeVar, cast
 
 import numpy as np
 
-from retrieval.encoder import Encoder, OpenClipEncoder, resolve_model
+from retrieval.encoder import Encoder, resolve_model
 from retrieval.errors import ModelMismatchError
 from retrieval.index_sync import (
     IndexPolicy,
@@ -22,7 +22,7 @@ from retrieval.index_sync import (
     save_index,
 )
 from retrieval.model_thread import ModelThread, SerialEncoder
-from retrieval.query_encoder import QueryEncoder
+from retrieval.onnx_first import choose_encoder
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store_reader import QuickStore
 from retrieval.types import FloatArray, IdArray, ModelInfo
@@ -111,7 +111,7 @@ class Library:
     ) -> Library:
         """`cold`: a process that answers a query or two and exits (the command line
         without a daemon): its model runs from the library's ONNX export when there is
-        one, without importing torch (retrieval.query_encoder), and a plain search reads
+        one, without importing torch (retrieval.onnx_first), and a plain search reads
         the database without importing SQLAlchemy (retrieval.store_reader)."""
         quick = QuickStore.open(settings.library) if cold and not create else None
         if quick is not None:
@@ -134,11 +134,11 @@ class Library:
         except BaseException:
             store.close()
             raise
-        encoder: Encoder
-        if cold and settings.onnx and settings.device in ("auto", "cpu"):
-            encoder = QueryEncoder(model, settings.device, store.root, one_shot=True)
-        else:
-            encoder = OpenClipEncoder(model, settings.device)
+        try:
+            encoder = choose_encoder(settings, model, store.root, cold=cold)
+        except BaseException:
+            store.close()
+            raise
         return cls(store, settings, model, encoder, writer=writer)
 
     # Guards the in-memory index: a daemon's writer thread and its query thread share it.

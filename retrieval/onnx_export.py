@@ -24,6 +24,7 @@ import numpy as np
 from retrieval import text_tower
 from retrieval.onnx_files import (
     IMAGE_FILE,
+    IMAGE_INT8_FILE,
     META_NAME,
     OPSET,
     PROBE_TEXTS,
@@ -284,3 +285,22 @@ def _save_with_external_weights(exported: Path, path: Path) -> None:
         out.write(proto.SerializeToString())
         out.flush()
         os.fsync(out.fileno())
+
+
+def quantize_images(folder: Path) -> Path:
+    """The image tower of an export with its weights quantised to int8 (dynamic
+    quantisation: weights int8, activations quantised on the fly), beside the float one."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = folder / IMAGE_INT8_FILE
+    if not target.exists():
+        work = folder / f".{IMAGE_INT8_FILE}.{os.getpid()}.tmp"
+        try:
+            with _quiet_loggers():
+                quantize_dynamic(
+                    str(folder / IMAGE_FILE), str(work), weight_type=QuantType.QInt8
+                )
+            os.replace(work, target)
+        finally:
+            work.unlink(missing_ok=True)
+    return target

@@ -45,7 +45,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PHOTOSEARCH_LIBRARY", str(library))
     # Exporting the towers to ONNX takes seconds per library; tests/test_onnx.py turns
     # it on and checks that path.
-    monkeypatch.setenv("PHOTOSEARCH_ONNX", "0")
+    monkeypatch.setenv("PHOTOSEARCH_ENGINE", "torch")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

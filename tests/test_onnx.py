@@ -24,8 +24,8 @@ from retrieval.onnx_files import (
     read_meta,
     towers_folder,
 )
+from retrieval.onnx_first import OnnxFirstEncoder
 from retrieval.preprocess import ImageInput
-from retrieval.query_encoder import QueryEncoder
 from retrieval.requests import QueryRequest, run_request
 from retrieval.settings import Settings
 from retrieval.types import ModelInfo
@@ -152,7 +152,7 @@ def test_other_transforms_are_left_to_torch() -> None:
 
 @pytest.fixture(autouse=True)
 def onnx_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PHOTOSEARCH_ONNX", "1")
+    monkeypatch.setenv("PHOTOSEARCH_ENGINE", "auto")
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def indexed_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(library),
         "--model",
         "demo",
-        env={"PHOTOSEARCH_ONNX": "1"},
+        env={"PHOTOSEARCH_ENGINE": "auto"},
     )
     assert done.returncode == 0, done.stderr
     return library
@@ -219,7 +219,7 @@ def test_onnx_and_torch_answer_the_same_top_10(demo_library: Path) -> None:
         ]
 
     with Library.open(settings, writer=False, cold=True) as library:
-        assert isinstance(_inner(library), QueryEncoder)
+        assert isinstance(_inner(library), OnnxFirstEncoder)
         assert _inner(library).engine == "onnx"
         with_onnx = answers(library)
     with Library.open(settings, writer=False) as library:
@@ -270,3 +270,60 @@ def test_damaged_or_stale_export_is_never_trusted(
         assert _inner(library).engine == "onnx"
         rows = run_request(library, QueryRequest("search", "a blue star", "/"))
         assert [row["id"] for row in rows] == expected
+
+
+@pytest.mark.parametrize("engine", ["onnx", "onnx-int8"])
+def test_indexing_with_onnx_runtime(tmp_path: Path, engine: str) -> None:
+    """`--engine onnx` indexes with ONNX Runtime (exporting the towers first), and
+    `onnx-int8` with int8 image weights: the same vectors as torch's (int8: nearly), and
+    the same answers."""
+    from retrieval.store import Store
+
+    rng = random.Random(7)
+    photos = tmp_path / "photos"
+    for i in range(12):
+        draw(photos / f"p{i:02d}.png", (rng.randrange(256), 90, rng.randrange(256)))
+    vectors = {}
+    for name in ("torch", engine):
+        library = tmp_path / name
+        done = run_cli(
+            "index",
+            str(photos),
+            "--library",
+            str(library),
+            "--model",
+            "demo",
+            "--engine",
+            name,
+        )
+        assert done.returncode == 0, done.stderr
+        store = Store.open(library, create=False)
+        ids = sorted(store.meta([*range(1, 13)]))
+        paths = [store.meta([i])[i].path for i in ids]
+        vectors[name] = dict(zip(paths, store.vectors(ids, 128), strict=True))
+        store.close()
+    assert read_meta(towers_folder(tmp_path / engine, resolve_model("demo", None)))
+    cosines = [float(v @ vectors[engine][p]) for p, v in vectors["torch"].items()]
+    if engine == "onnx-int8":
+        assert 0.99 <= min(cosines) < 0.99999  # int8 weights: close, not the same
+    else:
+        assert min(cosines) >= 0.9999
+    # With the towers exported, indexing runs without torch at all.
+    lib = ["--library", str(tmp_path / engine)]
+    output, imported_torch = main_in_fresh_process(
+        "index", str(photos), *lib, "--reencode", "--engine", engine
+    )
+    assert "failed 0" in output and not imported_torch, output
+    found = run_cli(
+        "search", "a red square", "--library", str(tmp_path / engine), "--json"
+    )
+    assert found.returncode == 0 and found.stdout.startswith("["), found.stderr
+
+
+def test_onnx_engines_run_on_the_cpu() -> None:
+    from retrieval.errors import UsageError
+
+    with pytest.raises(UsageError, match="--engine onnx runs on the CPU"):
+        Settings(engine="onnx", device="cuda").validated()
+    with pytest.raises(UsageError, match="unknown engine 'tensorrt'"):
+        Settings(engine="tensorrt").validated()

@@ -82,7 +82,7 @@ def test_a_plain_cold_search_imports_neither_torch_nor_sqlalchemy(
     for i in range(6):
         draw(tmp_path / "photos" / f"{i}.png", (40 * i, 200 - 30 * i, 90))
     library = tmp_path / "library"
-    env = {"PHOTOSEARCH_ONNX": "1"}
+    env = {"PHOTOSEARCH_ENGINE": "auto"}
     done = run_cli(
         "index",
         str(tmp_path / "photos"),
@@ -95,7 +95,7 @@ def test_a_plain_cold_search_imports_neither_torch_nor_sqlalchemy(
     assert done.returncode == 0, done.stderr
     code = (
         "import os, sys\n"
-        "os.environ['PHOTOSEARCH_ONNX'] = '1'\n"
+        "os.environ['PHOTOSEARCH_ENGINE'] = 'auto'\n"
         "from photosearch.cli import main\n"
         f"sys.argv = ['photosearch', 'search', 'a red square', '--library', {str(library)!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from retrieval.errors import UsageError
-from retrieval.settings import DEVICES, INDEX_TYPES, Settings
+from retrieval.settings import DEVICES, ENGINES, INDEX_TYPES, Settings
 
 if TYPE_CHECKING:
     from retrieval.library import Library
@@ -36,6 +36,13 @@ def common_options() -> argparse.ArgumentParser:
         help="open_clip pretrained tag, or a local .safetensors/.pt weights file",
     )
     group.add_argument("--device", choices=DEVICES, help="where to run the model")
+    group.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="what runs the model: auto (torch indexes, queries without a daemon use "
+        "ONNX Runtime), torch, onnx, onnx-int8 (int8 image weights for indexing: about "
+        "twice as fast on a CPU); default auto or $PHOTOSEARCH_ENGINE",
+    )
     group.add_argument("--verbose", action="store_true", help="log more")
     return parent
 

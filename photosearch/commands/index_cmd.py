@@ -35,7 +35,7 @@ def register(
 
 def run(args: argparse.Namespace) -> int:
     from indexer.pipeline import index_folders
-    from retrieval.query_encoder import ensure_exported
+    from retrieval.onnx_first import ensure_exported
 
     check_folders(args)
     with open_library(args, create=True, reencode=args.reencode) as library:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         print(summary.line(), flush=True)
         # Queries without a daemon run the towers from ONNX files, without torch; the
         # model is loaded now, so exporting them costs the export alone, once.
-        if library.settings.onnx:
+        if library.settings.engine == "auto":
             library.on_model_thread(
                 lambda lib: ensure_exported(lib.encoder, lib.store.root)
             )

@@ -1,7 +1,11 @@
-"""The encoder of a process that only answers queries (`photosearch search` and friends
-without a daemon): the library's ONNX towers when they are exported and sound, so that no
-torch is imported; torch for a tower that has no sound export, and then the towers are
-exported for the next query.
+"""Choosing what runs the model (the `engine` setting), and the encoder that prefers the
+library's ONNX towers: ONNX Runtime where they are exported and sound, so that no torch
+is imported; torch for a tower that has no sound export (then the towers are exported
+again for the next process).
+
+A process that only answers queries (`photosearch search` and friends without a daemon)
+always prefers ONNX unless the engine is torch; indexing does with `--engine onnx` or
+`onnx-int8`, which export the towers first if needed.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.encoder import OpenClipEncoder
+from retrieval.encoder import Encoder, OpenClipEncoder
+from retrieval.errors import UsageError
 from retrieval.onnx_encoder import OnnxEncoder, OnnxUnusable
 from retrieval.onnx_files import discard, read_meta, towers_folder
+from retrieval.settings import Settings
 from retrieval.types import FloatArray, ModelInfo
 
 if TYPE_CHECKING:
@@ -30,9 +36,46 @@ def onnx_runtime_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-class QueryEncoder:
+def choose_encoder(
+    settings: Settings, info: ModelInfo, library_root: Path, *, cold: bool
+) -> Encoder:
+    """The encoder for a library opened with `settings`; `cold`: a one-shot query."""
+    engine = settings.engine
+    if engine == "torch" or settings.device in ("cuda", "mps"):
+        return OpenClipEncoder(info, settings.device)
+    if cold:
+        return OnnxFirstEncoder(info, settings.device, library_root, one_shot=True)
+    if engine == "auto":
+        return OpenClipEncoder(info, settings.device)
+    if not onnx_runtime_available():
+        raise UsageError(
+            f"--engine {engine} needs onnxruntime: pip install onnxruntime, or use "
+            "--engine torch"
+        )
+    int8 = engine == "onnx-int8"
+    folder = towers_folder(library_root, info)
+    meta = read_meta(folder)
+    if meta is None:
+        export_for(OpenClipEncoder(info, "cpu"), library_root)
+        meta = read_meta(folder)
+    if int8 and meta is not None and meta.image is not None:
+        from retrieval.onnx_export import quantize_images
+
+        quantize_images(folder)
+    return OnnxFirstEncoder(
+        info, settings.device, library_root, one_shot=False, int8_images=int8
+    )
+
+
+class OnnxFirstEncoder:
     def __init__(
-        self, info: ModelInfo, device: str, library_root: Path, *, one_shot: bool
+        self,
+        info: ModelInfo,
+        device: str,
+        library_root: Path,
+        *,
+        one_shot: bool,
+        int8_images: bool = False,
     ) -> None:
         self._info = info
         self._device = device
@@ -44,7 +87,9 @@ class QueryEncoder:
         runtime = onnx_runtime_available()
         meta = read_meta(self._folder) if runtime else None
         if meta is not None:
-            self._onnx = OnnxEncoder(self._folder, meta, info, one_shot=one_shot)
+            self._onnx = OnnxEncoder(
+                self._folder, meta, info, one_shot=one_shot, int8_images=int8_images
+            )
         # Export once torch has been loaded anyway: no export yet, or one found unsound.
         self.export_wanted = meta is None and runtime
         if not runtime:
