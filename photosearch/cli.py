@@ -4,12 +4,11 @@ non-zero exit; anything else is a bug and keeps its traceback."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import NoReturn
 
 from photosearch.commands import search_cmd
-from photosearch.commands.common import common_options
+from photosearch.commands.common import common_options, configure_logging
 
 QUERY_COMMANDS = ("search", "similar")
 
@@ -105,11 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     arguments, terms = split_query_terms(parser, argv)
     args = parser.parse_args(arguments)
     args.terms = terms
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # A query a daemon answers logs nothing: it configures logging (7 ms of imports)
+    # only when it runs in this process (search_cmd).
+    if args.command not in search_cmd.COMMANDS or args.verbose:
+        configure_logging(args.verbose)
     try:
         code = args.func(args)
     except PhotosearchError as exc:

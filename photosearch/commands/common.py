@@ -47,6 +47,16 @@ def common_options() -> argparse.ArgumentParser:
     return parent
 
 
+def configure_logging(verbose: bool) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """Defaults, then PHOTOSEARCH_* variables, then every option the command was given:
     an option whose destination is named like a setting sets it."""

@@ -7,7 +7,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from photosearch.commands.common import positive_int, read_lines, settings_from
+from photosearch.commands.common import (
+    configure_logging,
+    positive_int,
+    read_lines,
+    settings_from,
+)
 from photosearch.output import emit_hit_rows, emit_json
 from retrieval.errors import UsageError
 from retrieval.query import SORTS
@@ -124,6 +129,7 @@ def _rows(args: argparse.Namespace, request: QueryRequest) -> list[dict[str, Any
                 raise UsageError(str(answer["error"]))
             rows: list[dict[str, Any]] = answer["rows"]
             return rows
+    configure_logging(args.verbose)
     from retrieval.library import Library
     from retrieval.requests import run_request
 
