@@ -207,6 +207,12 @@ def export_for(encoder: OpenClipEncoder, library_root: Path) -> None:
     written to (read-only media) just keeps using torch."""
     from retrieval.onnx_export import export_towers
 
+    # Seconds (tens for a large model), once per model: worth a word, since the command
+    # seems to hang otherwise.
+    log.warning(
+        "exporting %s to ONNX so that queries start without torch (once)...",
+        encoder.info.name,
+    )
     try:
         meta = export_towers(
             encoder.model, encoder.tokenizer, encoder.info, library_root

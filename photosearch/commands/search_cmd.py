@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +119,14 @@ def _request(
     )
 
 
-def _rows(args: argparse.Namespace, request: QueryRequest) -> list[dict[str, Any]]:
-    """Ask the library's daemon if one runs (model already loaded); else run it here."""
+def _answer(
+    args: argparse.Namespace,
+    request: QueryRequest,
+    show: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """Ask the library's daemon if one runs (model already loaded); else run it here.
+    The rows are shown before the library closes: closing may still export the towers
+    for the next query (once, seconds), which must not hold back this answer."""
     settings = settings_from(args)
     if args.model is None and args.pretrained is None and args.device is None:
         from photosearch.warm import ask_daemon
@@ -127,23 +135,26 @@ def _rows(args: argparse.Namespace, request: QueryRequest) -> list[dict[str, Any
         if answer is not None:
             if "error" in answer:
                 raise UsageError(str(answer["error"]))
-            rows: list[dict[str, Any]] = answer["rows"]
-            return rows
+            show(answer["rows"])
+            return
     configure_logging(args.verbose)
     from retrieval.library import Library
     from retrieval.requests import run_request
 
     with Library.open(settings, writer=False, cold=True) as library:
-        return run_request(library, request)
+        show(run_request(library, request))
+        sys.stdout.flush()
 
 
 def run_search(args: argparse.Namespace) -> int:
-    emit_hit_rows(_rows(args, _request(args, "search", args.query, [])), args.json)
+    request = _request(args, "search", args.query, [])
+    _answer(args, request, lambda rows: emit_hit_rows(rows, args.json))
     return 0
 
 
 def run_similar(args: argparse.Namespace) -> int:
-    emit_hit_rows(_rows(args, _request(args, "similar", args.image, [])), args.json)
+    request = _request(args, "similar", args.image, [])
+    _answer(args, request, lambda rows: emit_hit_rows(rows, args.json))
     return 0
 
 
@@ -153,10 +164,16 @@ def run_describe(args: argparse.Namespace) -> int:
         texts += [line for line in read_lines(args.texts, "texts") if line.strip()]
     if not texts:
         raise UsageError("no texts to rank: pass --text T (repeatable) or --texts FILE")
-    ranked = _rows(args, _request(args, "describe", args.image, texts))
-    if args.json:
-        emit_json(ranked)
-    else:
-        for r in ranked:
-            print(f"{r['score']:7.4f}  {r['probability']:6.1%}  {r['text']}")
+    _answer(args, _request(args, "describe", args.image, texts), _show_ranked(args))
     return 0
+
+
+def _show_ranked(args: argparse.Namespace) -> Callable[[list[dict[str, Any]]], None]:
+    def show(ranked: list[dict[str, Any]]) -> None:
+        if args.json:
+            emit_json(ranked)
+        else:
+            for r in ranked:
+                print(f"{r['score']:7.4f}  {r['probability']:6.1%}  {r['text']}")
+
+    return show
