@@ -131,10 +131,6 @@ class Library:
                 reencode=reencode,
                 empty=asked and store.counts()["vectors"] == 0,
             )
-        except BaseException:
-            store.close()
-            raise
-        try:
             encoder = choose_encoder(settings, model, store.root, cold=cold)
         except BaseException:
             store.close()

@@ -116,7 +116,8 @@ class OnnxEncoder:
             import onnxruntime as ort
 
             options = ort.SessionOptions()
-            options.log_severity_level = 3  # errors only: warnings are not the user's
+            # Fatal only: a file that fails is reported (and replaced) by the caller.
+            options.log_severity_level = 4
             if self._one_shot:
                 # One call: rewriting the graph and repacking weights cost more than
                 # they save, and prepacking would copy the mapped weights.
