@@ -141,7 +141,10 @@ class OnnxEncoder:
             (features,) = session.run(None, {session.get_inputs()[0].name: inputs})
         except Exception as exc:  # noqa: BLE001
             raise OnnxUnusable(f"{name} fails to run: {_reason(exc)}") from None
-        return l2_normalize(np.asarray(features, dtype=np.float32))
+        # Damaged weights give huge or NaN features; the probe check catches them,
+        # numpy need not warn the user about them first.
+        with np.errstate(all="ignore"):
+            return l2_normalize(np.asarray(features, dtype=np.float32))
 
     def _check(
         self,
