@@ -34,6 +34,13 @@ def test_split_query_terms_sets_aside_plus_and_minus_terms() -> None:
     assert (args.query, args.top, args.json) == ("a cat", 5, True)
 
 
+def test_short_verbose_is_an_option_not_a_query_term() -> None:
+    parser = build_parser()
+    kept, terms = split_query_terms(parser, ["search", "a cat", "-v", "-dog"])
+    assert (kept, terms) == (["search", "a cat", "-v"], ["-dog"])
+    assert parser.parse_args(kept).verbose
+
+
 def test_split_leaves_other_commands_alone() -> None:
     assert split_query_terms(build_parser(), ["tags", "--json"]) == (
         ["tags", "--json"],

@@ -43,7 +43,9 @@ def common_options() -> argparse.ArgumentParser:
         "ONNX Runtime), torch, onnx, onnx-int8 (int8 image weights for indexing: about "
         "twice as fast on a CPU); default auto or $PHOTOSEARCH_ENGINE",
     )
-    group.add_argument("--verbose", action="store_true", help="log more")
+    # -v too: after `search`, an unknown "-v" would be taken for a query term
+    # ("minus v") and quietly change the answer.
+    group.add_argument("-v", "--verbose", action="store_true", help="log more")
     return parent
 
 
