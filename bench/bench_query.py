@@ -47,12 +47,10 @@ def main() -> None:
 
     encoder = OpenClipEncoder(info, "cpu")
     encoder.load()
-    tower = []
-    for i in range(args.runs):
-        start = time.perf_counter()
-        encoder.encode_texts([f"{QUERIES[i % len(QUERIES)]} {i}"])  # uncached
-        tower.append(time.perf_counter() - start)
-    python = [timed([sys.executable, "-c", "pass"]) for _ in range(args.runs)]
+    encoder.encode_texts(["warm-up"])
+    tower: list[float] = []
+    python: list[float] = []
+    warm: list[float] = []
 
     daemon = subprocess.Popen(
         [exe, "watch", str(args.photos), "--library", str(library)],
@@ -69,12 +67,15 @@ def main() -> None:
         # Untimed: the daemon's first query may still wait for its start-up scan.
         for _ in range(3):
             timed([*search, "warm-up", "--library", str(library)])
-        warm = [
-            timed(
-                [*search, f"{QUERIES[i % len(QUERIES)]} {i}", "--library", str(library)]
-            )
-            for i in range(args.runs)
-        ]
+        # Interleaved rounds (the machine drifts): the tower here, python, the warm
+        # query, each on a text nobody has encoded yet.
+        for i in range(args.runs):
+            text = f"{QUERIES[i % len(QUERIES)]} {i}"
+            start = time.perf_counter()
+            encoder.encode_texts([f"{text} (tower)"])
+            tower.append(time.perf_counter() - start)
+            python.append(timed([sys.executable, "-c", "pass"]))
+            warm.append(timed([*search, text, "--library", str(library)]))
         cold_env = dict(os.environ, PHOTOSEARCH_NO_WARM="1")
         cold = [
             timed([*search, f"cold {i}", "--library", str(library)], env=cold_env)

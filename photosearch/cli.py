@@ -8,7 +8,7 @@ import sys
 from typing import NoReturn
 
 from photosearch.commands import search_cmd
-from photosearch.commands.common import common_options, configure_logging
+from photosearch.commands.options import common_options, configure_logging
 
 QUERY_COMMANDS = ("search", "similar")
 
@@ -32,7 +32,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     parents = [common_options()]
     if command in search_cmd.COMMANDS:
-        search_cmd.register(sub, parents)
+        search_cmd.register(sub, parents, only=command)
         return parser
     from photosearch.commands import (
         eval_cmd,

@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-
-from retrieval.requests import QueryRequest
 
 SOCKET_NAME = (
     "query.sock"  # indexer.query_server.SOCKET_NAME, without importing the daemon
@@ -18,9 +15,10 @@ SOCKET_NAME = (
 
 
 def ask_daemon(
-    library: Path, request: QueryRequest, timeout: float = 120.0
+    library: Path, request: dict[str, Any], timeout: float = 120.0
 ) -> dict[str, Any] | None:
-    """The daemon's answer, or None when no daemon answers (then run the query here)."""
+    """The daemon's answer to `request` (retrieval.requests.QueryRequest's fields), or
+    None when no daemon answers (then run the query here)."""
     if os.environ.get("PHOTOSEARCH_NO_WARM"):
         return None
     path = library / SOCKET_NAME
@@ -30,7 +28,7 @@ def ask_daemon(
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
             conn.connect(str(path))
-            conn.sendall(json.dumps(asdict(request)).encode() + b"\n")
+            conn.sendall(json.dumps(request).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
                 chunk = conn.recv(1 << 16)

@@ -35,8 +35,6 @@ class QueryTerm:
 
 
 Box = tuple[float, float, float, float]
-# Orders of search results: best first, or by EXIF date among the best matches.
-SORTS = ("score", "newest", "oldest")
 _ID_TERM = re.compile(r"id:(\d+)")
 
 

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from retrieval.choices import SORTS
 from retrieval.errors import DecodeError, UsageError
 from retrieval.imaging import decode
 from retrieval.library import Library
-from retrieval.query import SORTS, Box, QueryTerm
+from retrieval.query import Box, QueryTerm
 from retrieval.types import FloatArray, IdArray, ImageMeta, SearchHit
 from retrieval.vectors import l2_normalize
 

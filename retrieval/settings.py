@@ -8,19 +8,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from retrieval.choices import DEVICES, ENGINES, INDEX_TYPES, library_location
 from retrieval.errors import UsageError
 
 DEFAULT_MODEL = "ViT-B-32"
 DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
-DEVICES = ("auto", "cpu", "cuda", "mps")
-INDEX_TYPES = ("auto", "flat", "ivf")
-ENGINES = ("auto", "torch", "onnx", "onnx-int8")
 
 
 def _default_library() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("photosearch", appauthor=False))
+    return library_location()
 
 
 @dataclass(frozen=True)
@@ -93,11 +89,7 @@ class Settings:
         """`library`: one given on the command line, which wins over the variable (and
         spares finding the default folder, a warm query's few milliseconds)."""
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}
-        if library is not None:
-            values["library"] = library
-        elif env.get("PHOTOSEARCH_LIBRARY"):
-            values["library"] = Path(env["PHOTOSEARCH_LIBRARY"]).expanduser()
+        values: dict[str, Any] = {"library": library_location(library, env)}
         for name in ("model", "pretrained", "device", "index_type", "token", "engine"):
             if env.get(f"PHOTOSEARCH_{name.upper()}"):
                 values[name] = env[f"PHOTOSEARCH_{name.upper()}"]

@@ -9,54 +9,17 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from photosearch.commands.options import (  # noqa: F401  # shared by the commands
+    common_options,
+    configure_logging,
+    positive_int,
+)
+from retrieval.choices import INDEX_TYPES
 from retrieval.errors import UsageError
-from retrieval.settings import DEVICES, ENGINES, INDEX_TYPES, Settings
+from retrieval.settings import Settings
 
 if TYPE_CHECKING:
     from retrieval.library import Library
-
-
-def common_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("library and model")
-    group.add_argument(
-        "--library",
-        type=Path,
-        metavar="DIR",
-        help="library directory (default: $PHOTOSEARCH_LIBRARY, else the user data dir)",
-    )
-    group.add_argument(
-        "--model",
-        help="open_clip architecture, e.g. ViT-B-32, or `demo` for the offline demo model "
-        "(default: the library's own model)",
-    )
-    group.add_argument(
-        "--pretrained",
-        metavar="TAG_OR_FILE",
-        help="open_clip pretrained tag, or a local .safetensors/.pt weights file",
-    )
-    group.add_argument("--device", choices=DEVICES, help="where to run the model")
-    group.add_argument(
-        "--engine",
-        choices=ENGINES,
-        help="what runs the model: auto (torch indexes, queries without a daemon use "
-        "ONNX Runtime), torch, onnx, onnx-int8 (int8 image weights for indexing: about "
-        "twice as fast on a CPU); default auto or $PHOTOSEARCH_ENGINE",
-    )
-    # -v too: after `search`, an unknown "-v" would be taken for a query term
-    # ("minus v") and quietly change the answer.
-    group.add_argument("-v", "--verbose", action="store_true", help="log more")
-    return parent
-
-
-def configure_logging(verbose: bool) -> None:
-    import logging
-
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -119,16 +82,6 @@ def add_indexing_options(parser: argparse.ArgumentParser) -> None:
         f"recall@10 >= {now.index_recall}), flat (always exact) or ivf (default "
         f"{now.index_type}; $PHOTOSEARCH_INDEX_TYPE)",
     )
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
 
 
 def number_between(low: float, high: float) -> Callable[[str], float]:

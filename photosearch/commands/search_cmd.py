@@ -9,16 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from photosearch.commands.common import (
-    configure_logging,
-    positive_int,
-    read_lines,
-    settings_from,
-)
+from photosearch.commands.options import configure_logging, positive_int
 from photosearch.output import emit_hit_rows, emit_json
+from retrieval.choices import SORTS, library_location
 from retrieval.errors import UsageError
-from retrieval.query import SORTS
-from retrieval.requests import QueryRequest
+
+# What a query asks, as retrieval.requests.QueryRequest's fields: a plain dict here, so
+# that a query a daemon answers never imports dataclasses and the library's modules.
+Request = dict[str, Any]
 
 # The commands this module registers.
 COMMANDS = ("search", "similar", "describe")
@@ -51,6 +49,21 @@ def _filters(p: argparse.ArgumentParser) -> None:
 
 
 def register(
+    sub: argparse._SubParsersAction,
+    parents: list[argparse.ArgumentParser],
+    only: str | None = None,
+) -> None:
+    """The three commands' parsers; `only`: just that one's (a query being run builds
+    nothing else: milliseconds of a warm query)."""
+    if only in (None, "search"):
+        _register_search(sub, parents)
+    if only in (None, "similar"):
+        _register_similar(sub, parents)
+    if only in (None, "describe"):
+        _register_describe(sub, parents)
+
+
+def _register_search(
     sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
     p = sub.add_parser(
@@ -66,6 +79,10 @@ def register(
     _filters(p)
     p.set_defaults(func=run_search)
 
+
+def _register_similar(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
     p = sub.add_parser(
         "similar",
         parents=parents,
@@ -82,6 +99,10 @@ def register(
     _filters(p)
     p.set_defaults(func=run_similar)
 
+
+def _register_describe(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
     p = sub.add_parser(
         "describe",
         parents=parents,
@@ -101,48 +122,47 @@ def register(
     p.set_defaults(func=run_describe)
 
 
-def _request(
-    args: argparse.Namespace, op: str, main: str, texts: list[str]
-) -> QueryRequest:
-    return QueryRequest(
-        op=op,
-        main=main,
-        cwd=os.getcwd(),
-        terms=list(args.terms) if hasattr(args, "terms") else [],
-        top=getattr(args, "top", 10),
-        min_score=getattr(args, "min_score", None),
-        under=getattr(args, "under", None),
-        tag=getattr(args, "tag", None),
-        texts=texts,
-        box=getattr(args, "box", None),
-        sort=getattr(args, "sort", "score"),
-    )
+def _request(args: argparse.Namespace, op: str, main: str, texts: list[str]) -> Request:
+    return {
+        "op": op,
+        "main": main,
+        "cwd": os.getcwd(),
+        "terms": list(args.terms) if hasattr(args, "terms") else [],
+        "top": getattr(args, "top", 10),
+        "min_score": getattr(args, "min_score", None),
+        "under": getattr(args, "under", None),
+        "tag": getattr(args, "tag", None),
+        "texts": texts,
+        "box": getattr(args, "box", None),
+        "sort": getattr(args, "sort", "score"),
+    }
 
 
 def _answer(
     args: argparse.Namespace,
-    request: QueryRequest,
+    request: Request,
     show: Callable[[list[dict[str, Any]]], None],
 ) -> None:
     """Ask the library's daemon if one runs (model already loaded); else run it here.
     The rows are shown before the library closes: closing may still export the towers
     for the next query (once, seconds), which must not hold back this answer."""
-    settings = settings_from(args)
     if args.model is None and args.pretrained is None and args.device is None:
         from photosearch.warm import ask_daemon
 
-        answer = ask_daemon(settings.library.expanduser().absolute(), request)
+        library = library_location(args.library)
+        answer = ask_daemon(library.expanduser().absolute(), request)
         if answer is not None:
             if "error" in answer:
                 raise UsageError(str(answer["error"]))
             show(answer["rows"])
             return
     configure_logging(args.verbose)
+    from photosearch.commands.common import settings_from
     from retrieval.library import Library
-    from retrieval.requests import run_request
+    from retrieval.requests import QueryRequest, run_request
 
-    with Library.open(settings, writer=False, cold=True) as library:
-        show(run_request(library, request))
+    with Library.open(settings_from(args), writer=False, cold=True) as opened:
+        show(run_request(opened, QueryRequest.from_json(request)))
         sys.stdout.flush()
 
 
@@ -161,6 +181,8 @@ def run_similar(args: argparse.Namespace) -> int:
 def run_describe(args: argparse.Namespace) -> int:
     texts = list(args.text)
     if args.texts is not None:
+        from photosearch.commands.common import read_lines
+
         texts += [line for line in read_lines(args.texts, "texts") if line.strip()]
     if not texts:
         raise UsageError("no texts to rank: pass --text T (repeatable) or --texts FILE")

@@ -1,0 +1,62 @@
+"""Options every command shares, in a module a warm query's client can import: nothing
+heavier than argparse and pathlib (that client's start-up is most of a warm query)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from retrieval.choices import DEVICES, ENGINES
+
+
+def common_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("library and model")
+    group.add_argument(
+        "--library",
+        type=Path,
+        metavar="DIR",
+        help="library directory (default: $PHOTOSEARCH_LIBRARY, else the user data dir)",
+    )
+    group.add_argument(
+        "--model",
+        help="open_clip architecture, e.g. ViT-B-32, or `demo` for the offline demo model "
+        "(default: the library's own model)",
+    )
+    group.add_argument(
+        "--pretrained",
+        metavar="TAG_OR_FILE",
+        help="open_clip pretrained tag, or a local .safetensors/.pt weights file",
+    )
+    group.add_argument("--device", choices=DEVICES, help="where to run the model")
+    group.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="what runs the model: auto (torch indexes, queries without a daemon use "
+        "ONNX Runtime), torch, onnx, onnx-int8 (int8 image weights for indexing: about "
+        "twice as fast on a CPU); default auto or $PHOTOSEARCH_ENGINE",
+    )
+    # -v too: after `search`, an unknown "-v" would be taken for a query term
+    # ("minus v") and quietly change the answer.
+    group.add_argument("-v", "--verbose", action="store_true", help="log more")
+    return parent
+
+
+def configure_logging(verbose: bool) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
