@@ -116,13 +116,17 @@ class OnnxFirstEncoder:
 
     def _serve(
         self,
-        has: Callable[[OnnxEncoder], bool],
-        problem: Callable[[OnnxEncoder], str | None],
+        tower: str,
         onnx_call: Callable[[OnnxEncoder], T],
         torch_call: Callable[[OpenClipEncoder], T],
     ) -> T:
+        """`onnx_call` if the `tower` ("text" or "image") has a sound export, else (or
+        once it proves unsound) `torch_call`."""
         onnx = self._onnx
-        if onnx is not None and has(onnx):
+        exported = onnx is not None and (
+            onnx.has_text if tower == "text" else onnx.has_image
+        )
+        if onnx is not None and exported:
             try:
                 return onnx_call(onnx)
             except OnnxUnusable as exc:
@@ -134,14 +138,16 @@ class OnnxFirstEncoder:
                 discard(self._folder)
                 self.export_wanted = True
         elif onnx is not None:
-            self._say(f"{problem(onnx)}: this model's tower runs on torch")
+            problem = (
+                onnx.meta.text_problem if tower == "text" else onnx.meta.image_problem
+            )
+            self._say(f"{problem}: this model's {tower} tower runs on torch")
         return torch_call(self.torch_encoder())
 
     @property
     def image_size(self) -> int:
         return self._serve(
-            lambda o: o.has_image,
-            lambda o: o.meta.image_problem,
+            "image",
             lambda o: o.image_size,
             lambda t: t.image_size,
         )
@@ -166,32 +172,28 @@ class OnnxFirstEncoder:
         # Both engines prepare the same uint8 pixels (tests/test_onnx.py), so a batch
         # prepared for one can be encoded by the other after a fallback.
         return self._serve(
-            lambda o: o.has_image,
-            lambda o: o.meta.image_problem,
+            "image",
             lambda o: o.prepare(image),
             lambda t: t.prepare(image),
         )
 
     def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
         return self._serve(
-            lambda o: o.has_image,
-            lambda o: o.meta.image_problem,
+            "image",
             lambda o: o.encode_prepared(items),
             lambda t: t.encode_prepared(items),
         )
 
     def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
         return self._serve(
-            lambda o: o.has_image,
-            lambda o: o.meta.image_problem,
+            "image",
             lambda o: o.encode_images(images),
             lambda t: t.encode_images(images),
         )
 
     def encode_texts(self, texts: Sequence[str]) -> FloatArray:
         return self._serve(
-            lambda o: o.has_text,
-            lambda o: o.meta.text_problem,
+            "text",
             lambda o: o.encode_texts(texts),
             lambda t: t.encode_texts(texts),
         )
