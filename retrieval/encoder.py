@@ -23,7 +23,12 @@ from retrieval.demo_model import (
     demo_weights_path,
     register_demo_config,
 )
-from retrieval.errors import ModelError, ModelUnavailableError, UsageError
+from retrieval.errors import (
+    ModelError,
+    ModelUnavailableError,
+    UsageError,
+    first_line,
+)
 from retrieval.model_input import SplitTransform, split_transform
 from retrieval.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED
 from retrieval.text_cache import TextCache
@@ -202,11 +207,7 @@ class OpenClipEncoder:
             )
         # open_clip raises many kinds of errors for weights it cannot get; all mean the same.
         except Exception as exc:  # noqa: BLE001
-            reason = (
-                str(exc).strip().splitlines()[0][:200]
-                if str(exc).strip()
-                else type(exc).__name__
-            )
+            reason = first_line(exc)
             if is_file:
                 raise ModelError(
                     f"cannot load weights {weights} into {self._info.name}: {reason}; "

@@ -38,3 +38,10 @@ class DecodeError(PhotosearchError):
 
 class NotFoundError(PhotosearchError):
     """A label, label set or image that the library does not have."""
+
+
+def first_line(exc: BaseException, limit: int | None = 200) -> str:
+    """What a third-party exception says, for a one-line message: its first line (cut to
+    `limit` characters), or its type when it says nothing."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__

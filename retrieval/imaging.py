@@ -16,7 +16,7 @@ from typing import IO
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from retrieval.errors import DecodeError
+from retrieval.errors import DecodeError, first_line
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
@@ -149,10 +149,7 @@ def decode(
     # Pillow's plugins raise OSError, ValueError, SyntaxError, EOFError, struct.error,
     # IndexError, KeyError, TypeError, ZeroDivisionError...: each means a broken file.
     except Exception as exc:  # noqa: BLE001
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise DecodeError(
-            f"cannot decode: {reason or type(exc).__name__}"[:300]
-        ) from None
+        raise DecodeError(f"cannot decode: {first_line(exc, 300)}"[:300]) from None
     if rgb.width < 1 or rgb.height < 1:
         raise DecodeError("image has no pixels")
     return Decoded(rgb, width, height, taken_at)

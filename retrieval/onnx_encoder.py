@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrieval.errors import first_line
 from retrieval.onnx_files import (
     IMAGE_FILE,
     IMAGE_INT8_FILE,
@@ -37,11 +38,6 @@ if TYPE_CHECKING:
 
 class OnnxUnusable(Exception):
     """The exported files cannot be used (missing, damaged, or not the model's)."""
-
-
-def _reason(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 class OnnxEncoder:
@@ -130,7 +126,7 @@ class OnnxEncoder:
                     str(self.folder / name), options, providers=["CPUExecutionProvider"]
                 )
             except Exception as exc:  # noqa: BLE001  # ORT raises many kinds for bad files
-                raise OnnxUnusable(f"{name} does not load: {_reason(exc)}") from None
+                raise OnnxUnusable(f"{name} does not load: {first_line(exc)}") from None
             if not self._one_shot:
                 self._sessions[name] = session
             return session
@@ -140,7 +136,7 @@ class OnnxEncoder:
         try:
             (features,) = session.run(None, {session.get_inputs()[0].name: inputs})
         except Exception as exc:  # noqa: BLE001
-            raise OnnxUnusable(f"{name} fails to run: {_reason(exc)}") from None
+            raise OnnxUnusable(f"{name} fails to run: {first_line(exc)}") from None
         # Damaged weights give huge or NaN features; the probe check catches them,
         # numpy need not warn the user about them first.
         with np.errstate(all="ignore"):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from retrieval import text_tower
+from retrieval.errors import first_line
 from retrieval.onnx_files import (
     IMAGE_FILE,
     IMAGE_INT8_FILE,
@@ -103,8 +104,7 @@ def _cpu_copy(model: Any) -> Any:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+    return f"{type(exc).__name__}: {first_line(exc)}"
 
 
 def _plain_clip_tokenizer(tokenizer: Any) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from retrieval.errors import first_line
 from retrieval.faults import checkpoint
 from retrieval.types import FloatArray, IdArray
 from retrieval.views import every_view_id
@@ -318,7 +319,7 @@ class VectorIndex:
                 mapped = False
         except RuntimeError as exc:
             raise IndexFileError(
-                f"{path} is damaged: {str(exc).splitlines()[0]}"
+                f"{path} is damaged: {first_line(exc, None)}"
             ) from None
         if index.d != dim:
             raise IndexFileError(f"{path} has dimension {index.d}, library has {dim}")
