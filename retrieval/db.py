@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
+from retrieval import schema
 from retrieval.resources import migrations_dir
-from retrieval.schema import quick_head
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -48,17 +49,16 @@ def alembic_config() -> Any:
 
 def is_current(engine: Engine) -> bool:
     """The schema is at the newest revision (checked without Alembic)."""
-    head = quick_head()
-    if head is None:
+    try:
+        connection = engine.raw_connection()
+    # A damaged file fails here already: "not current", and Alembic's upgrade reports it.
+    except (DBAPIError, sqlite3.Error):
         return False
     try:
-        with engine.connect() as connection:
-            rows = connection.exec_driver_sql(
-                "SELECT version_num FROM alembic_version"
-            ).fetchall()
-    except DBAPIError:
-        return False
-    return [row[0] for row in rows] == [head]
+        driver = connection.driver_connection
+        return driver is not None and schema.is_current(driver)
+    finally:
+        connection.close()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -5,6 +5,7 @@ import)."""
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from retrieval.resources import migrations_dir
 
@@ -30,3 +31,15 @@ def quick_head() -> str | None:
             parents.add(fields["down_revision"])
     heads = revisions - parents
     return heads.pop() if len(heads) == 1 else None
+
+
+def is_current(connection: sqlite3.Connection) -> bool:
+    """The database's schema is at the newest revision (checked without Alembic)."""
+    head = quick_head()
+    if head is None:
+        return False
+    try:
+        rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.Error:
+        return False
+    return [row[0] for row in rows] == [head]

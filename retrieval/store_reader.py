@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from retrieval.schema import DATABASE_NAME, quick_head
+from retrieval.schema import DATABASE_NAME, is_current
 from retrieval.types import ImageMeta, ModelInfo
 
 if TYPE_CHECKING:
@@ -43,16 +43,14 @@ class QuickStore:
         then says what is wrong or migrates it."""
         root = root.expanduser().absolute()
         database = root / DATABASE_NAME
-        head = quick_head()
-        if head is None or not database.is_file():
+        if not database.is_file():
             return None
         try:
             connection = sqlite3.connect(database, timeout=30, check_same_thread=False)
-            versions = connection.execute("SELECT version_num FROM alembic_version")
-            if [row[0] for row in versions] != [head]:
-                connection.close()
-                return None
         except sqlite3.Error:
+            return None
+        if not is_current(connection):
+            connection.close()
             return None
         return cls(root, connection)
 

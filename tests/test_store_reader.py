@@ -106,3 +106,27 @@ def test_a_plain_cold_search_imports_neither_torch_nor_sqlalchemy(
     lines = output.splitlines()
     assert lines[-1] == "NO-SQLALCHEMY", output
     assert len(lines) == 7 and all(".png" in line for line in lines[:-1])
+
+
+def test_a_damaged_database_is_one_line_for_every_way_in(tmp_path: Path) -> None:
+    """The quick reader and the full store's schema check both meet the damaged file
+    first: it must still be the store's one-line message, not a traceback."""
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / DATABASE_NAME).write_bytes(bytes(range(256)) * 40)
+    for command, engine in (
+        (["status"], "torch"),
+        (["search", "a red square"], "torch"),
+        (["search", "a red square"], "auto"),
+    ):
+        done = run_cli(
+            *command, "--library", str(library), env={"PHOTOSEARCH_ENGINE": engine}
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        expected = (
+            "photosearch: error: cannot open the library database "
+            f"{library / DATABASE_NAME}: file is not a database; if it is damaged, "
+            "move it away and index again"
+        )
+        assert done.stderr.strip().splitlines() == [expected]
