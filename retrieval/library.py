@@ -22,7 +22,7 @@ from retrieval.index_sync import (
     save_index,
 )
 from retrieval.model_thread import ModelThread, SerialEncoder
-from retrieval.onnx_first import choose_encoder
+from retrieval.onnx_first import choose_encoder, ensure_exported
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store_reader import QuickStore
 from retrieval.types import FloatArray, IdArray, ModelInfo
@@ -245,6 +245,15 @@ class Library:
             index.remove(list(remove))
             index.add(np.asarray(add, dtype=np.int64), vectors)
             index.generation = generation
+
+    def export_towers_if_missing(self) -> None:
+        """After indexing with the default engine: export the model's towers to ONNX if
+        the library has none yet, so that queries without a daemon run without torch. The
+        model is loaded then, so this costs the export alone (seconds, once per model)."""
+        if self.settings.engine == "auto":
+            self.on_model_thread(
+                lambda lib: ensure_exported(lib.encoder, lib.store.root)
+            )
 
     def save_index(self) -> None:
         with self._lock:

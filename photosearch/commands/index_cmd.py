@@ -35,7 +35,6 @@ def register(
 
 def run(args: argparse.Namespace) -> int:
     from indexer.pipeline import index_folders
-    from retrieval.onnx_first import ensure_exported
 
     check_folders(args)
     with open_library(args, create=True, reencode=args.reencode) as library:
@@ -46,10 +45,5 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress and sys.stderr.isatty(),
         )
         print(summary.line(), flush=True)
-        # Queries without a daemon run the towers from ONNX files, without torch; the
-        # model is loaded now, so exporting them costs the export alone, once.
-        if library.settings.engine == "auto":
-            library.on_model_thread(
-                lambda lib: ensure_exported(lib.encoder, lib.store.root)
-            )
+        library.export_towers_if_missing()
     return 0

@@ -97,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.commands.common import settings_from
     from retrieval.duplicates import duplicate_groups
     from retrieval.library import Library
-    from retrieval.onnx_first import ensure_exported
     from retrieval.query import QueryTerm
     from retrieval.search import SearchOptions, query_vector, search
     from retrieval.tagging import tag_images
@@ -159,10 +158,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"duplicates: {len(groups)} groups of near-identical photos, e.g.")
         for group in groups[:2]:
             print("  " + "  ~  ".join(Path(meta[i].path).name for i, _ in group))
-        if library.settings.engine == "auto":  # the search below runs without torch
-            library.on_model_thread(
-                lambda lib: ensure_exported(lib.encoder, lib.store.root)
-            )
+        library.export_towers_if_missing()  # the search printed below runs without torch
     program = program_name()
     library_arg = shlex.quote(shown_path(settings.library))
     print(
