@@ -95,6 +95,23 @@ def run_cli(
     )
 
 
+def index_with_demo(
+    photos: Path, library: Path, *extra: str, env: dict[str, str] | None = None
+) -> None:
+    """`photosearch index PHOTOS` with the demo model; it must succeed."""
+    done = run_cli(
+        "index",
+        str(photos),
+        "--library",
+        str(library),
+        "--model",
+        "demo",
+        *extra,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def main_in_fresh_process(*argv: str) -> tuple[str, bool]:
     """Run `photosearch ARGV` in a new interpreter: (its stdout, whether it imported torch)."""
     return run_in_fresh_process(

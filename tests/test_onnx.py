@@ -29,7 +29,7 @@ from retrieval.preprocess import ImageInput
 from retrieval.requests import QueryRequest, run_request
 from retrieval.settings import Settings
 from retrieval.types import ModelInfo
-from tests.conftest import draw, main_in_fresh_process, run_cli
+from tests.conftest import draw, index_with_demo, main_in_fresh_process, run_cli
 
 TEXTS = [
     "a photo of a dog",
@@ -166,16 +166,7 @@ def indexed_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         color = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
         draw(photos / f"p{i:02d}.png", color, size=rng.choice([48, 64, 96]))
     library = base / "library"
-    done = run_cli(
-        "index",
-        str(photos),
-        "--library",
-        str(library),
-        "--model",
-        "demo",
-        env={"PHOTOSEARCH_ENGINE": "auto"},
-    )
-    assert done.returncode == 0, done.stderr
+    index_with_demo(photos, library, env={"PHOTOSEARCH_ENGINE": "auto"})
     return library
 
 
@@ -286,17 +277,7 @@ def test_indexing_with_onnx_runtime(tmp_path: Path, engine: str) -> None:
     vectors = {}
     for name in ("torch", engine):
         library = tmp_path / name
-        done = run_cli(
-            "index",
-            str(photos),
-            "--library",
-            str(library),
-            "--model",
-            "demo",
-            "--engine",
-            name,
-        )
-        assert done.returncode == 0, done.stderr
+        index_with_demo(photos, library, "--engine", name)
         store = Store.open(library, create=False)
         ids = sorted(store.meta([*range(1, 13)]))
         paths = [store.meta([i])[i].path for i in ids]

@@ -14,7 +14,7 @@ from retrieval.schema import DATABASE_NAME
 from retrieval.store import Store
 from retrieval.store_reader import QuickStore
 from retrieval.types import ModelInfo
-from tests.conftest import draw, run_cli, run_in_fresh_process
+from tests.conftest import draw, index_with_demo, run_cli, run_in_fresh_process
 
 
 def _library(root: Path) -> Store:
@@ -82,17 +82,7 @@ def test_a_plain_cold_search_imports_neither_torch_nor_sqlalchemy(
     for i in range(6):
         draw(tmp_path / "photos" / f"{i}.png", (40 * i, 200 - 30 * i, 90))
     library = tmp_path / "library"
-    env = {"PHOTOSEARCH_ENGINE": "auto"}
-    done = run_cli(
-        "index",
-        str(tmp_path / "photos"),
-        "--library",
-        str(library),
-        "--model",
-        "demo",
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
+    index_with_demo(tmp_path / "photos", library, env={"PHOTOSEARCH_ENGINE": "auto"})
     code = (
         "import os, sys\n"
         "os.environ['PHOTOSEARCH_ENGINE'] = 'auto'\n"
