@@ -72,7 +72,7 @@ def main() -> None:
     library = args.work / f"photosearch-engines-{args.model}"
     folder = towers_folder(library, info)
     if not (folder / IMAGE_FILE).exists():
-        export_towers(encoder.model, encoder.tokenizer, info, library)
+        export_towers(encoder, library)
     quantised = folder / "image-int8.onnx"
     if not quantised.exists():
         quantize_dynamic(
@@ -135,9 +135,7 @@ def quality(work: Path) -> None:
     torch_encoder = OpenClipEncoder(info, "cpu")
     library = work / "photosearch-engines-demo-quality"
     folder = towers_folder(library, info)
-    meta = read_meta(folder) or export_towers(
-        torch_encoder.model, torch_encoder.tokenizer, info, library
-    )
+    meta = read_meta(folder) or export_towers(torch_encoder, library)
     quantize_images(folder)
     encoders: dict[str, Any] = {
         "torch": torch_encoder,

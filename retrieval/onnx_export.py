@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,12 +34,14 @@ from retrieval.onnx_files import (
     TowersMeta,
     discard,
     probe_image,
-    towers_key,
+    towers_folder,
 )
 from retrieval.preprocess import ImageInput
 from retrieval.tokenizer import default_tokenizer
-from retrieval.types import ModelInfo
 from retrieval.vectors import l2_normalize
+
+if TYPE_CHECKING:
+    from retrieval.encoder import OpenClipEncoder
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +53,25 @@ _EXTERNAL_MIN_BYTES = 1024
 _SECOND_EXAMPLE = "Ünïcødé, emoji 🙂 & <b>markup</b>: 東京の夜景"
 
 
-def export_towers(
-    model: Any, tokenizer: Any, info: ModelInfo, library_root: Path
-) -> TowersMeta:
-    """Write the towers of `model` (an open_clip model with `tokenizer`) under the
-    library, replacing any earlier export; returns what was recorded."""
-
-    key = towers_key(info)
-    parent = library_root / "cache" / "onnx"
+def export_towers(encoder: OpenClipEncoder, library_root: Path) -> TowersMeta:
+    """Write the towers of the encoder's model under the library, replacing any earlier
+    export; returns what was recorded."""
+    info = encoder.info
+    final = towers_folder(library_root, info)
+    key, parent = final.name, final.parent
     parent.mkdir(parents=True, exist_ok=True)
-    model = _cpu_copy(model)
+    model, tokenizer = _cpu_copy(encoder.model), encoder.tokenizer
     work = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=parent))
     try:
         text, text_problem, probe_texts = _export_text(model, tokenizer, work)
         image, image_problem, probe = _export_image(model, work)
-        bias = getattr(model, "logit_bias", None)
         meta = TowersMeta(
             key=key,
             model=info.name,
             pretrained=info.pretrained,
             dim=info.dim,
-            logit_scale=float(model.logit_scale.exp().clamp(max=100).item()),
-            logit_bias=None if bias is None else float(bias.item()),
+            logit_scale=encoder.logit_scale,
+            logit_bias=encoder.logit_bias,
             text=text,
             image=image,
             text_problem=text_problem,
@@ -81,7 +80,6 @@ def export_towers(
             probe_image=probe,
         )
         (work / META_NAME).write_text(meta.to_json(), encoding="utf-8")
-        final = parent / key
         discard(final)
         os.replace(work, final)
     except BaseException:

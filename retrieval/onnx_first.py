@@ -216,9 +216,7 @@ def export_for(encoder: OpenClipEncoder, library_root: Path) -> None:
         encoder.info.name,
     )
     try:
-        meta = export_towers(
-            encoder.model, encoder.tokenizer, encoder.info, library_root
-        )
+        meta = export_towers(encoder, library_root)
     except OSError as exc:
         log.warning("could not save the ONNX towers under %s: %s", library_root, exc)
         return

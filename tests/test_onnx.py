@@ -89,9 +89,7 @@ def test_onnx_towers_equal_torch(name: str, tmp_path: Path) -> None:
         else _random_weights(name, tmp_path)
     )
     torch_encoder = OpenClipEncoder(info, "cpu")
-    meta = export_towers(
-        torch_encoder.model, torch_encoder.tokenizer, info, tmp_path / "library"
-    )
+    meta = export_towers(torch_encoder, tmp_path / "library")
     assert meta.text is not None and meta.image is not None
     folder = towers_folder(tmp_path / "library", info)
     onnx = OnnxEncoder(folder, meta, info, one_shot=True)
