@@ -38,6 +38,23 @@ def main() -> None:
         random_weights(args.model, Path(tempfile.gettempdir()))
     )
     info = resolve_model(args.model, weights)
+    # As a pip install leaves them: byte-compiled. Under PYTHONDONTWRITEBYTECODE (set in
+    # some shells and containers) every run would compile the client's modules again.
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            "photosearch",
+            "retrieval",
+            "indexer",
+        ],
+        cwd=root,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     library = Path(tempfile.mkdtemp(prefix="photosearch-bench-query-"))
     exe = str(Path(sys.executable).with_name("photosearch"))
     model = ["--model", args.model, "--pretrained", weights]

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
 
 from photosearch.commands import search_cmd
-from photosearch.commands.options import common_options, configure_logging
+from photosearch.commands.options import (
+    OneLineParser,
+    common_options,
+    configure_logging,
+)
 
 QUERY_COMMANDS = ("search", "similar")
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Argument errors in one line that points at --help, rather than a usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from indexer.daemon_lock import read_status
-from tests.conftest import draw, main_in_fresh_process, run_cli
+from tests.conftest import draw, main_in_fresh_process, run_cli, run_in_fresh_process
 from tests.test_watch import wait_for
 
 PHOTOSEARCH = str(Path(sys.executable).with_name("photosearch"))
@@ -83,6 +83,15 @@ def test_watch_end_to_end(tmp_path: Path) -> None:
         )
         assert not imported_torch
         assert "holiday/red.png" in output
+        # Nor anything else a warm query would wait for: only the client's few modules.
+        output, _ = run_in_fresh_process(
+            "import sys\nfrom photosearch.cli import main\n"
+            f"sys.argv = ['photosearch', 'search', 'red', '--library', {str(library)!r}]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "heavy = ('typing', 'socket', 'shutil', 'numpy', 'sqlalchemy', 'logging')\n"
+            "print('HEAVY', *[m for m in heavy if m in sys.modules])"
+        )
+        assert output.splitlines()[-1] == "HEAVY", output
         failed = run_cli("similar", "no-such.jpg", "--library", str(library))
         assert failed.returncode == 2 and "no-such.jpg not found" in failed.stderr
 

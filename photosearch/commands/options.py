@@ -4,13 +4,63 @@ heavier than argparse and pathlib (that client's start-up is most of a warm quer
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from retrieval.choices import DEVICES, ENGINES
 
+# For type checkers only, in the modules a warm query imports: `typing` alone costs that
+# query 2 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's own, without its `shutil` import for the terminal width: argparse makes
+    a formatter for every option it adds, and shutil brings the compression modules with
+    it (2 ms of every warm query)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """As shutil.get_terminal_size: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0 and sys.__stdout__ is not None:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors in one line that points at --help, rather than a usage dump."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
 
 def common_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = OneLineParser(add_help=False)
     group = parent.add_argument_group("library and model")
     group.add_argument(
         "--library",

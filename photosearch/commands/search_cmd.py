@@ -7,16 +7,22 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from photosearch.commands.options import configure_logging, positive_int
+from photosearch.commands.options import (
+    TYPE_CHECKING,
+    configure_logging,
+    positive_int,
+)
 from photosearch.output import emit_hit_rows, emit_json
 from retrieval.choices import SORTS, library_location
 from retrieval.errors import UsageError
 
-# What a query asks, as retrieval.requests.QueryRequest's fields: a plain dict here, so
-# that a query a daemon answers never imports dataclasses and the library's modules.
-Request = dict[str, Any]
+if TYPE_CHECKING:
+    from typing import Any
+
+    # What a query asks, as retrieval.requests.QueryRequest's fields: a plain dict here,
+    # so that a query a daemon answers never imports dataclasses and the library's modules.
+    Request = dict[str, Any]
 
 # The commands this module registers.
 COMMANDS = ("search", "similar", "describe")
