@@ -13,6 +13,7 @@ from functools import partial
 import numpy as np
 from tqdm import tqdm
 
+from indexer.details import catch_up_details, details_for
 from indexer.hashing import content_hash
 from indexer.plan import Plan, Work, make_plan
 from indexer.prefetch import Ready, decode_one, decoded_batches
@@ -154,6 +155,10 @@ def index_folders(
         find_trashed=partial(store.images_with_hashes, trashed=True),
     )
     summary = _apply(library, plan, progress=progress, stop=stop)
+    # Photos indexed before details were kept (a full run only: the daemon's rounds of
+    # changes need not look for them each time).
+    if stop is None or not stop():
+        catch_up_details(store, stop)
     days = library.settings.trash_days
     store.empty_trash(
         before=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
@@ -264,6 +269,7 @@ def _apply(
     if plan.copies:
         # Read the sources before any batch below can replace them.
         metas = store.meta(c.source_id for c in plan.copies)
+        source_details = store.details([c.source_id for c in plan.copies])
         vectors = store.vectors([c.source_id for c in plan.copies], dim)
         source_views = store.views_of([c.source_id for c in plan.copies], dim)
         copies = [
@@ -277,6 +283,7 @@ def _apply(
                 metas[c.source_id].taken_at,
                 vector,
                 extra,
+                source_details.get(c.source_id),
             )
             for c, vector, extra in zip(plan.copies, vectors, source_views, strict=True)
         ]
@@ -325,6 +332,7 @@ def _apply(
             for r, end in zip(ready, ends, strict=True)
         ]
         checkpoint("encoded")
+        details = details_for([r.decoded.info for r in ready])
         records = [
             EncodedFile(
                 r.work.entry.path,
@@ -336,8 +344,11 @@ def _apply(
                 r.decoded.taken_at,
                 vector,
                 extra,
+                detail,
             )
-            for r, vector, extra in zip(ready, vectors, views, strict=True)
+            for r, vector, extra, detail in zip(
+                ready, vectors, views, details, strict=True
+            )
         ]
         write(records, vectors, bad)
         encoded += len(records)

@@ -8,7 +8,7 @@ raise DecodeError with a short reason.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -17,13 +17,10 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from retrieval.errors import DecodeError, first_line
+from retrieval.formats import IMAGE_EXTENSIONS, open_picture
+from retrieval.photo_info import PhotoInfo, read_info
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-)
-_EXIF_IFD = 0x8769
-_DATETIME_ORIGINAL = 36867
-_DATETIME = 306
+__all__ = ["IMAGE_EXTENSIONS", "Decoded", "decode", "to_rgb"]
 
 # Pillow's own limit is replaced by the per-call check below (Settings.max_pixels).
 Image.MAX_IMAGE_PIXELS = None
@@ -35,21 +32,12 @@ class Decoded:
     image: Image.Image  # RGB, upright
     width: int  # of the upright original, before any reduced-scale decoding
     height: int
-    taken_at: datetime | None
+    # What its EXIF says (date, position, camera).
+    info: PhotoInfo = field(default_factory=PhotoInfo)
 
-
-def _taken_at(image: Image.Image) -> datetime | None:
-    try:
-        exif = image.getexif()
-        raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-    except Exception:  # noqa: BLE001 - a broken EXIF block only loses the date
-        return None
-    if not isinstance(raw, str):
-        return None
-    try:
-        return datetime.strptime(raw.strip("\x00 ").strip(), "%Y:%m:%d %H:%M:%S")
-    except ValueError:
-        return None
+    @property
+    def taken_at(self) -> datetime | None:
+        return self.info.taken_at
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -106,14 +94,15 @@ def decode(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(path) as image:
-                width, height = image.size
+            with open_picture(path, draft_size) as opened:
+                image = opened.image
+                width, height = opened.width, opened.height
                 if width * height > max_pixels:
                     raise DecodeError(
                         f"{width}x{height} pixels is over the limit of {max_pixels} "
                         "(decompression bomb?)"
                     )
-                if draft_size is not None and image.format == "JPEG":
+                if draft_size is not None and image.format in ("JPEG", "MPO"):
                     # Square request: both sides stay at least draft_size, either way up.
                     image.draft("RGB", (draft_size, draft_size))
                 image.seek(0)
@@ -121,8 +110,13 @@ def decode(
                 # load the image, and an error swallowed there would leave half a picture
                 # for a later load() to return as if it were whole.
                 image.load()
-                taken_at = _taken_at(image)
-                orientation = _orientation(image)
+                exif = opened.exif if opened.exif is not None else _exif(image)
+                info = read_info(exif)
+                orientation = (
+                    opened.orientation
+                    if opened.orientation is not None
+                    else _orientation(exif)
+                )
                 if orientation in (5, 6, 7, 8):
                     width, height = height, width
                 turn = _TRANSPOSE.get(orientation)
@@ -152,12 +146,31 @@ def decode(
         raise DecodeError(f"cannot decode: {first_line(exc, 300)}"[:300]) from None
     if rgb.width < 1 or rgb.height < 1:
         raise DecodeError("image has no pixels")
-    return Decoded(rgb, width, height, taken_at)
+    return Decoded(rgb, width, height, info)
 
 
-def _orientation(image: Image.Image) -> int:
+def _exif(image: Image.Image) -> Image.Exif:
     try:
-        value = image.getexif().get(0x0112, 1)
+        return image.getexif()
+    except Exception:  # noqa: BLE001 - a broken EXIF block only loses what it says
+        return Image.Exif()
+
+
+def _orientation(exif: Image.Exif) -> int:
+    try:
+        value = exif.get(0x0112, 1)
     except Exception:  # noqa: BLE001 - a broken EXIF block only loses the orientation
         return 1
     return value if isinstance(value, int) else 1
+
+
+def read_photo_info(path: Path | str) -> PhotoInfo:
+    """The EXIF facts of a file without decoding its pixels (empty when unreadable)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with open_picture(path, None) as opened:
+                exif = opened.exif if opened.exif is not None else _exif(opened.image)
+                return read_info(exif)
+    except Exception:  # noqa: BLE001 - an unreadable file has no facts to give
+        return PhotoInfo()

@@ -171,3 +171,30 @@ class Root(Base):
     online_since: Mapped[datetime | None] = mapped_column(DateTime)
     offline_since: Mapped[datetime | None] = mapped_column(DateTime)
     offline_reason: Mapped[str | None] = mapped_column(String)
+
+
+class ImageDetails(Base):
+    """What a photo's EXIF says (retrieval.photo_info.PhotoInfo) and the place its GPS
+    position is in (retrieval.places). One row per image read since this table came:
+    a row of nulls means "read, nothing there"; no row, "not read yet"."""
+
+    __tablename__ = "image_details"
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    utc_offset_min: Mapped[int | None] = mapped_column(Integer)
+    camera_make: Mapped[str | None] = mapped_column(String)
+    camera_model: Mapped[str | None] = mapped_column(String)
+    lens: Mapped[str | None] = mapped_column(String)
+    focal_length_mm: Mapped[float | None] = mapped_column(Float)
+    f_number: Mapped[float | None] = mapped_column(Float)
+    exposure_s: Mapped[float | None] = mapped_column(Float)
+    iso: Mapped[int | None] = mapped_column(Integer)
+    latitude: Mapped[float | None] = mapped_column(Float, index=True)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    altitude_m: Mapped[float | None] = mapped_column(Float)
+    city: Mapped[str | None] = mapped_column(String)
+    region: Mapped[str | None] = mapped_column(String)
+    country: Mapped[str | None] = mapped_column(String)
+    country_code: Mapped[str | None] = mapped_column(String, index=True)

@@ -3,8 +3,10 @@ with an optional weight (`2:cat`), summed and re-normalised into one query vecto
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from retrieval.errors import UsageError
@@ -50,6 +52,43 @@ def parse_box(raw: str) -> Box:
     if min(x, y) < 0 or w <= 0 or h <= 0:
         raise UsageError(f"--box {raw!r}: X and Y must be >= 0, W and H above 0")
     return (x, y, w, h)
+
+
+# --near without a distance: about a town's size.
+NEAR_DEFAULT_KM = 10.0
+
+
+def parse_near(raw: str) -> tuple[float, float, float]:
+    """`LAT,LON[,KM]` in decimal degrees -> (latitude, longitude, km)."""
+    parts = raw.replace(" ", "").split(",")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (2, 3) or not all(math.isfinite(n) for n in numbers):
+        raise UsageError(
+            f"--near {raw!r}: give LAT,LON or LAT,LON,KM in decimal degrees, "
+            "e.g. 38.72,-9.14,5"
+        )
+    latitude, longitude = numbers[0], numbers[1]
+    km = numbers[2] if len(numbers) == 3 else NEAR_DEFAULT_KM
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or km <= 0:
+        raise UsageError(
+            f"--near {raw!r}: latitude within -90..90, longitude within -180..180, "
+            "and a distance above 0 km"
+        )
+    return latitude, longitude, km
+
+
+def parse_day(raw: str, option: str) -> datetime:
+    """`YYYY-MM-DD` (or `YYYY-MM`, `YYYY`: its first day) -> midnight of that day."""
+    text = raw.strip()
+    for pattern in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    raise UsageError(f"{option} {raw!r}: give a date as YYYY-MM-DD, YYYY-MM or YYYY")
 
 
 def _split_weight(raw: str) -> tuple[float, str]:

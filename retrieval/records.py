@@ -8,6 +8,8 @@ from datetime import datetime
 import numpy as np
 
 from retrieval.calibration import Calibration
+from retrieval.photo_info import PhotoInfo
+from retrieval.places import Place
 from retrieval.types import FloatArray
 
 
@@ -24,6 +26,15 @@ class FileState:
 
 
 @dataclass(frozen=True)
+class PhotoDetails:
+    """A photo's EXIF facts and the place its GPS position is in (None: no position, or
+    none near a town)."""
+
+    info: PhotoInfo
+    place: Place | None = None
+
+
+@dataclass(frozen=True)
 class EncodedFile:
     """A file that decoded and was encoded: everything the store keeps about it."""
 
@@ -37,6 +48,8 @@ class EncodedFile:
     vector: FloatArray
     # A wide photo's other views (retrieval.views), one row each; None: the centre only.
     views: FloatArray | None = None
+    # What its EXIF says and where that is; None: not read (the row stays as it was).
+    details: PhotoDetails | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,11 @@ class QueryRequest:
     texts: list[str] = field(default_factory=list)  # describe: the candidate texts
     box: str | None = None  # similar: only this region of the image, "X,Y,W,H"
     sort: str = "score"  # "score", "newest" or "oldest"
+    place: str | None = None  # the filters of retrieval.search.SearchOptions, as typed
+    near: str | None = None  # "LAT,LON[,KM]"
+    camera: str | None = None
+    after: str | None = None  # "YYYY-MM-DD", inclusive
+    before: str | None = None  # exclusive
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> QueryRequest:
@@ -39,8 +44,10 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
     from retrieval.query import (
         QueryTerm,
         parse_box,
+        parse_day,
         parse_extra_terms,
         parse_image,
+        parse_near,
         parse_term,
     )
     from retrieval.search import (
@@ -74,7 +81,16 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
     else:
         raise UsageError(f"unknown request {request.op!r}: one of {', '.join(OPS)}")
     options = SearchOptions(
-        request.top, request.min_score, under, request.tag, sort=request.sort
+        request.top,
+        request.min_score,
+        under,
+        request.tag,
+        sort=request.sort,
+        taken_after=parse_day(request.after, "--after") if request.after else None,
+        taken_before=parse_day(request.before, "--before") if request.before else None,
+        place=request.place or None,
+        near=parse_near(request.near) if request.near else None,
+        camera=request.camera or None,
     )
     terms = [first, *parse_extra_terms(request.terms, base)]
     vector, query_ids = query_vector(library, terms)

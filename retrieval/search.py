@@ -40,6 +40,9 @@ class SearchOptions:
     # "score": best first; "newest" / "oldest": by EXIF date (undated last) among the
     # best matches (all of them above min_score, if given; else the top SORT_POOL).
     sort: str = "score"
+    place: str | None = None  # town, region or country (name or code) it was taken in
+    near: tuple[float, float, float] | None = None  # latitude, longitude, km
+    camera: str | None = None  # camera make, model or lens
 
     def __post_init__(self) -> None:
         if self.top < 1:
@@ -221,6 +224,12 @@ def allowed_ids(library: Library, options: SearchOptions) -> IdArray | None:
         narrow(library.store.ids_tagged(options.tag))
     if options.taken_after is not None or options.taken_before is not None:
         narrow(library.store.ids_taken(options.taken_after, options.taken_before))
+    if options.place:
+        narrow(library.store.ids_in_place(options.place))
+    if options.near is not None:
+        narrow(library.store.ids_near(*options.near))
+    if options.camera:
+        narrow(library.store.ids_by_camera(options.camera))
     return allowed
 
 

@@ -14,7 +14,9 @@ from PIL import Image
 
 from indexer.pipeline import index_folders
 from indexer.watch import Watcher, WatchOptions
+from retrieval.formats import register_heif
 from retrieval.library import Library
+from tests.dng import write_dng
 from tests.test_pipeline import encoder_of
 from tests.test_watch import wait_for
 
@@ -73,6 +75,24 @@ def build_corpus(root: Path) -> tuple[set[str], set[str]]:
     put("gray-alpha.png", _bytes(Image.new("LA", (16, 16), (100, 50)), "PNG"), True)
     put("gray.jpg", _bytes(Image.new("L", (16, 16), 100), "JPEG"), True)
     put("picture.tiff", _bytes(rgb, "TIFF"), True)
+    # What phones and cameras write (retrieval.formats), good and broken.
+    register_heif()
+    heic = _bytes(rgb, "HEIF")
+    put("phone.heic", heic, True)
+    put("truncated.heic", heic[: len(heic) // 2], False)
+    primary = heic.index(b"pitm")  # the box naming the primary image, made unreadable
+    put("no-primary.heic", heic[:primary] + b"xxxx" + heic[primary + 4 :], False)
+    put("phone.avif", _bytes(rgb, "AVIF"), True)
+    second = Image.new("RGB", (48, 32), (0, 0, 255))
+    put("stereo.mpo", _bytes(rgb, "MPO", save_all=True, append_images=[second]), True)
+    put("zero.dng", b"", False)
+    put("jpeg-named.dng", jpeg, True)
+    put("random.cr2", os.urandom(4000), False)
+    put("truncated.heif", heic[:40], False)
+    no_preview = write_dng(root / "tmp.dng", rgb, with_preview=False).read_bytes()
+    (root / "tmp.dng").unlink()
+    put("no-preview.dng", no_preview, True)
+    put("truncated.dng", no_preview[: len(no_preview) // 3], False)
     put("picture.bmp", _bytes(rgb, "BMP"), True)
     put("name with spaces.png", png, True)
     put("café 日本語 ☃.png", _bytes(Image.new("RGB", (8, 8), (5, 6, 7)), "PNG"), True)

@@ -45,6 +45,28 @@ def _filters(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--tag", metavar="LABEL", help="only images tagged LABEL")
     p.add_argument(
+        "--place",
+        metavar="TEXT",
+        help="only photos taken in this town, region or country (from their GPS "
+        "position, e.g. Lisbon, Portugal, PT)",
+    )
+    p.add_argument(
+        "--near",
+        metavar="LAT,LON[,KM]",
+        help="only photos taken within KM (default 10) of a position",
+    )
+    p.add_argument(
+        "--camera", metavar="TEXT", help="only photos whose camera or lens matches TEXT"
+    )
+    p.add_argument(
+        "--after",
+        metavar="DATE",
+        help="only photos taken on or after DATE (YYYY-MM-DD, YYYY-MM or YYYY)",
+    )
+    p.add_argument(
+        "--before", metavar="DATE", help="only photos taken before DATE (same forms)"
+    )
+    p.add_argument(
         "--sort",
         choices=SORTS,
         default="score",
@@ -141,6 +163,10 @@ def _request(args: argparse.Namespace, op: str, main: str, texts: list[str]) -> 
         "texts": texts,
         "box": getattr(args, "box", None),
         "sort": getattr(args, "sort", "score"),
+        **{
+            f: getattr(args, f, None)
+            for f in ("place", "near", "camera", "after", "before")
+        },
     }
 
 

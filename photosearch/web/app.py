@@ -31,7 +31,7 @@ from retrieval.errors import (
     UsageError,
 )
 from retrieval.library import Library
-from retrieval.query import QueryTerm, parse_box
+from retrieval.query import QueryTerm, parse_box, parse_near
 from retrieval.records import TagRecord
 from retrieval.search import (
     SearchOptions,
@@ -95,6 +95,9 @@ def query_filters(
     date_to: schemas.Day | None = None,
     min_score: ScoreQ = None,
     sort: schemas.Sort = "score",
+    place: Annotated[str | None, Query(max_length=200)] = None,
+    near: Annotated[str | None, Query(pattern=schemas.NEAR_PATTERN)] = None,
+    camera: Annotated[str | None, Query(max_length=200)] = None,
 ) -> schemas.Filters:
     """The filters and page of a search given as query parameters."""
     return schemas.Filters(
@@ -106,6 +109,9 @@ def query_filters(
         date_to=date_to,
         min_score=min_score,
         sort=sort,
+        place=place,
+        near=near,
+        camera=camera,
     )
 
 
@@ -160,6 +166,9 @@ def options_from(filters: schemas.Filters, extra: int = 0) -> SearchOptions:
         taken_after=day(filters.date_from),
         taken_before=day(filters.date_to, shift=1),  # the end day is included
         sort=filters.sort,
+        place=filters.place or None,
+        near=parse_near(filters.near) if filters.near else None,
+        camera=filters.camera or None,
     )
 
 

@@ -70,6 +70,10 @@ Region = Annotated[list[Fraction], Field(min_length=4, max_length=4)]
 BOX_PATTERN = r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?){3}\s*$"
 
 
+_NUMBER = r"\s*[+-]?\d+(\.\d+)?\s*"
+NEAR_PATTERN = rf"^{_NUMBER},{_NUMBER}(,{_NUMBER})?$"
+
+
 class Error(BaseModel):
     error: str = Field(description="what went wrong and how to fix it, in one line")
 
@@ -88,6 +92,23 @@ class Filters(BaseModel):
     date_from: Day | None = Field(default=None, description="EXIF date, inclusive")
     date_to: Day | None = Field(default=None, description="EXIF date, inclusive")
     min_score: Score | None = None
+    place: str | None = Field(
+        default=None,
+        max_length=200,
+        description="only photos taken in this town, region or country (name or "
+        "ISO code), from their GPS position",
+    )
+    near: str | None = Field(
+        default=None,
+        pattern=NEAR_PATTERN,
+        description="only photos taken within KM (default 10) of LAT,LON: "
+        "'LAT,LON' or 'LAT,LON,KM' in decimal degrees",
+    )
+    camera: str | None = Field(
+        default=None,
+        max_length=200,
+        description="only photos whose camera make, model or lens contains this",
+    )
     sort: Sort = Field(
         default="score",
         description="score: best first; newest / oldest: by EXIF date among the best "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from retrieval.schema import DATABASE_NAME
 from retrieval.store.batch import BatchMixin
+from retrieval.store.details import DetailsMixin
 from retrieval.store.images import ImagesMixin
 from retrieval.store.roots import RootRecord, RootsMixin
 from retrieval.store.tags import TagsMixin, check_label_set_name
@@ -17,5 +18,5 @@ from retrieval.store.vectors import VectorsMixin
 __all__ = ["DATABASE_NAME", "RootRecord", "Store", "check_label_set_name"]
 
 
-class Store(BatchMixin, ImagesMixin, VectorsMixin, TagsMixin, RootsMixin):
+class Store(BatchMixin, ImagesMixin, VectorsMixin, TagsMixin, RootsMixin, DetailsMixin):
     pass

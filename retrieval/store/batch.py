@@ -30,6 +30,7 @@ from retrieval.store.base import (
     chunks,
     now,
 )
+from retrieval.store.details import replace_details
 from retrieval.store.generation import GenerationMixin
 from retrieval.store.tags import TagsMixin
 from retrieval.vectors import to_blob
@@ -110,6 +111,17 @@ class BatchMixin(GenerationMixin, TagsMixin):
                         for i, item in zip(ids, encoded, strict=True)
                     ],
                 )
+            replace_details(
+                s,
+                [
+                    *(
+                        (i, item.details)
+                        for i, item in zip(ids, encoded, strict=True)
+                        if item.details is not None
+                    ),
+                    *((i, None) for i in failed_ids),
+                ],
+            )
             for scores in tags:
                 self._write_tags(s, ids, scores)
             generation = self._bump(s, [*ids, *failed_ids])

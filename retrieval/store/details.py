@@ -1,0 +1,171 @@
+"""A photo's EXIF facts and place (the image_details table): written with its batch,
+read for the large view, and the filters by place, position and camera."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from retrieval.models import STATUS_OK, Embedding, Image, ImageDetails
+from retrieval.photo_info import PhotoInfo
+from retrieval.places import EARTH_RADIUS_KM, km_between
+from retrieval.records import PhotoDetails
+from retrieval.store.base import LIVE, StoreBase, chunks
+from retrieval.types import IdArray
+
+_INFO_COLUMNS = (
+    "utc_offset_min",
+    "camera_make",
+    "camera_model",
+    "lens",
+    "focal_length_mm",
+    "f_number",
+    "exposure_s",
+    "iso",
+    "latitude",
+    "longitude",
+    "altitude_m",
+)
+
+
+def details_row(image_id: int, details: PhotoDetails) -> dict[str, object]:
+    row: dict[str, object] = {"image_id": image_id}
+    row.update({name: getattr(details.info, name) for name in _INFO_COLUMNS})
+    place = details.place
+    row.update(
+        city=place.city if place else None,
+        region=place.region if place else None,
+        country=place.country if place else None,
+        country_code=place.country_code if place else None,
+    )
+    return row
+
+
+def replace_details(
+    s: Session, rows: Sequence[tuple[int, PhotoDetails | None]]
+) -> None:
+    """In the caller's transaction: these images' details replaced (None: removed)."""
+    ids = [i for i, _ in rows]
+    for chunk in chunks(ids):
+        s.execute(delete(ImageDetails).where(ImageDetails.image_id.in_(chunk)))
+    values = [details_row(i, d) for i, d in rows if d is not None]
+    if values:
+        s.execute(insert(ImageDetails), values)
+
+
+def _like(text: str) -> str:
+    escaped = text.strip().lower().replace("\\", "\\\\")
+    return "%" + escaped.replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class DetailsMixin(StoreBase):
+    def write_details(self, rows: Sequence[tuple[int, PhotoDetails]]) -> None:
+        """Details read for images indexed before they were kept (one transaction)."""
+        with self.session() as s:
+            replace_details(s, rows)
+
+    def ids_without_details(self, limit: int) -> list[tuple[int, str]]:
+        """(id, path) of at most `limit` readable images whose EXIF was never read."""
+        query = (
+            select(Image.id, Image.path)
+            .outerjoin(ImageDetails, ImageDetails.image_id == Image.id)
+            .where(ImageDetails.image_id.is_(None), Image.status == STATUS_OK, LIVE)
+            .order_by(Image.id)
+            .limit(limit)
+        )
+        with self.session() as s:
+            return [(int(i), str(p)) for i, p in s.execute(query)]
+
+    def details(self, ids: Sequence[int]) -> dict[int, PhotoDetails]:
+        found: dict[int, PhotoDetails] = {}
+        with self.session() as s:
+            for chunk in chunks([int(i) for i in ids]):
+                rows = s.execute(
+                    select(ImageDetails, Image.taken_at)
+                    .join(Image, Image.id == ImageDetails.image_id)
+                    .where(ImageDetails.image_id.in_(chunk))
+                )
+                for row, taken_at in rows:
+                    found[row.image_id] = _details_of(row, taken_at)
+        return found
+
+    def ids_in_place(self, text: str) -> IdArray:
+        """Images whose town, region or country contains `text` (any case), or whose
+        country code it is ("PT", "us")."""
+        pattern = _like(text)
+        columns = (ImageDetails.city, ImageDetails.region, ImageDetails.country)
+        condition = or_(
+            *(func.lower(c).like(pattern, escape="\\") for c in columns),
+            func.upper(ImageDetails.country_code) == text.strip().upper(),
+        )
+        return self._live_ids(condition)
+
+    def ids_by_camera(self, text: str) -> IdArray:
+        """Images whose camera make, model or lens contains `text` (any case)."""
+        pattern = _like(text)
+        both = func.lower(
+            func.coalesce(ImageDetails.camera_make, "")
+            + " "
+            + func.coalesce(ImageDetails.camera_model, "")
+        )
+        condition = or_(
+            both.like(pattern, escape="\\"),
+            func.lower(ImageDetails.camera_model).like(pattern, escape="\\"),
+            func.lower(ImageDetails.lens).like(pattern, escape="\\"),
+        )
+        return self._live_ids(condition)
+
+    def ids_near(self, latitude: float, longitude: float, km: float) -> IdArray:
+        """Images taken within `km` of a position: a latitude band from the index, then
+        the exact distance (SQLite has no trigonometry by default)."""
+        band = np.degrees(km / EARTH_RADIUS_KM)
+        query = (
+            select(ImageDetails.image_id, ImageDetails.latitude, ImageDetails.longitude)
+            .join(Image, Image.id == ImageDetails.image_id)
+            .join(Embedding, Embedding.image_id == Image.id)
+            .where(
+                and_(
+                    ImageDetails.latitude >= latitude - band,
+                    ImageDetails.latitude <= latitude + band,
+                    ImageDetails.longitude.is_not(None),
+                ),
+                LIVE,
+            )
+        )
+        with self.session() as s:
+            ids = [
+                int(i)
+                for i, lat, lon in s.execute(query)
+                if lat is not None
+                and lon is not None
+                and km_between(latitude, longitude, lat, lon) <= km
+            ]
+        return np.asarray(sorted(ids), dtype=np.int64)
+
+    def _live_ids(self, condition: object) -> IdArray:
+        query = (
+            select(ImageDetails.image_id)
+            .join(Image, Image.id == ImageDetails.image_id)
+            .join(Embedding, Embedding.image_id == Image.id)
+            .where(condition, LIVE)  # type: ignore[arg-type]
+        )
+        with self.session() as s:
+            return np.fromiter(s.scalars(query), dtype=np.int64)
+
+
+def _details_of(row: ImageDetails, taken_at: object) -> PhotoDetails:
+    from retrieval.places import Place
+
+    info = PhotoInfo(
+        taken_at=taken_at,  # type: ignore[arg-type]
+        **{name: getattr(row, name) for name in _INFO_COLUMNS},
+    )
+    place = (
+        Place(row.city, row.region, row.country or "", row.country_code or "")
+        if row.city
+        else None
+    )
+    return PhotoDetails(info, place)

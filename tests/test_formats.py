@@ -1,0 +1,280 @@
+"""What phones and cameras write: HEIC, AVIF, MPO and RAW decode upright with their EXIF
+facts; places come from GPS offline; search filters by place, position, camera and date;
+a library from before details were kept gets them on its next index."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from retrieval import db
+from retrieval.formats import register_heif
+from retrieval.imaging import decode, read_photo_info
+from retrieval.library import Library
+from retrieval.photo_info import PhotoInfo
+from retrieval.places import places_of
+from retrieval.requests import QueryRequest, run_request
+from retrieval.settings import Settings
+from tests.conftest import index_with_demo, run_cli
+from tests.dng import write_dng
+
+LISBON = (38.7223, -9.1393)
+TOKYO = (35.6895, 139.6917)
+
+
+def _rational_dms(value: float) -> tuple[float, float, float]:
+    value = abs(value)
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    seconds = round((value - degrees - minutes / 60) * 3600, 2)
+    return (float(degrees), float(minutes), seconds)
+
+
+def exif_of(
+    *,
+    position: tuple[float, float] | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    taken: str | None = None,
+    offset: str | None = None,
+    orientation: int | None = None,
+    iso: int | None = None,
+) -> Image.Exif:
+    exif = Image.Exif()
+    if make:
+        exif[0x010F] = make
+    if model:
+        exif[0x0110] = model
+    if orientation:
+        exif[0x0112] = orientation
+    sub: dict[int, object] = {}
+    if taken:
+        sub[0x9003] = taken
+    if offset:
+        sub[0x9011] = offset
+    if iso:
+        sub[0x8827] = iso
+    if sub:
+        exif[0x8769] = sub
+    if position is not None:
+        lat, lon = position
+        exif[0x8825] = {
+            1: "N" if lat >= 0 else "S",
+            2: _rational_dms(lat),
+            3: "E" if lon >= 0 else "W",
+            4: _rational_dms(lon),
+            5: b"\x00",
+            6: 12.5,
+        }
+    return exif
+
+
+def pixel(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
+    red, green, blue = (int(v) for v in np.asarray(image.convert("RGB"))[y, x])
+    return red, green, blue
+
+
+def two_halves(size: tuple[int, int] = (400, 300)) -> Image.Image:
+    """Red left half, blue right half: which way up it ends shows in its pixels."""
+    image = Image.new("RGB", size, (220, 20, 20))
+    image.paste((20, 20, 220), (size[0] // 2, 0, size[0], size[1]))
+    return image
+
+
+def test_heic_is_upright_with_its_exif_and_thumbnail(tmp_path: Path) -> None:
+    register_heif()
+    path = tmp_path / "phone.heic"
+    exif = exif_of(
+        position=LISBON,
+        make="Apple",
+        model="iPhone 12",
+        taken="2023:06:10 18:30:00",
+        offset="+01:00",
+        orientation=6,
+        iso=50,
+    )
+    two_halves((1200, 900)).save(path, exif=exif.tobytes(), thumbnails=[400])
+    full = decode(path, max_pixels=10**8)
+    # Turned a quarter clockwise: red on top, blue below; the size is the upright one.
+    assert (full.width, full.height) == (900, 1200)
+    assert full.image.size == (900, 1200)
+    top, bottom = pixel(full.image, 450, 100), pixel(full.image, 450, 1100)
+    assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0]
+    info = full.info
+    assert info.camera == "Apple iPhone 12" and info.iso == 50
+    assert info.taken_at == datetime(2023, 6, 10, 18, 30)
+    assert info.utc_offset_min == 60
+    assert info.latitude == pytest.approx(LISBON[0], abs=1e-3)
+    assert info.longitude == pytest.approx(LISBON[1], abs=1e-3)
+    assert info.altitude_m == pytest.approx(12.5)
+    # Asked for no more than 224 pixels: the embedded thumbnail (300x400) stands in.
+    fast = decode(path, max_pixels=10**8, draft_size=224)
+    assert fast.image.size == (300, 400) and (fast.width, fast.height) == (900, 1200)
+    assert fast.info == info
+    small = np.asarray(full.image.resize((300, 400)), dtype=np.float32)
+    assert np.abs(np.asarray(fast.image, dtype=np.float32) - small).mean() < 8
+    # Larger than any thumbnail: the full picture.
+    assert decode(path, max_pixels=10**8, draft_size=600).image.size == (900, 1200)
+
+
+def test_avif_and_mpo(tmp_path: Path) -> None:
+    exif = exif_of(position=TOKYO, make="Google", model="Pixel 8")
+    two_halves().save(tmp_path / "a.avif", exif=exif.tobytes())
+    avif = decode(tmp_path / "a.avif", max_pixels=10**8)
+    assert avif.image.size == (400, 300) and avif.info.camera == "Google Pixel 8"
+    assert avif.info.latitude == pytest.approx(TOKYO[0], abs=1e-3)
+    second = Image.new("RGB", (400, 300), (0, 255, 0))
+    two_halves().save(
+        tmp_path / "s.mpo", format="MPO", save_all=True, append_images=[second]
+    )
+    mpo = decode(tmp_path / "s.mpo", max_pixels=10**8)
+    left = pixel(mpo.image, 10, 150)
+    assert left[0] > 150 and left[1] < 100  # the first picture, not the green second
+
+
+def test_raw_preview_demosaic_and_orientation(tmp_path: Path) -> None:
+    picture = two_halves((800, 600))
+    with_preview = write_dng(tmp_path / "a.dng", picture, orientation=6)
+    without = write_dng(tmp_path / "b.dng", picture, with_preview=False)
+    # The preview (512x384) serves a model of 224; upright: red on top.
+    fast = decode(with_preview, max_pixels=10**8, draft_size=224)
+    assert (fast.width, fast.height) == (600, 800)
+    assert fast.image.size == (384, 512)
+    top, bottom = pixel(fast.image, 192, 50), pixel(fast.image, 192, 460)
+    assert top[0] > 150 > top[2] and bottom[2] > 150 > bottom[0]
+    assert fast.info.camera == "Testcam DNG-1"
+    # Too small a preview for what is asked: the raw data is developed instead.
+    developed = decode(with_preview, max_pixels=10**8, draft_size=450)
+    assert developed.image.size[1] > developed.image.size[0]
+    assert min(developed.image.size) >= 450 or developed.image.size == (600, 800)
+    # No preview at all: developed, and the left half still reads red, the right blue.
+    plain = decode(without, max_pixels=10**8, draft_size=224)
+    assert plain.image.size == (800, 600)
+    left, right = pixel(plain.image, 100, 300), pixel(plain.image, 700, 300)
+    assert left[0] > left[2] and right[2] > right[0]
+    # A JPEG with a RAW's name is read for what it is.
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG")
+    (tmp_path / "c.nef").write_bytes(buffer.getvalue())
+    assert decode(tmp_path / "c.nef", max_pixels=10**8).image.size == (800, 600)
+
+
+def test_exif_fields_that_do_not_parse_are_dropped() -> None:
+    exif = Image.Exif()
+    exif[0x0110] = "  Model\x00\x00 "
+    exif[0x8769] = {0x9003: "not a date", 0x9011: "+25:00", 0x8827: -3}
+    exif[0x8825] = {1: "N", 2: (0.0, 0.0, 0.0), 3: "E", 4: (0.0, 0.0, 0.0)}
+    info = read_info_of(exif)
+    assert info == PhotoInfo(camera_model="Model")
+    out_of_range = Image.Exif()
+    out_of_range[0x8825] = {1: "N", 2: (95.0, 0.0, 0.0), 3: "E", 4: (10.0, 0.0, 0.0)}
+    assert read_info_of(out_of_range).latitude is None
+
+
+def read_info_of(exif: Image.Exif) -> PhotoInfo:
+    from retrieval.photo_info import read_info
+
+    return read_info(exif)
+
+
+def test_places_offline() -> None:
+    lisbon, tokyo, ocean = places_of([LISBON, TOKYO, (0.0, -30.0)])
+    assert lisbon is not None and lisbon.city == "Lisbon"
+    assert lisbon.country == "Portugal" and lisbon.country_code == "PT"
+    assert tokyo is not None and tokyo.country == "Japan"
+    assert ocean is None  # mid-Atlantic: no town within reach
+
+
+def test_unreadable_file_has_no_facts(tmp_path: Path) -> None:
+    (tmp_path / "x.heic").write_bytes(b"nothing")
+    assert read_photo_info(tmp_path / "x.heic") == PhotoInfo()
+
+
+@pytest.fixture
+def located_library(tmp_path: Path) -> tuple[Path, Path]:
+    register_heif()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    lisbon = exif_of(
+        position=LISBON, make="Apple", model="iPhone 12", taken="2023:06:10 18:30:00"
+    )
+    two_halves().save(photos / "lisbon.heic", exif=lisbon.tobytes())
+    tokyo = exif_of(
+        position=TOKYO, make="Canon", model="Canon EOS R6", taken="2021:03:01 09:00:00"
+    )
+    two_halves().save(photos / "tokyo.jpg", exif=tokyo.tobytes())
+    write_dng(photos / "camera.dng", two_halves((800, 600)))
+    two_halves().save(photos / "plain.png")
+    library = tmp_path / "library"
+    index_with_demo(photos, library)
+    return photos, library
+
+
+def _found(library: Path, *options: str) -> set[str]:
+    """The names `photosearch search red OPTIONS` finds, through the program itself."""
+    done = run_cli("search", "red", "--library", str(library), "--json", *options)
+    assert done.returncode == 0, done.stderr
+    return {Path(hit["path"]).name for hit in json.loads(done.stdout)}
+
+
+def test_search_by_place_position_camera_and_date(
+    located_library: tuple[Path, Path],
+) -> None:
+    _, library = located_library
+    assert _found(library, "--place", "portugal") == {"lisbon.heic"}
+    # The other filters in one process: the same request a command line sends.
+    with Library.open(Settings(library=library), writer=False) as opened:
+
+        def found(**filters: str) -> set[str]:
+            request = QueryRequest("search", "red", str(library), **filters)  # type: ignore[arg-type]
+            return {Path(row["path"]).name for row in run_request(opened, request)}
+
+        assert found() == {"lisbon.heic", "tokyo.jpg", "camera.dng", "plain.png"}
+        for place in ("Lisbon", "PT", "pt", " LISBON "):
+            assert found(place=place) == {"lisbon.heic"}
+        assert found(place="Japan") == {"tokyo.jpg"}
+        assert found(place="Tokyo") == {"tokyo.jpg"}
+        assert found(place="Atlantis") == set()
+        assert found(place="%") == set()  # a LIKE wildcard is a plain character
+        assert found(near="38.70,-9.15,5") == {"lisbon.heic"}
+        assert found(near="38.70, -9.15") == {"lisbon.heic"}  # 10 km by default
+        assert found(near="40.0,-9.15,5") == set()
+        assert found(camera="canon") == {"tokyo.jpg"}
+        assert found(camera="Canon EOS") == {"tokyo.jpg"}
+        assert found(camera="Apple iPhone") == {"lisbon.heic"}
+        assert found(camera="testcam") == {"camera.dng"}
+        assert found(after="2022") == {"lisbon.heic"}
+        assert found(before="2022-01-01") == {"tokyo.jpg"}
+        assert found(after="2021-03", before="2021-04") == {"tokyo.jpg"}
+        assert found(place="Portugal", camera="canon") == set()
+        details = opened.store.details(list(opened.store.ids_in_place("PT")))
+        (lisbon,) = details.values()
+        assert lisbon.place is not None and lisbon.place.region == "Lisbon"
+        assert lisbon.info.taken_at == datetime(2023, 6, 10, 18, 30)
+    for option, value in (("--near", "north"), ("--after", "2022-13-01")):
+        bad = run_cli("search", "red", "--library", str(library), option, value)
+        assert bad.returncode == 2, bad.stderr
+        assert value in bad.stderr and "Traceback" not in bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_older_library_gets_its_details_on_the_next_index(
+    located_library: tuple[Path, Path],
+) -> None:
+    photos, library = located_library
+    from alembic import command
+
+    engine = db.make_engine(library / "library.db")
+    config = db.alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+    engine.dispose()
+    index_with_demo(photos, library)
+    assert _found(library, "--place", "Lisbon", "--camera", "iphone") == {"lisbon.heic"}
