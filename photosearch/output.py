@@ -28,13 +28,19 @@ def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 def emit_hit_rows(rows: Sequence[dict[str, Any]], as_json: bool) -> None:
     """Search results as {id, path, score} rows, best first."""
     if as_json:
-        emit_json([{**row, "score": round(float(row["score"]), 6)} for row in rows])
+        emit_json([{**row, "score": _rounded(row["score"])} for row in rows])
         return
     if not rows:
         print("no results", file=sys.stderr)
         return
     for row in rows:
-        print(f"{row['score']:7.4f}  {row['path']}")
+        # Rows a filter alone chose (no query) have no score.
+        score = "-" if row["score"] is None else f"{row['score']:.4f}"
+        print(f"{score:>7}  {row['path']}")
+
+
+def _rounded(score: float | None) -> float | None:
+    return None if score is None else round(float(score), 6)
 
 
 def human_bytes(size: int) -> str:

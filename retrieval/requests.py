@@ -52,6 +52,7 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
     )
     from retrieval.search import (
         SearchOptions,
+        browse,
         image_vector,
         query_vector,
         rank_texts,
@@ -67,19 +68,6 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
             {"text": r.text, "score": r.score, "probability": r.probability}
             for r in ranked
         ]
-    if request.op == "search":
-        text = request.main.strip()
-        if not text:
-            raise UsageError(
-                "empty query: describe what to find, e.g. photosearch search 'a red car'"
-            )
-        first = QueryTerm(1.0, text=text)
-    elif request.op == "similar":
-        first = parse_term(request.main, image_only=True, base=base)
-        if request.box is not None:
-            first = replace(first, box=parse_box(request.box))
-    else:
-        raise UsageError(f"unknown request {request.op!r}: one of {', '.join(OPS)}")
     options = SearchOptions(
         request.top,
         request.min_score,
@@ -92,6 +80,25 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
         near=parse_near(request.near) if request.near else None,
         camera=request.camera or None,
     )
+    if request.op == "search":
+        text = request.main.strip()
+        if not text and not request.terms:
+            # Filters alone: browse what they leave, by date.
+            return [
+                {"id": m.image_id, "path": m.path, "score": None}
+                for m in browse(library, options)
+            ]
+        if not text:
+            raise UsageError(
+                "empty query: describe what to find, e.g. photosearch search 'a red car'"
+            )
+        first = QueryTerm(1.0, text=text)
+    elif request.op == "similar":
+        first = parse_term(request.main, image_only=True, base=base)
+        if request.box is not None:
+            first = replace(first, box=parse_box(request.box))
+    else:
+        raise UsageError(f"unknown request {request.op!r}: one of {', '.join(OPS)}")
     terms = [first, *parse_extra_terms(request.terms, base)]
     vector, query_ids = query_vector(library, terms)
     hits = search(library, vector, options, exclude=query_ids)

@@ -43,6 +43,24 @@ class SearchOptions:
     place: str | None = None  # town, region or country (name or code) it was taken in
     near: tuple[float, float, float] | None = None  # latitude, longitude, km
     camera: str | None = None  # camera make, model or lens
+    on_day: tuple[int, int] | None = None  # (month, day): taken on it, in any year
+
+    @property
+    def narrows(self) -> bool:
+        """Whether any filter leaves out images (min_score aside: it needs a query)."""
+        return any(
+            v is not None and v != ""
+            for v in (
+                self.under,
+                self.tag,
+                self.taken_after,
+                self.taken_before,
+                self.place,
+                self.near,
+                self.camera,
+                self.on_day,
+            )
+        )
 
     def __post_init__(self) -> None:
         if self.top < 1:
@@ -200,6 +218,32 @@ def search(
     return [SearchHit(i, meta[i].path, s) for i, s in pairs if i in meta]
 
 
+FILTERS_HINT = (
+    "--place, --near, --camera, --after, --before, --in or --tag"  # the CLI's names
+)
+
+
+def browse(library: Library, options: SearchOptions) -> list[ImageMeta]:
+    """No query, only filters: the images they leave, by EXIF date (newest first unless
+    `options.sort` is "oldest"; undated ones last, by path), one page of them."""
+    allowed = allowed_ids(library, options)
+    if allowed is None:
+        raise UsageError(
+            "empty query: describe what to find (photosearch search 'a red car'), or "
+            f"list photos by filters alone with {FILTERS_HINT}"
+        )
+    # The filters leave searchable images only: indexed, with a vector, not trashed.
+    metas = list(library.store.meta(allowed.tolist()).values())
+    oldest = options.sort == "oldest"
+    dated = sorted(
+        (m for m in metas if m.taken_at is not None),
+        key=lambda m: (m.taken_at or datetime.min, m.path),
+        reverse=not oldest,
+    )
+    undated = sorted((m for m in metas if m.taken_at is None), key=lambda m: m.path)
+    return (dated + undated)[options.offset : options.offset + options.top]
+
+
 def by_date(
     pairs: list[tuple[int, float]], meta: dict[int, ImageMeta], *, newest: bool
 ) -> list[tuple[int, float]]:
@@ -230,6 +274,8 @@ def allowed_ids(library: Library, options: SearchOptions) -> IdArray | None:
         narrow(library.store.ids_near(*options.near))
     if options.camera:
         narrow(library.store.ids_by_camera(options.camera))
+    if options.on_day is not None:
+        narrow(library.store.ids_on_day(*options.on_day))
     return allowed
 
 

@@ -278,3 +278,65 @@ def test_older_library_gets_its_details_on_the_next_index(
     engine.dispose()
     index_with_demo(photos, library)
     assert _found(library, "--place", "Lisbon", "--camera", "iphone") == {"lisbon.heic"}
+
+
+def test_filters_alone_list_photos_by_date(located_library: tuple[Path, Path]) -> None:
+    _, library = located_library
+    newest = run_cli("search", "--library", str(library), "--after", "2000", "--json")
+    assert newest.returncode == 0, newest.stderr
+    rows = json.loads(newest.stdout)
+    assert [Path(r["path"]).name for r in rows] == ["lisbon.heic", "tokyo.jpg"]
+    assert all(r["score"] is None for r in rows)
+    oldest = run_cli(
+        "search", "--library", str(library), "--camera", "e", "--sort", "oldest"
+    )
+    assert oldest.returncode == 0, oldest.stderr
+    names = [Path(line.split()[-1]).name for line in oldest.stdout.splitlines()]
+    # Dated first, oldest first; then the undated (the DNG has no date) by path.
+    assert names == ["tokyo.jpg", "lisbon.heic", "camera.dng"]
+    assert all(line.split()[0] == "-" for line in oldest.stdout.splitlines())
+    nothing = run_cli("search", "--library", str(library))
+    assert nothing.returncode == 2 and "empty query" in nothing.stderr
+
+
+def test_the_page_api_shows_and_filters_by_place_camera_and_day(
+    located_library: tuple[Path, Path],
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from photosearch.web.app import create_app
+
+    _, library = located_library
+    with Library.open(Settings(library=library), writer=False) as opened:
+        client = TestClient(create_app(opened), base_url="http://127.0.0.1")
+
+        def names(response: object) -> list[str]:
+            assert response.status_code == 200, response.text  # type: ignore[attr-defined]
+            body = response.json()  # type: ignore[attr-defined]
+            return [hit["name"] for hit in body["results"]]
+
+        assert names(client.get("/api/images", params={"place": "Lisbon"})) == [
+            "lisbon.heic"
+        ]
+        assert names(client.get("/api/images", params={"camera": "canon"})) == [
+            "tokyo.jpg"
+        ]
+        assert names(client.get("/api/images", params={"month_day": "3-1"})) == [
+            "tokyo.jpg"
+        ]
+        assert names(client.get("/api/images", params={"month_day": "3-2"})) == []
+        searched = client.get("/api/search", params={"q": "red", "near": "35.7,139.7"})
+        assert names(searched) == ["tokyo.jpg"]
+        bad = client.get("/api/images", params={"near": "95,0"})
+        assert bad.status_code == 400 and "95,0" in bad.json()["error"]
+        assert client.get("/api/images", params={"month_day": "13-1"}).status_code in (
+            400,
+            422,
+        )
+        lisbon_id = client.get("/api/images", params={"place": "PT"}).json()["results"][
+            0
+        ]["id"]
+        detail = client.get(f"/api/images/{lisbon_id}").json()
+        assert detail["place"] == "Lisbon, Portugal"
+        assert detail["camera"] == "Apple iPhone 12"
+        assert detail["latitude"] == pytest.approx(LISBON[0], abs=1e-3)

@@ -102,7 +102,10 @@ def _register_search(
     )
     p.add_argument(
         "query",
-        help="a sentence, e.g. 'a dog on a beach at sunset'; then any +TERM/-TERM",
+        nargs="?",
+        default="",
+        help="a sentence, e.g. 'a dog on a beach at sunset'; then any +TERM/-TERM. "
+        "Leave it out to list what the filters leave, newest first (--sort oldest)",
     )
     _filters(p)
     p.set_defaults(func=run_search)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -32,7 +33,7 @@ from retrieval.errors import (
 )
 from retrieval.library import Library
 from retrieval.query import QueryTerm, parse_box, parse_near
-from retrieval.records import TagRecord
+from retrieval.records import PhotoDetails, TagRecord
 from retrieval.search import (
     SearchOptions,
     library_vector,
@@ -40,6 +41,7 @@ from retrieval.search import (
     rank_texts,
     search,
 )
+from retrieval.search import browse as search_browse
 from retrieval.types import ImageMeta, SearchHit
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,37 @@ def hit(meta: ImageMeta, score: float | None = None) -> schemas.Hit:
         taken_at=meta.taken_at,
         version=meta.mtime_ns,
     )
+
+
+def described(details: PhotoDetails) -> dict[str, Any]:
+    """The large view's lines about where and with what a photo was taken."""
+    info, place = details.info, details.place
+    exposure = []
+    if info.exposure_s:
+        exposure.append(
+            f"1/{round(1 / info.exposure_s)} s"
+            if info.exposure_s < 1
+            else f"{info.exposure_s:g} s"
+        )
+    if info.f_number:
+        exposure.append(f"f/{info.f_number:g}")
+    if info.iso:
+        exposure.append(f"ISO {info.iso}")
+    if info.focal_length_mm:
+        exposure.append(f"{info.focal_length_mm:g} mm")
+    return {
+        "place": ", ".join(
+            dict.fromkeys(p for p in (place.city, place.region, place.country) if p)
+        )
+        if place
+        else None,
+        "latitude": info.latitude,
+        "longitude": info.longitude,
+        "camera": info.camera,
+        "lens": info.lens,
+        "exposure": " · ".join(exposure) or None,
+        "utc_offset_min": info.utc_offset_min,
+    }
 
 
 def options_from(filters: schemas.Filters, extra: int = 0) -> SearchOptions:
@@ -321,9 +354,30 @@ def create_app(
         return run_search(web, [QueryTerm(1.0, upload=data, box=region)], filters)
 
     @app.get("/api/images", response_model=schemas.Results, responses=errors)
-    def browse(limit: LimitQ = 60, offset: OffsetQ = 0) -> schemas.Results:
-        """Every photo, newest first (by EXIF date; undated ones last)."""
-        rows = library.store.browse(offset, limit + 1)
+    def browse(
+        filters: FiltersQ,
+        month_day: Annotated[
+            str | None,
+            Query(
+                pattern=r"^(1[0-2]|0?[1-9])-(3[01]|[12][0-9]|0?[1-9])$",
+                description="M-D: photos taken on this day of an earlier year "
+                '("on this day")',
+            ),
+        ] = None,
+    ) -> schemas.Results:
+        """Every photo, or those the filters leave (min_score aside), newest first by
+        EXIF date (oldest first with sort=oldest; undated ones last)."""
+        limit, offset = filters.limit, filters.offset
+        options = options_from(filters, extra=1)
+        if month_day is not None:
+            month, day = (int(part) for part in month_day.split("-"))
+            this_year = datetime(datetime.now().year, 1, 1)
+            before = min(options.taken_before or this_year, this_year)
+            options = replace(options, on_day=(month, day), taken_before=before)
+        if not options.narrows:
+            rows = library.store.browse(offset, limit + 1)
+        else:
+            rows = search_browse(library, options)
         return schemas.Results(
             results=[hit(m) for m in rows[:limit]],
             offset=offset,
@@ -337,11 +391,13 @@ def create_app(
     def image_detail(image_id: ImageIdP) -> schemas.ImageDetail:
         meta = web.meta(image_id)
         tags = library.store.tags(assigned_only=False, image_id=image_id)
+        details = library.store.details([image_id]).get(image_id)
         return schemas.ImageDetail(
             **hit(meta).model_dump(),
             folder=os.path.dirname(meta.path),
             size=meta.size,
             tags=[tag_out(t) for t in tags],
+            **(described(details) if details is not None else {}),
         )
 
     @app.get(

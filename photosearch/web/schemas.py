@@ -183,6 +183,19 @@ class ImageDetail(Hit):
     folder: str
     size: int
     tags: list[TagOut]
+    place: str | None = Field(
+        default=None, description="town, region, country of its GPS position"
+    )
+    latitude: float | None = None
+    longitude: float | None = None
+    camera: str | None = None
+    lens: str | None = None
+    exposure: str | None = Field(
+        default=None, description='e.g. "1/250 s · f/1.8 · ISO 50 · 26 mm"'
+    )
+    utc_offset_min: int | None = Field(
+        default=None, description="of taken_at (the camera's local time), when known"
+    )
 
 
 class DescribeRequest(Request):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, extract, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from retrieval.models import STATUS_OK, Embedding, Image, ImageDetails
@@ -144,6 +144,20 @@ class DetailsMixin(StoreBase):
                 and km_between(latitude, longitude, lat, lon) <= km
             ]
         return np.asarray(sorted(ids), dtype=np.int64)
+
+    def ids_on_day(self, month: int, day: int) -> IdArray:
+        """Images taken on this calendar day, in any year."""
+        query = (
+            select(Image.id)
+            .join(Embedding, Embedding.image_id == Image.id)
+            .where(
+                extract("month", Image.taken_at) == month,
+                extract("day", Image.taken_at) == day,
+                LIVE,
+            )
+        )
+        with self.session() as s:
+            return np.fromiter(s.scalars(query), dtype=np.int64)
 
     def _live_ids(self, condition: object) -> IdArray:
         query = (

@@ -37,12 +37,14 @@ function thumb(hit, size = 320) {
   return `/api/images/${hit.id}/thumbnail?size=${size}&v=${hit.version}`;
 }
 
-const FILTER_IDS = ["f-folder", "f-tag", "f-from", "f-to", "f-score", "f-sort"];
+const FILTER_IDS = ["f-folder", "f-tag", "f-from", "f-to", "f-place", "f-near", "f-camera",
+                    "f-score", "f-sort"];
 
 function filterParams() {
   const params = new URLSearchParams();
   const pairs = [["folder", "f-folder"], ["tag", "f-tag"], ["date_from", "f-from"],
-                 ["date_to", "f-to"], ["min_score", "f-score"], ["sort", "f-sort"]];
+                 ["date_to", "f-to"], ["place", "f-place"], ["near", "f-near"],
+                 ["camera", "f-camera"], ["min_score", "f-score"], ["sort", "f-sort"]];
   for (const [name, id] of pairs) {
     const value = $(id).value.trim();
     if (value) params.set(name, value);
@@ -82,12 +84,21 @@ function describeMode() {
              `${mode.bad.length} bad`;
     case "similar": return `Photos like ${mode.label}`;
     case "upload": return `Photos like your image ${mode.file.name}`;
-    default: return "All photos, newest first";
+    case "today": return "On this day, in earlier years";
+    default:
+      return filterParams().toString() ? "Photos the filters leave, by date"
+                                        : "All photos, newest first";
   }
 }
 
 async function fetchPage() {
-  const params = mode.kind === "browse" ? new URLSearchParams() : filterParams();
+  const params = filterParams();
+  if (mode.kind === "browse") params.delete("min_score");  // a score needs a query
+  if (mode.kind === "today") {
+    const today = new Date();
+    params.set("month_day", `${today.getMonth() + 1}-${today.getDate()}`);
+    return api(`/api/images?${params}`);
+  }
   params.set("limit", PAGE);
   params.set("offset", offset);
   if (mode.kind === "text") {
@@ -212,6 +223,9 @@ async function openViewer(index) {
     if (current !== index) return;
     const parts = [];
     if (detail.taken_at) parts.push(new Date(detail.taken_at).toLocaleString());
+    if (detail.place) parts.push(detail.place);
+    if (detail.camera) parts.push(detail.lens ? `${detail.camera}, ${detail.lens}` : detail.camera);
+    if (detail.exposure) parts.push(detail.exposure);
     if (detail.width) parts.push(`${detail.width} × ${detail.height}`);
     parts.push(detail.size >= 1e6 ? `${(detail.size / 1e6).toFixed(1)} MB`
                                   : `${Math.ceil(detail.size / 1e3)} kB`);
@@ -488,13 +502,12 @@ function wire() {
     $("filters").hidden = !open;
     $("filters-toggle").setAttribute("aria-expanded", String(open));
   });
-  for (const id of FILTER_IDS) {
-    $(id).addEventListener("change", () => { if (mode.kind !== "browse") run(); });
-  }
+  for (const id of FILTER_IDS) $(id).addEventListener("change", () => run());
   $("f-clear").addEventListener("click", () => {
     for (const id of FILTER_IDS) $(id).value = "";
-    if (mode.kind !== "browse") run();
+    run();
   });
+  $("f-today").addEventListener("click", () => run({ kind: "today" }));
   $("reset").addEventListener("click", () => { $("q").value = ""; run({ kind: "browse" }); });
   $("more").addEventListener("click", () => { offset += PAGE; run(null, { append: true }); });
   $("tab-photos").addEventListener("click", () => showView("photos"));
