@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 
@@ -36,7 +37,11 @@ def emit_hit_rows(rows: Sequence[dict[str, Any]], as_json: bool) -> None:
     for row in rows:
         # Rows a filter alone chose (no query) have no score.
         score = "-" if row["score"] is None else f"{row['score']:.4f}"
-        print(f"{score:>7}  {row['path']}")
+        extra = [os.path.basename(p) for p in row.get("companions") or ()]
+        if row.get("live"):
+            extra.append(f"live: {os.path.basename(row['live'])}")
+        shown = f"  (+ {', '.join(extra)})" if extra else ""
+        print(f"{score:>7}  {row['path']}{shown}")
 
 
 def _rounded(score: float | None) -> float | None:

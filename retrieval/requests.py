@@ -102,4 +102,14 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
     terms = [first, *parse_extra_terms(request.terms, base)]
     vector, query_ids = query_vector(library, terms)
     hits = search(library, vector, options, exclude=query_ids)
-    return [{"id": h.image_id, "path": h.path, "score": h.score} for h in hits]
+    return [
+        {
+            "id": h.image_id,
+            "path": h.path,
+            "score": h.score,
+            # The other files of the shot (its RAW), and a Live Photo's video.
+            "companions": list(h.companions),
+            "live": h.live,
+        }
+        for h in hits
+    ]

@@ -16,6 +16,7 @@ from retrieval.choices import SORTS
 from retrieval.errors import DecodeError, UsageError
 from retrieval.imaging import decode
 from retrieval.library import Library
+from retrieval.pairs import pair_up
 from retrieval.query import Box, QueryTerm
 from retrieval.types import FloatArray, IdArray, ImageMeta, SearchHit
 from retrieval.vectors import l2_normalize
@@ -197,7 +198,8 @@ def search(
     `options.offset` of them."""
     allowed = allowed_ids(library, options)
     skip = options.offset
-    wanted = skip + options.top
+    # Twice as many: the files of one shot become one result (retrieval.pairs).
+    wanted = 2 * (skip + options.top)
     if options.sort != "score":
         wanted = max(wanted, SORT_POOL)
     scores, ids = library.search_index(vector, wanted + len(exclude), allowed)
@@ -208,14 +210,11 @@ def search(
     ]
     if options.min_score is not None:
         pairs = [(i, s) for i, s in pairs if s >= options.min_score]
-    if options.sort == "score":
-        pairs = pairs[skip : skip + options.top]
-        meta = library.store.meta([i for i, _ in pairs])
-    else:
-        meta = library.store.meta([i for i, _ in pairs])
+    meta = library.store.meta([i for i, _ in pairs])
+    if options.sort != "score":
         pairs = by_date(pairs, meta, newest=options.sort == "newest")
-        pairs = pairs[skip : skip + options.top]
-    return [SearchHit(i, meta[i].path, s) for i, s in pairs if i in meta]
+    hits = [SearchHit(i, meta[i].path, s) for i, s in pairs if i in meta]
+    return pair_up(library.store, hits, limit=skip + options.top)[skip:]
 
 
 FILTERS_HINT = (

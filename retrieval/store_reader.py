@@ -11,7 +11,7 @@ catch-up through the change log, an index rebuild. Whatever it answers, it answe
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +95,19 @@ class QuickStore:
             (path,),
         ).fetchone()
         return _meta(row) if row else None
+
+    def siblings(self, prefixes: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+        found: dict[str, list[tuple[int, str]]] = {}
+        for prefix in prefixes:
+            rows = self._db.execute(
+                "SELECT id, path FROM images WHERE path >= ? AND path < ? "
+                "AND status = 'ok' AND trashed_at IS NULL ORDER BY path",
+                (prefix, prefix[:-1] + "/"),
+            )
+            found[prefix] = [
+                (int(i), str(p)) for i, p in rows if "/" not in p[len(prefix) :]
+            ]
+        return found
 
     def close(self) -> None:
         self._db.close()

@@ -340,3 +340,51 @@ def test_the_page_api_shows_and_filters_by_place_camera_and_day(
         assert detail["place"] == "Lisbon, Portugal"
         assert detail["camera"] == "Apple iPhone 12"
         assert detail["latitude"] == pytest.approx(LISBON[0], abs=1e-3)
+
+
+def test_a_raw_and_its_jpeg_are_one_result_and_live_photos_are_marked(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    from indexer.pipeline import index_folders
+
+    register_heif()
+    photos = tmp_path / "shots"
+    photos.mkdir()
+    two_halves().save(photos / "IMG_0001.JPG")
+    write_dng(photos / "IMG_0001.DNG", two_halves((800, 600)))
+    two_halves().save(photos / "IMG_0002.HEIC")
+    (photos / "IMG_0002.MOV").write_bytes(b"\x00\x00\x00\x14ftypqt  ")  # its video
+    two_halves().save(photos / "IMG_0003.png")
+    write_dng(photos / "IMG_0004.DNG", two_halves((800, 600)))  # a RAW alone
+
+    def results() -> dict[str, dict[str, object]]:
+        index_folders(fake_library, [str(photos)])
+        request = QueryRequest("search", "red", str(tmp_path), top=10)
+        rows = run_request(fake_library, request)
+        names = [Path(str(r["path"])).name for r in rows]
+        assert len(names) == len(set(names))
+        return {Path(str(r["path"])).name: r for r in rows}
+
+    found = results()
+    assert set(found) == {
+        "IMG_0001.JPG",
+        "IMG_0002.HEIC",
+        "IMG_0003.png",
+        "IMG_0004.DNG",
+    }
+    assert found["IMG_0001.JPG"]["companions"] == [str(photos / "IMG_0001.DNG")]
+    assert found["IMG_0002.HEIC"]["live"] == str(photos / "IMG_0002.MOV")
+    assert (
+        found["IMG_0003.png"]["companions"] == [] and not found["IMG_0003.png"]["live"]
+    )
+    assert found["IMG_0004.DNG"]["companions"] == []
+    # The JPEG goes: the RAW is a result of its own again.
+    (photos / "IMG_0001.JPG").unlink()
+    assert results()["IMG_0001.DNG"]["companions"] == []
+    # A RAW moves next to the PNG of the same name: those two pair up; the video goes.
+    (photos / "IMG_0004.DNG").rename(photos / "IMG_0003.dng")
+    (photos / "IMG_0002.MOV").unlink()
+    found = results()
+    assert set(found) == {"IMG_0001.DNG", "IMG_0002.HEIC", "IMG_0003.png"}
+    assert found["IMG_0003.png"]["companions"] == [str(photos / "IMG_0003.dng")]
+    assert found["IMG_0002.HEIC"]["live"] is None

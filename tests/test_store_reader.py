@@ -55,6 +55,18 @@ def test_quick_reads_equal_the_full_store(tmp_path: Path) -> None:
     for path in ("/photos/été 5.jpg", "/photos/été 1.jpg", "/photos/broken.jpg", "/x"):
         assert quick.meta_by_path(path) == store.meta_by_path(path)
     assert quick.meta_by_path("/photos/été 0.jpg") is None  # in the trash
+    unit = np.ones(4, dtype=np.float32) / 2
+    names = ("pair.JPG", "pair.CR2", "pair.x/deeper.jpg", "pair.edited.jpg", "pai.jpg")
+    store.write_batch(
+        [EncodedFile(f"/shots/{n}", 1, 1, n, 8, 8, None, unit) for n in names]
+    )
+    prefixes = ["/shots/pair.", "/shots/pai.", "/photos/été 5.", "/none."]
+    assert quick.siblings(prefixes) == store.siblings(prefixes)
+    assert [p for _, p in store.siblings(["/shots/pair."])["/shots/pair."]] == [
+        "/shots/pair.CR2",
+        "/shots/pair.JPG",
+        "/shots/pair.edited.jpg",
+    ]
     # Anything else is the full store's answer.
     assert quick.counts() == store.counts()
     quick.close()

@@ -104,6 +104,28 @@ class ImagesMixin(GenerationMixin):
             row = s.scalar(select(Image).where(Image.path == path, LIVE))
             return meta_of(row) if row else None
 
+    def siblings(self, prefixes: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+        """For each prefix ("/photos/IMG_0001."), the searchable images whose path starts
+        with it and has no further folder: (id, path), by path. A range on the path's
+        index, since '/' follows '.' in every encoding."""
+        found: dict[str, list[tuple[int, str]]] = {}
+        with self.session() as s:
+            for prefix in prefixes:
+                rows = s.execute(
+                    select(Image.id, Image.path)
+                    .where(
+                        Image.path >= prefix,
+                        Image.path < prefix[:-1] + "/",
+                        Image.status == STATUS_OK,
+                        LIVE,
+                    )
+                    .order_by(Image.path)
+                )
+                found[prefix] = [
+                    (int(i), str(p)) for i, p in rows if "/" not in p[len(prefix) :]
+                ]
+        return found
+
     def browse(self, offset: int, limit: int) -> list[ImageMeta]:
         """Indexed images, newest first by EXIF date (undated ones last, by path)."""
         query = (

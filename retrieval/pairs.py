@@ -1,0 +1,76 @@
+"""Files of one shot shown as one result: a camera's RAW and the JPEG or HEIC it wrote
+beside it (same folder, same name before the extension), and a Live Photo's still and its
+video. Pairs are found when results are shown, from the files the library holds then, so
+moving, renaming or deleting either file changes the pair at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from retrieval.formats import RAW_EXTENSIONS
+from retrieval.types import SearchHit
+
+# A Live Photo's motion part, as iPhones (and Android "motion photo" exports) name it.
+LIVE_VIDEO_SUFFIXES = (".MOV", ".mov", ".MP4", ".mp4")
+
+
+class SiblingSource(Protocol):
+    def siblings(self, prefixes: Sequence[str]) -> dict[str, list[tuple[int, str]]]: ...
+
+
+def shot_of(path: str) -> str:
+    """What the files of one shot share: folder and name up to the extension, with the
+    dot ("/photos/IMG_0001.")."""
+    stem, _ = os.path.splitext(path)
+    return stem + "."
+
+
+def is_raw(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in RAW_EXTENSIONS
+
+
+def pair_up(
+    store: SiblingSource, hits: Sequence[SearchHit], limit: int
+) -> list[SearchHit]:
+    """The first `limit` of `hits` with the files of one shot merged into the first
+    (best) of them: the processed file shown, the RAW as its companion; a still marked
+    live when its video lies beside it."""
+    merged: list[SearchHit] = []
+    seen: set[str] = set()
+    for hit in hits:
+        if len(merged) >= limit:
+            break
+        shot = shot_of(hit.path)
+        if shot in seen:
+            continue
+        seen.add(shot)
+        found = store.siblings([shot]).get(shot, [])
+        group = [(i, p) for i, p in found if shot_of(p) == shot] or [
+            (hit.image_id, hit.path)
+        ]
+        raws = [(i, p) for i, p in group if is_raw(p)]
+        processed = [(i, p) for i, p in group if not is_raw(p)]
+        shown = hit
+        if raws and processed:
+            if is_raw(hit.path):
+                image_id, path = processed[0]
+                shown = replace(hit, image_id=image_id, path=path)
+            shown = replace(
+                shown, companions=tuple(p for _, p in group if p != shown.path)
+            )
+        if not is_raw(shown.path):
+            video = next(
+                (
+                    shot + s[1:]
+                    for s in LIVE_VIDEO_SUFFIXES
+                    if os.path.isfile(shot + s[1:])
+                ),
+                None,
+            )
+            if video is not None:
+                shown = replace(shown, live=video)
+        merged.append(shown)
+    return merged
