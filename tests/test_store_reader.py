@@ -55,7 +55,7 @@ def test_quick_reads_equal_the_full_store(tmp_path: Path) -> None:
     for path in ("/photos/été 5.jpg", "/photos/été 1.jpg", "/photos/broken.jpg", "/x"):
         assert quick.meta_by_path(path) == store.meta_by_path(path)
     assert quick.meta_by_path("/photos/été 0.jpg") is None  # in the trash
-    unit = np.ones(4, dtype=np.float32) / 2
+    unit = np.full(4, 0.5, dtype=np.float32)
     names = ("pair.JPG", "pair.CR2", "pair.x/deeper.jpg", "pair.edited.jpg", "pai.jpg")
     store.write_batch(
         [EncodedFile(f"/shots/{n}", 1, 1, n, 8, 8, None, unit) for n in names]
