@@ -25,6 +25,7 @@ def collect(root: Path, store: Store | None = None) -> dict[str, Any]:
         model = opened.model_info()
         store_generation = opened.generation()
         roots = opened.roots()
+        summary = opened.summary()
     finally:
         if store is None:
             opened.close()
@@ -50,6 +51,10 @@ def collect(root: Path, store: Store | None = None) -> dict[str, Any]:
         "index_bytes": index_bytes,
         "bytes_on_disk": on_disk,
         "daemon": read_status(root),
+        # The photos by year taken, country and camera, the most common first.
+        "by_year": summary["years"],
+        "by_country": summary["countries"],
+        "by_camera": summary["cameras"],
         "roots": [
             {
                 "path": r.path,

@@ -388,3 +388,21 @@ def test_a_raw_and_its_jpeg_are_one_result_and_live_photos_are_marked(
     assert set(found) == {"IMG_0001.DNG", "IMG_0002.HEIC", "IMG_0003.png"}
     assert found["IMG_0003.png"]["companions"] == [str(photos / "IMG_0003.dng")]
     assert found["IMG_0002.HEIC"]["live"] is None
+
+
+def test_status_summarises_years_countries_and_cameras(
+    located_library: tuple[Path, Path],
+) -> None:
+    _, library = located_library
+    done = run_cli("status", "--library", str(library), "--json")
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["by_year"] == [["2021", 1], ["2023", 1]]
+    assert status["by_country"] == [["Japan", 1], ["Portugal", 1]]
+    assert status["by_camera"] == [
+        ["Apple iPhone 12", 1],
+        ["Canon EOS R6", 1],
+        ["Testcam DNG-1", 1],
+    ]
+    text = run_cli("status", "--library", str(library))
+    assert "countries   Japan 1, Portugal 1" in text.stdout

@@ -80,6 +80,11 @@ def run_status(args: argparse.Namespace) -> int:
         f"{human_bytes(status['index_bytes'])}"
     )
     print(f"label sets  {status['label_sets']}")
+    for label, key in (("years", "by_year"), ("countries", "by_country")):
+        if status[key]:
+            print(f"{label:<11} {', '.join(f'{k} {n}' for k, n in status[key])}")
+    if status["by_camera"]:
+        print(f"cameras     {', '.join(f'{k} ({n})' for k, n in status['by_camera'])}")
     daemon = status["daemon"]
     if daemon is None:
         print("daemon      not running")

@@ -274,3 +274,12 @@ class Status(BaseModel):
     model: str | None
     index_type: str
     daemon: dict[str, Any] | None = Field(description="the watch daemon, if one runs")
+    by_year: list[tuple[str, int]] = Field(
+        default=[], description="photos per year taken, the most common first"
+    )
+    by_country: list[tuple[str, int]] = Field(
+        default=[], description="photos per country (from GPS), the most common first"
+    )
+    by_camera: list[tuple[str, int]] = Field(
+        default=[], description="photos per camera, the most common first"
+    )

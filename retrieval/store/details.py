@@ -3,6 +3,7 @@ read for the large view, and the filters by place, position and camera."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -144,6 +145,49 @@ class DetailsMixin(StoreBase):
                 and km_between(latitude, longitude, lat, lon) <= km
             ]
         return np.asarray(sorted(ids), dtype=np.int64)
+
+    def summary(self, top: int = 10) -> dict[str, list[tuple[str, int]]]:
+        """The searchable photos counted by year taken, country and camera, the most
+        common first (at most `top` of each)."""
+        searchable = (Image.status == STATUS_OK, LIVE)
+        year = extract("year", Image.taken_at)
+        counts: dict[str, Counter[str]] = {}
+        with self.session() as s:
+            counts["years"] = Counter(
+                {
+                    str(y): int(n)
+                    for y, n in s.execute(
+                        select(year, func.count())
+                        .where(*searchable, Image.taken_at.is_not(None))
+                        .group_by(year)
+                    )
+                }
+            )
+            countries = s.execute(
+                select(ImageDetails.country, func.count())
+                .join(Image, Image.id == ImageDetails.image_id)
+                .where(*searchable, ImageDetails.country.is_not(None))
+                .group_by(ImageDetails.country)
+            )
+            counts["countries"] = Counter({str(c): int(n) for c, n in countries})
+            cameras: Counter[str] = Counter()
+            rows = s.execute(
+                select(
+                    ImageDetails.camera_make, ImageDetails.camera_model, func.count()
+                )
+                .join(Image, Image.id == ImageDetails.image_id)
+                .where(*searchable)
+                .group_by(ImageDetails.camera_make, ImageDetails.camera_model)
+            )
+            for make, model, n in rows:
+                name = PhotoInfo(camera_make=make, camera_model=model).camera
+                if name:
+                    cameras[name] += int(n)
+            counts["cameras"] = cameras
+        return {
+            name: sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+            for name, counter in counts.items()
+        }
 
     def ids_on_day(self, month: int, day: int) -> IdArray:
         """Images taken on this calendar day, in any year."""
