@@ -465,7 +465,11 @@ async function refreshStatus() {
     const failed = s.failed ? ` · ${s.failed} could not be read` : "";
     const offline = (s.roots || []).filter((r) => !r.online).map((r) => r.path);
     const away = offline.length ? ` · offline (photos kept): ${offline.join(", ")}` : "";
-    $("status").textContent = `${s.images} photos${failed} · ${daemon} · ${s.model}${away}`;
+    const most = (pairs, n) => (pairs || []).slice(0, n).map(([k, c]) => `${k} ${c}`).join(", ");
+    const spread = [most(s.by_year, 3), most(s.by_country, 3), most(s.by_camera, 2)]
+      .filter(Boolean).map((part) => ` · ${part}`).join("");
+    $("status").textContent =
+      `${s.images} photos${failed} · ${daemon} · ${s.model}${away}${spread}`;
   } catch (error) {
     $("status").textContent = `status unavailable: ${error.message}`;
   }
