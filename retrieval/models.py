@@ -198,3 +198,4 @@ class ImageDetails(Base):
     region: Mapped[str | None] = mapped_column(String)
     country: Mapped[str | None] = mapped_column(String)
     country_code: Mapped[str | None] = mapped_column(String, index=True)
+    content_id: Mapped[str | None] = mapped_column(String)

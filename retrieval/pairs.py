@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from retrieval.formats import RAW_EXTENSIONS
+from retrieval.live_photos import video_content_id
 from retrieval.types import SearchHit
 
 # A Live Photo's motion part, as iPhones (and Android "motion photo" exports) name it.
@@ -19,6 +20,8 @@ LIVE_VIDEO_SUFFIXES = (".MOV", ".mov", ".MP4", ".mp4")
 
 class SiblingSource(Protocol):
     def siblings(self, prefixes: Sequence[str]) -> dict[str, list[tuple[int, str]]]: ...
+
+    def content_ids(self, ids: Sequence[int]) -> dict[int, str]: ...
 
 
 def shot_of(path: str) -> str:
@@ -30,6 +33,21 @@ def shot_of(path: str) -> str:
 
 def is_raw(path: str) -> bool:
     return os.path.splitext(path)[1].lower() in RAW_EXTENSIONS
+
+
+def live_video(store: SiblingSource, still: SearchHit) -> str | None:
+    """The video of a Live Photo: the movie beside the still under the same name, unless
+    both carry content identifiers and they differ (another shot that took the name)."""
+    shot = shot_of(still.path)
+    for suffix in LIVE_VIDEO_SUFFIXES:
+        video = shot + suffix[1:]
+        if not os.path.isfile(video):
+            continue
+        theirs = video_content_id(video)
+        ours = store.content_ids([still.image_id]).get(still.image_id)
+        if ours is None or theirs is None or ours == theirs:
+            return video
+    return None
 
 
 def pair_up(
@@ -62,14 +80,7 @@ def pair_up(
                 shown, companions=tuple(p for _, p in group if p != shown.path)
             )
         if not is_raw(shown.path):
-            video = next(
-                (
-                    shot + s[1:]
-                    for s in LIVE_VIDEO_SUFFIXES
-                    if os.path.isfile(shot + s[1:])
-                ),
-                None,
-            )
+            video = live_video(store, shown)
             if video is not None:
                 shown = replace(shown, live=video)
         merged.append(shown)

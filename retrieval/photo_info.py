@@ -13,6 +13,8 @@ from typing import Any
 
 from PIL import Image
 
+from retrieval.live_photos import still_content_id
+
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825
 _MAKE, _MODEL, _DATETIME = 0x010F, 0x0110, 0x0132
@@ -37,6 +39,8 @@ class PhotoInfo:
     latitude: float | None = None
     longitude: float | None = None
     altitude_m: float | None = None
+    # A Live Photo's link to its video (retrieval.live_photos).
+    content_id: str | None = None
 
     @property
     def camera(self) -> str | None:
@@ -83,6 +87,7 @@ def read_info(exif: Image.Exif) -> PhotoInfo:
         altitude_m=altitude
         if altitude is not None and -12_000 < altitude < 100_000
         else None,
+        content_id=still_content_id(exif),
     )
 
 

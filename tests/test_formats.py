@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import struct
 from datetime import datetime
 from pathlib import Path
 
@@ -406,3 +408,92 @@ def test_status_summarises_years_countries_and_cameras(
     ]
     text = run_cli("status", "--library", str(library))
     assert "countries   Japan 1, Portugal 1" in text.stdout
+
+
+def apple_maker_note(content_id: str) -> bytes:
+    """An Apple maker note as iPhones write it: header, byte order, one IFD whose
+    offsets count from the note's start, with tag 0x11 (the content identifier)."""
+    value = content_id.encode() + b"\x00"
+    entries = struct.pack(">H", 2)
+    entries += struct.pack(">HHII", 0x0001, 9, 1, 14)  # a version, as iPhones write
+    entries += struct.pack(">HHII", 0x0011, 2, len(value), 14 + 2 + 2 * 12 + 4)
+    return b"Apple iOS\x00\x00\x01MM" + entries + b"\x00\x00\x00\x00" + value
+
+
+def quicktime_with_id(path: Path, content_id: str) -> Path:
+    """A QuickTime file holding what a Live Photo's video carries: moov/meta with the
+    content identifier among its keys (and no media: enough for its metadata)."""
+
+    def atom(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    key = b"com.apple.quicktime.content.identifier"
+    other = b"com.apple.quicktime.make"
+    keys = atom(
+        b"keys",
+        b"\x00\x00\x00\x00"
+        + struct.pack(">I", 2)
+        + struct.pack(">I", 8 + len(other))
+        + b"mdta"
+        + other
+        + struct.pack(">I", 8 + len(key))
+        + b"mdta"
+        + key,
+    )
+    items = atom(
+        b"ilst",
+        atom(
+            struct.pack(">I", 1),
+            atom(b"data", b"\x00\x00\x00\x01\x00\x00\x00\x00Apple"),
+        )
+        + atom(
+            struct.pack(">I", 2),
+            atom(b"data", b"\x00\x00\x00\x01\x00\x00\x00\x00" + content_id.encode()),
+        ),
+    )
+    handler = atom(b"hdlr", b"\x00" * 8 + b"mdta" + b"\x00" * 13)
+    movie = atom(
+        b"moov", atom(b"mvhd", b"\x00" * 100) + atom(b"meta", handler + keys + items)
+    )
+    path.write_bytes(
+        atom(b"ftyp", b"qt  \x00\x00\x00\x00qt  ") + atom(b"free", b"") + movie
+    )
+    return path
+
+
+def test_live_photo_content_identifiers(fake_library: Library, tmp_path: Path) -> None:
+    from indexer.pipeline import index_folders
+    from retrieval.live_photos import still_content_id, video_content_id
+
+    register_heif()
+    photos = tmp_path / "live"
+    photos.mkdir()
+    exif = Image.Exif()
+    exif[0x8769] = {0x927C: apple_maker_note("A1B2-C3D4")}
+    as_read = Image.Exif()
+    as_read.load(exif.tobytes())  # as a file gives it
+    assert still_content_id(as_read) == "A1B2-C3D4"
+    assert still_content_id(Image.Exif()) is None
+    two_halves().save(photos / "IMG_0005.HEIC", exif=exif.tobytes())
+    quicktime_with_id(photos / "IMG_0005.MOV", "A1B2-C3D4")
+    two_halves().save(photos / "IMG_0006.HEIC", exif=exif.tobytes())
+    quicktime_with_id(photos / "IMG_0006.MOV", "FFFF-0000")  # another shot's video
+    assert video_content_id(str(photos / "IMG_0005.MOV")) == "A1B2-C3D4"
+    movie = (photos / "IMG_0005.MOV").read_bytes()
+    (tmp_path / "cut.mov").write_bytes(movie[: len(movie) // 2])
+    (tmp_path / "noise.mov").write_bytes(os.urandom(500))
+    assert video_content_id(str(tmp_path / "cut.mov")) is None
+    assert video_content_id(str(tmp_path / "noise.mov")) is None
+    assert video_content_id(str(tmp_path / "missing.mov")) is None
+
+    index_folders(fake_library, [str(photos)])
+    rows = run_request(fake_library, QueryRequest("search", "red", str(tmp_path)))
+    live = {Path(str(r["path"])).name: r["live"] for r in rows}
+    assert live == {
+        "IMG_0005.HEIC": str(photos / "IMG_0005.MOV"),
+        "IMG_0006.HEIC": None,
+    }
+    details = fake_library.store.details(
+        [int(str(r["id"])) for r in rows]  # the identifier is kept with the photo
+    )
+    assert {d.info.content_id for d in details.values()} == {"A1B2-C3D4"}

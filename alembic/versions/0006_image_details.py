@@ -1,4 +1,5 @@
-"""what a photo's EXIF says: camera, lens, exposure, GPS position and its place
+"""what a photo's EXIF says: camera, lens, exposure, GPS position and its place, and a
+Live Photo's content identifier
 
 Photos indexed before this revision have no row: the next `index` or `watch` reads their
 EXIF (no pixels decoded) and fills it in.
@@ -38,6 +39,7 @@ def upgrade() -> None:
         sa.Column("region", sa.String(), nullable=True),
         sa.Column("country", sa.String(), nullable=True),
         sa.Column("country_code", sa.String(), nullable=True),
+        sa.Column("content_id", sa.String(), nullable=True),
         sa.ForeignKeyConstraint(
             ["image_id"],
             ["images.id"],

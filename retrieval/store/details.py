@@ -29,6 +29,7 @@ _INFO_COLUMNS = (
     "latitude",
     "longitude",
     "altitude_m",
+    "content_id",
 )
 
 
@@ -91,6 +92,20 @@ class DetailsMixin(StoreBase):
                 )
                 for row, taken_at in rows:
                     found[row.image_id] = _details_of(row, taken_at)
+        return found
+
+    def content_ids(self, ids: Sequence[int]) -> dict[int, str]:
+        """The Live Photo content identifiers of those of `ids` that have one."""
+        found: dict[int, str] = {}
+        with self.session() as s:
+            for chunk in chunks([int(i) for i in ids]):
+                rows = s.execute(
+                    select(ImageDetails.image_id, ImageDetails.content_id).where(
+                        ImageDetails.image_id.in_(chunk),
+                        ImageDetails.content_id.is_not(None),
+                    )
+                )
+                found.update((int(i), str(c)) for i, c in rows)
         return found
 
     def ids_in_place(self, text: str) -> IdArray:
