@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -63,6 +64,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 @pytest.fixture
 def page(server: tuple[str, Path]) -> Iterator[Any]:
+    with chromium_page() as tab:
+        yield tab
+
+
+@contextmanager
+def chromium_page() -> Iterator[Any]:
+    """A tab of headless Chromium; it fails the test if the page raised any error."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium()
@@ -257,3 +265,57 @@ def test_tags_and_duplicates_views(page: Any, server: tuple[str, Path]) -> None:
         stems = sorted(Path(name).stem for name in group)
         assert len(stems) == 2 and stems[1] == stems[0] + "-small", group
     page.screenshot(path=str(artifacts() / "duplicates.png"))
+
+
+def test_place_camera_and_on_this_day(tmp_path: Path) -> None:
+    """The phone-library parts of the page: the Place filter, the large view's place and
+    camera, and "On this day"."""
+    from datetime import date
+
+    from PIL import Image
+
+    from retrieval.formats import register_heif
+    from tests.test_formats import LISBON, TOKYO, exif_of, two_halves
+
+    register_heif()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    today = date.today()
+    lisbon = exif_of(
+        position=LISBON, make="Apple", model="iPhone 12", taken="2023:06:10 18:30:00"
+    )
+    two_halves().save(photos / "lisbon.heic", exif=lisbon.tobytes())
+    years_ago = f"{today.year - 3}:{today.month:02d}:{today.day:02d} 09:00:00"
+    tokyo = exif_of(position=TOKYO, make="Canon", model="EOS R6", taken=years_ago)
+    two_halves().save(photos / "tokyo.jpg", exif=tokyo.tobytes())
+    Image.new("RGB", (64, 64), (0, 200, 0)).save(photos / "plain.png")
+    library = tmp_path / "library"
+    env = {"PHOTOSEARCH_LIBRARY": str(library), "HF_HUB_OFFLINE": "1"}
+    made = run_cli("index", str(photos), "--model", "demo", env=env)
+    assert made.returncode == 0, made.stderr
+    with serving(library, env=env) as (url, _), chromium_page() as page:
+        page.goto(url)
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 3")
+        page.wait_for_function(
+            "document.getElementById('status').textContent.includes('Portugal 1')"
+        )
+        page.click("#filters-toggle")
+        page.fill("#f-place", "Portugal")
+        page.dispatch_event("#f-place", "change")
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
+        assert titles(page, 1) == ["lisbon.heic"]
+        page.click("#grid .tile")
+        page.wait_for_selector("#viewer[open]")
+        page.wait_for_function(
+            "document.getElementById('v-meta').textContent.includes('Lisbon, Portugal')"
+        )
+        assert "Apple iPhone 12" in page.text_content("#v-meta")
+        page.screenshot(path=str(artifacts() / "place.png"))
+        page.keyboard.press("Escape")
+        page.click("#f-clear")
+        page.click("#f-today")
+        page.wait_for_function(
+            "document.getElementById('summary').textContent.startsWith('On this day')"
+        )
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
+        assert titles(page, 1) == ["tokyo.jpg"]
