@@ -31,6 +31,7 @@ class QueryRequest:
     camera: str | None = None
     after: str | None = None  # "YYYY-MM-DD", inclusive
     before: str | None = None  # exclusive
+    vocabulary: str | None = None  # describe without texts: a file of extra concepts
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> QueryRequest:
@@ -63,6 +64,8 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
     under = str(base / request.under) if request.under else None
     if request.op == "describe":
         vector, _ = image_vector(library, parse_image(request.main, base))
+        if not request.texts:
+            return _concept_rows(library, vector, request, base)
         ranked = rank_texts(library, vector, request.texts)
         return [
             {"text": r.text, "score": r.score, "probability": r.probability}
@@ -113,3 +116,34 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
         }
         for h in hits
     ]
+
+
+def _concept_rows(
+    library: Library, vector: Any, request: QueryRequest, base: Path
+) -> list[dict[str, Any]]:
+    """What the photo shows, from the vocabulary: the concepts as rows of kind
+    "concept", then the caption as one row of kind "caption" (when any is shown)."""
+    from retrieval.concepts import describe, vocabulary
+
+    extra = base / request.vocabulary if request.vocabulary else None
+    words = vocabulary(library, extra)
+    description = describe(library, vector, words, request.top)
+    rows: list[dict[str, Any]] = [
+        {
+            "kind": "concept",
+            "text": c.text,
+            "score": c.score,
+            "probability": c.probability,
+        }
+        for c in description.concepts
+    ]
+    if description.caption is not None:
+        rows.append(
+            {
+                "kind": "caption",
+                "text": description.caption,
+                "score": None,
+                "probability": None,
+            }
+        )
+    return rows

@@ -127,6 +127,10 @@ def test_search_open_and_more_like_this(page: Any, server: tuple[str, Path]) -> 
     )
     shown_path = page.text_content("#v-path")
     assert shown_path.startswith(str(photos)) and "red-circle" in shown_path
+    # What is in this photo: the vocabulary's concepts, each a search, and a caption.
+    page.wait_for_function("document.querySelectorAll('#v-concepts li a').length > 0")
+    assert "circle" in page.text_content("#v-concepts")
+    assert "assembled from concepts" in page.text_content("#v-caption")
     page.screenshot(path=str(artifacts() / "viewer.png"))
 
     page.click("#v-similar")

@@ -138,7 +138,9 @@ def _register_describe(
         "describe",
         parents=parents,
         help="rank captions or labels for an image",
-        description="Image to text: rank the given texts by how well they match the image.",
+        description="Image to text: rank the given texts by how well they match the "
+        "image; without texts, the concepts of the vocabulary the image shows and a "
+        "caption assembled from them.",
     )
     p.add_argument("image", help="an image file")
     p.add_argument(
@@ -148,7 +150,23 @@ def _register_describe(
         "--texts", type=Path, metavar="FILE", help="candidate texts, one per line"
     )
     p.add_argument(
-        "--json", action="store_true", help="JSON list of {text, score, probability}"
+        "--vocabulary",
+        type=Path,
+        metavar="FILE",
+        help="without texts: concepts to add to the built-in vocabulary, one per line "
+        "(LIBRARY/vocabulary.txt is always added)",
+    )
+    p.add_argument(
+        "-k",
+        "--top",
+        type=positive_int,
+        default=10,
+        help="without texts: at most this many concepts (default 10)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="JSON list of {text, score, probability}; without texts {concepts, caption}",
     )
     p.set_defaults(func=run_describe)
 
@@ -219,10 +237,45 @@ def run_describe(args: argparse.Namespace) -> int:
         from photosearch.commands.common import read_lines
 
         texts += [line for line in read_lines(args.texts, "texts") if line.strip()]
-    if not texts:
-        raise UsageError("no texts to rank: pass --text T (repeatable) or --texts FILE")
-    _answer(args, _request(args, "describe", args.image, texts), _show_ranked(args))
+    request = _request(args, "describe", args.image, texts)
+    if texts:
+        _answer(args, request, _show_ranked(args))
+        return 0
+    if args.vocabulary is not None:
+        request["vocabulary"] = str(args.vocabulary)
+    _answer(args, request, _show_concepts(args))
     return 0
+
+
+def _show_concepts(
+    args: argparse.Namespace,
+) -> Callable[[list[dict[str, Any]]], None]:
+    def show(rows: list[dict[str, Any]]) -> None:
+        concepts = [r for r in rows if r["kind"] == "concept"]
+        caption = next((r["text"] for r in rows if r["kind"] == "caption"), None)
+        if args.json:
+            emit_json(
+                {
+                    "concepts": [
+                        {k: r[k] for k in ("text", "score", "probability")}
+                        for r in concepts
+                    ],
+                    "caption": caption,
+                }
+            )
+            return
+        if not concepts:
+            print(
+                "none of the vocabulary's concepts is shown in this photo (add your "
+                "own with --vocabulary FILE, or rank texts with --text)",
+                file=sys.stderr,
+            )
+            return
+        print(f"caption: {caption}  (assembled from the concepts below)")
+        for r in concepts:
+            print(f"{r['probability']:6.1%}  {r['score']:7.4f}  {r['text']}")
+
+    return show
 
 
 def _show_ranked(args: argparse.Namespace) -> Callable[[list[dict[str, Any]]], None]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from photosearch.commands.common import (
     open_library,
@@ -13,6 +15,9 @@ from photosearch.commands.common import (
 )
 from photosearch.output import emit_csv, emit_json
 from retrieval.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.library import Library
 
 
 def register(
@@ -70,6 +75,31 @@ def register(
     p.set_defaults(func=run_tags)
 
     p = sub.add_parser(
+        "concepts",
+        parents=parents,
+        help="the concepts that describe the most photos of the library",
+        description="A histogram of the library in the model's vocabulary: for each "
+        "concept, how many photos show it (the same open-world decision as tags). "
+        "--save-as makes the top concepts a saved label set in one step.",
+    )
+    p.add_argument(
+        "-k", "--top", type=positive_int, default=20, help="concepts (default 20)"
+    )
+    p.add_argument(
+        "--vocabulary",
+        type=Path,
+        metavar="FILE",
+        help="concepts to add to the built-in vocabulary, one per line",
+    )
+    p.add_argument(
+        "--save-as",
+        metavar="NAME",
+        help="save these concepts as an open-world label set NAME and tag the library",
+    )
+    p.add_argument("--json", action="store_true", help="JSON list of {concept, photos}")
+    p.set_defaults(func=run_concepts)
+
+    p = sub.add_parser(
         "labelsets", parents=parents, help="list or delete saved label sets"
     )
     p.add_argument(
@@ -80,7 +110,7 @@ def register(
 
 
 def run_tag(args: argparse.Namespace) -> int:
-    from retrieval.tagging import clean_labels, tag_images
+    from retrieval.tagging import clean_labels
 
     raw = list(args.label)
     if args.labels is not None:
@@ -88,24 +118,54 @@ def run_tag(args: argparse.Namespace) -> int:
     labels = clean_labels(raw)
     name = args.set_name or (args.labels.stem if args.labels is not None else "labels")
     with open_library(args) as library:
-        settings = library.settings
-        threshold, top = settings.tag_threshold, settings.tag_top
-        library.store.save_label_set(
-            name, labels, threshold, top, exclusive=args.exclusive
-        )
-        label_set = library.store.label_set(name)
-        count = tag_images(library.store, library.encoder, label_set)
-        assigned = library.store.tags(label_set=name)
+        _save_and_tag(library, name, labels, exclusive=args.exclusive)
+    return 0
+
+
+def _save_and_tag(
+    library: Library, name: str, labels: list[str], *, exclusive: bool
+) -> None:
+    """Save the label set, tag every photo with it, and say how many got each label."""
+    from retrieval.tagging import tag_images
+
+    settings = library.settings
+    threshold, top = settings.tag_threshold, settings.tag_top
+    library.store.save_label_set(name, labels, threshold, top, exclusive=exclusive)
+    label_set = library.store.label_set(name)
+    count = tag_images(library.store, library.encoder, label_set)
+    assigned = library.store.tags(label_set=name)
     per_label = {label: 0 for label in labels}
     for tag in assigned:
         per_label[tag.label] += 1
-    kind = "exclusive" if args.exclusive else "open-world"
+    kind = "exclusive" if exclusive else "open-world"
     print(
         f"tagged {count} images with {kind} label set {name!r} "
         f"(threshold {threshold}, top {top})"
     )
     for label, n in per_label.items():
         print(f"{n:7d}  {label}")
+
+
+def run_concepts(args: argparse.Namespace) -> int:
+    from retrieval.concepts import library_concepts, vocabulary
+    from retrieval.tagging import clean_labels
+
+    with open_library(args) as library:
+        words = vocabulary(library, args.vocabulary)
+        found = library_concepts(library, words, args.top)
+        if args.json and not args.save_as:
+            emit_json([{"concept": c, "photos": n} for c, n in found])
+            return 0
+        for concept, photos in found:
+            print(f"{photos:7d}  {concept}")
+        if not found:
+            print(
+                f"no photo shows any of the vocabulary's {len(words)} concepts",
+                file=sys.stderr,
+            )
+        elif args.save_as:
+            labels = clean_labels([c for c, _ in found])
+            _save_and_tag(library, args.save_as, labels, exclusive=False)
     return 0
 
 

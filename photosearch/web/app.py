@@ -435,6 +435,32 @@ def create_app(
         )
 
     @app.get(
+        "/api/images/{image_id}/concepts",
+        response_model=schemas.Concepts,
+        responses=errors,
+    )
+    def concepts(image_id: ImageIdP) -> schemas.Concepts:
+        """What is in this photo: the vocabulary's concepts it shows, and a caption."""
+        from retrieval.concepts import describe as describe_photo
+        from retrieval.concepts import vocabulary
+
+        web.meta(image_id)
+        found = web.with_model(
+            lambda lib: describe_photo(
+                lib, library_vector(lib, image_id), vocabulary(lib)
+            )
+        )
+        return schemas.Concepts(
+            concepts=[
+                schemas.TextScoreOut(
+                    text=c.text, score=c.score, probability=c.probability
+                )
+                for c in found.concepts
+            ],
+            caption=found.caption,
+        )
+
+    @app.get(
         "/api/images/{image_id}/thumbnail",
         response_class=FileResponse,
         responses={

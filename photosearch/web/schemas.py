@@ -212,6 +212,20 @@ class Ranked(BaseModel):
     results: list[TextScoreOut]
 
 
+class Concepts(BaseModel):
+    """What is in a photo, from the model's vocabulary (plus the library's labels and
+    its vocabulary.txt)."""
+
+    concepts: list[TextScoreOut] = Field(
+        description="the concepts the photo shows, most probable first; probability: "
+        "that it shows the concept (calibrated on the library, as tags are)"
+    )
+    caption: str | None = Field(
+        description="assembled from the top concepts by templates ranked by the model "
+        "(not written by a captioning model); null when no concept is shown"
+    )
+
+
 class LabelSetIn(Request):
     name: LabelSetName
     labels: Annotated[list[Text], Field(min_length=1, max_length=1000)]

@@ -241,6 +241,59 @@ async function openViewer(index) {
   } catch (error) {
     $("v-meta").textContent = error.message;
   }
+  showConcepts(hit, index);
+}
+
+// --- what is in this photo: the vocabulary's concepts, a caption, your own texts ------
+
+async function showConcepts(hit, index) {
+  $("v-caption").textContent = "";
+  $("v-concepts").replaceChildren();
+  $("v-ranked").replaceChildren();
+  try {
+    const found = await api(`/api/images/${hit.id}/concepts`);
+    if (current !== index) return;
+    $("v-caption").textContent = found.caption
+      ? `“${found.caption}” (assembled from concepts)`
+      : "none of the vocabulary's concepts";
+    for (const concept of found.concepts) {
+      const li = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = "#";
+      link.textContent = `${concept.text} ${(concept.probability * 100).toFixed(0)}%`;
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        $("viewer").close();
+        $("q").value = concept.text;
+        run({ kind: "text", q: concept.text });
+      });
+      li.append(link);
+      $("v-concepts").append(li);
+    }
+  } catch (error) {
+    $("v-caption").textContent = error.message;
+  }
+}
+
+async function rankTexts(event) {
+  event.preventDefault();
+  const hit = shown[current];
+  const texts = $("v-text").value.split(";").map((t) => t.trim()).filter(Boolean);
+  if (!hit || !texts.length) return;
+  try {
+    const ranked = await api(`/api/images/${hit.id}/describe`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ texts }),
+    });
+    $("v-ranked").replaceChildren(...ranked.results.map((r) => {
+      const li = document.createElement("li");
+      li.textContent = `${r.text}: ${(r.probability * 100).toFixed(0)}% (score ${r.score.toFixed(3)})`;
+      return li;
+    }));
+  } catch (error) {
+    $("v-ranked").replaceChildren(Object.assign(document.createElement("li"),
+                                                { textContent: error.message }));
+  }
 }
 
 // --- region search: drag a box on the large view -------------------------------------
@@ -515,6 +568,7 @@ function wire() {
   $("reset").addEventListener("click", () => { $("q").value = ""; run({ kind: "browse" }); });
   $("more").addEventListener("click", () => { offset += PAGE; run(null, { append: true }); });
   $("tab-photos").addEventListener("click", () => showView("photos"));
+  $("v-rank").addEventListener("submit", rankTexts);
   $("tab-tags").addEventListener("click", () => showView("tags"));
   $("tab-dups").addEventListener("click", () => showView("dups"));
   $("labelset-form").addEventListener("submit", createLabelSet);
