@@ -109,6 +109,20 @@ class QuickStore:
             ]
         return found
 
+    def content_ids(self, ids: Sequence[int]) -> dict[int, str]:
+        wanted = [int(i) for i in ids]
+        found: dict[int, str] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                "SELECT image_id, content_id FROM image_details "
+                f"WHERE image_id IN ({marks}) AND content_id IS NOT NULL",
+                chunk,
+            )
+            found.update((int(i), str(c)) for i, c in rows)
+        return found
+
     def close(self) -> None:
         self._db.close()
         if self._store is not None:

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from retrieval import db
-from retrieval.records import EncodedFile, FailedFile
+from retrieval.photo_info import PhotoInfo
+from retrieval.records import EncodedFile, FailedFile, PhotoDetails
 from retrieval.schema import DATABASE_NAME
 from retrieval.store import Store
 from retrieval.store_reader import QuickStore
@@ -59,6 +60,27 @@ def test_quick_reads_equal_the_full_store(tmp_path: Path) -> None:
     names = ("pair.JPG", "pair.CR2", "pair.x/deeper.jpg", "pair.edited.jpg", "pai.jpg")
     store.write_batch(
         [EncodedFile(f"/shots/{n}", 1, 1, n, 8, 8, None, unit) for n in names]
+    )
+    written = store.write_batch(
+        [
+            EncodedFile(
+                "/shots/live.HEIC",
+                1,
+                1,
+                "live",
+                8,
+                8,
+                None,
+                unit,
+                details=PhotoDetails(PhotoInfo(content_id="ABC-1")),
+            )
+        ]
+    )
+    asked = [*written.ids, 1, 2, 10_000]
+    assert (
+        quick.content_ids(asked)
+        == store.content_ids(asked)
+        == {written.ids[0]: "ABC-1"}
     )
     prefixes = ["/shots/pair.", "/shots/pai.", "/photos/été 5.", "/none."]
     assert quick.siblings(prefixes) == store.siblings(prefixes)
