@@ -6,7 +6,7 @@ moving, renaming or deleting either file changes the pair at once."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -51,11 +51,16 @@ def live_video(store: SiblingSource, still: SearchHit) -> str | None:
 
 
 def pair_up(
-    store: SiblingSource, hits: Sequence[SearchHit], limit: int
+    store: SiblingSource,
+    hits: Sequence[SearchHit],
+    limit: int,
+    exclude: Collection[int] = (),
 ) -> list[SearchHit]:
     """The first `limit` of `hits` with the files of one shot merged into the first
     (best) of them: the processed file shown, the RAW as its companion; a still marked
-    live when its video lies beside it."""
+    live when its video lies beside it. A shot whose shown file is in `exclude` (the
+    query image of "similar", whose own RAW would otherwise stand in for it) is left
+    out."""
     merged: list[SearchHit] = []
     seen: set[str] = set()
     for hit in hits:
@@ -76,6 +81,8 @@ def pair_up(
             if is_raw(hit.path):
                 image_id, path = processed[0]
                 shown = replace(hit, image_id=image_id, path=path)
+            if any(i in exclude for i, _ in group):
+                continue
             shown = replace(
                 shown, companions=tuple(p for _, p in group if p != shown.path)
             )

@@ -214,7 +214,7 @@ def search(
     if options.sort != "score":
         pairs = by_date(pairs, meta, newest=options.sort == "newest")
     hits = [SearchHit(i, meta[i].path, s) for i, s in pairs if i in meta]
-    return pair_up(library.store, hits, limit=skip + options.top)[skip:]
+    return pair_up(library.store, hits, skip + options.top, exclude)[skip:]
 
 
 FILTERS_HINT = (

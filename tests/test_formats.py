@@ -497,3 +497,19 @@ def test_live_photo_content_identifiers(fake_library: Library, tmp_path: Path) -
         [int(str(r["id"])) for r in rows]  # the identifier is kept with the photo
     )
     assert {d.info.content_id for d in details.values()} == {"A1B2-C3D4"}
+
+
+def test_similar_to_a_jpeg_does_not_answer_with_its_own_raw(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    from indexer.pipeline import index_folders
+
+    photos = tmp_path / "shots"
+    photos.mkdir()
+    two_halves().save(photos / "IMG_0001.JPG")
+    write_dng(photos / "IMG_0001.DNG", two_halves((800, 600)))
+    two_halves().save(photos / "IMG_0002.png")
+    index_folders(fake_library, [str(photos)])
+    request = QueryRequest("similar", str(photos / "IMG_0001.JPG"), str(tmp_path))
+    names = [Path(str(r["path"])).name for r in run_request(fake_library, request)]
+    assert names == ["IMG_0002.png"]
