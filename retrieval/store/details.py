@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from retrieval.models import STATUS_OK, Embedding, Image, ImageDetails
 from retrieval.photo_info import PhotoInfo
-from retrieval.places import EARTH_RADIUS_KM, km_between
+from retrieval.places import EARTH_RADIUS_KM, Place, km_between
 from retrieval.records import PhotoDetails
 from retrieval.store.base import LIVE, StoreBase, chunks
 from retrieval.types import IdArray
@@ -56,11 +56,6 @@ def replace_details(
     values = [details_row(i, d) for i, d in rows if d is not None]
     if values:
         s.execute(insert(ImageDetails), values)
-
-
-def _like(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\")
-    return "%" + escaped.replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class DetailsMixin(StoreBase):
@@ -111,26 +106,26 @@ class DetailsMixin(StoreBase):
     def ids_in_place(self, text: str) -> IdArray:
         """Images whose town, region or country contains `text` (any case), or whose
         country code it is ("PT", "us")."""
-        pattern = _like(text)
+        needle = text.strip().lower()
         columns = (ImageDetails.city, ImageDetails.region, ImageDetails.country)
         condition = or_(
-            *(func.lower(c).like(pattern, escape="\\") for c in columns),
+            *(func.lower(c).contains(needle, autoescape=True) for c in columns),
             func.upper(ImageDetails.country_code) == text.strip().upper(),
         )
         return self._live_ids(condition)
 
     def ids_by_camera(self, text: str) -> IdArray:
         """Images whose camera make, model or lens contains `text` (any case)."""
-        pattern = _like(text)
+        needle = text.strip().lower()
         both = func.lower(
             func.coalesce(ImageDetails.camera_make, "")
             + " "
             + func.coalesce(ImageDetails.camera_model, "")
         )
         condition = or_(
-            both.like(pattern, escape="\\"),
-            func.lower(ImageDetails.camera_model).like(pattern, escape="\\"),
-            func.lower(ImageDetails.lens).like(pattern, escape="\\"),
+            both.contains(needle, autoescape=True),
+            func.lower(ImageDetails.camera_model).contains(needle, autoescape=True),
+            func.lower(ImageDetails.lens).contains(needle, autoescape=True),
         )
         return self._live_ids(condition)
 
@@ -230,8 +225,6 @@ class DetailsMixin(StoreBase):
 
 
 def _details_of(row: ImageDetails, taken_at: object) -> PhotoDetails:
-    from retrieval.places import Place
-
     info = PhotoInfo(
         taken_at=taken_at,  # type: ignore[arg-type]
         **{name: getattr(row, name) for name in _INFO_COLUMNS},
