@@ -11,9 +11,6 @@ vocabulary changes or the library has doubled since.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import permutations
@@ -35,8 +32,10 @@ from retrieval.types import FloatArray
 from retrieval.vocabulary import (
     CACHE_FOLDER,
     builtin_vocabulary,
+    cache_key,
     read_words,
     vocabulary_vectors,
+    write_cache,
 )
 
 # The user's own words, added to the vocabulary of every describe in this library.
@@ -66,10 +65,9 @@ def vocabulary(library: Library, extra: Path | None = None) -> tuple[str, ...]:
     words = dict.fromkeys(builtin_vocabulary(library.model))
     for label_set in library.store.label_sets():
         words.update(dict.fromkeys(label_set.labels))
-    sources = [Path(library.store.root) / VOCABULARY_FILE, extra]
+    saved = Path(library.store.root) / VOCABULARY_FILE
+    sources = ([saved] if saved.is_file() else []) + ([extra] if extra else [])
     for source in sources:
-        if source is None or (source != extra and not source.is_file()):
-            continue
         try:
             words.update(dict.fromkeys(read_words(source)))
         except (OSError, UnicodeDecodeError) as exc:
@@ -87,31 +85,20 @@ def concept_scorer(library: Library, words: tuple[str, ...]) -> Scorer:
     root = Path(library.store.root)
     vectors = vocabulary_vectors(encoder, words, root)
     rival_rows = _rival_rows(words, vectors)
-    record = LabelSetRecord("vocabulary", words, (), SHOWN, len(words))
-    scorer = Scorer(
-        record,
-        vectors,
-        vectors,
-        rival_rows,
-        encoder.logit_scale,
-        encoder.logit_bias,
+    calibration = None
+    if encoder.logit_bias is None:  # SigLIP-style models say "shows" themselves
+        path = root / CACHE_FOLDER / f"concepts-{cache_key(library.model, words)}.json"
+        calibration = _cached(path)
+        entries = library.store.entry_count(encoder.info.dim)
+        if calibration is None or entries >= 2 * max(calibration.fitted_on, 1):
+            sample = library_sample(library.store, encoder.info.dim, FIT_SAMPLE)
+            calibration = _fit(words, vectors, rival_rows, sample)
+            write_cache(path, calibration.to_json().encode())
+    record = LabelSetRecord(
+        "vocabulary", words, (), SHOWN, len(words), False, calibration
     )
-    if encoder.logit_bias is not None:
-        return scorer  # SigLIP-style models say "shows" themselves
-    entries = library.store.entry_count(encoder.info.dim)
-    path = root / CACHE_FOLDER / f"concepts-{_key(library, words)}.json"
-    calibration = _cached(path)
-    if calibration is None or entries >= 2 * max(calibration.fitted_on, 1):
-        sample = library_sample(library.store, encoder.info.dim, FIT_SAMPLE)
-        calibration = _fit(words, vectors, rival_rows, sample)
-        _save(path, calibration)
     return Scorer(
-        LabelSetRecord("vocabulary", words, (), SHOWN, len(words), False, calibration),
-        vectors,
-        vectors,
-        rival_rows,
-        encoder.logit_scale,
-        None,
+        record, vectors, vectors, rival_rows, encoder.logit_scale, encoder.logit_bias
     )
 
 
@@ -205,24 +192,8 @@ def _fit(
     )
 
 
-def _key(library: Library, words: tuple[str, ...]) -> str:
-    model = library.model
-    blob = json.dumps([model.name, model.pretrained, model.dim, list(words)])
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
 def _cached(path: Path) -> Calibration | None:
     try:
         return Calibration.from_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
         return None  # none yet, or damaged: fitted again
-
-
-def _save(path: Path, calibration: Calibration) -> None:
-    try:
-        path.parent.mkdir(exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        partial.write_text(calibration.to_json(), encoding="utf-8")
-        os.replace(partial, path)
-    except OSError:
-        pass  # a read-only library still describes; it only fits again next time

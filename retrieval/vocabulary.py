@@ -6,6 +6,7 @@ cached in the library, keyed by the model and the words."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -39,7 +40,8 @@ def builtin_vocabulary(model: ModelInfo) -> tuple[str, ...]:
     return tuple(dict.fromkeys(IMAGENET_CLASSNAMES))
 
 
-def _cache_key(model: ModelInfo, words: tuple[str, ...]) -> str:
+def cache_key(model: ModelInfo, words: tuple[str, ...]) -> str:
+    """What a cached vocabulary file was made for: the model, the templates, the words."""
     blob = json.dumps(
         [model.name, model.pretrained, model.dim, list(TEMPLATES), list(words)]
     )
@@ -53,7 +55,7 @@ def vocabulary_vectors(
     the ones it was made for (a thousand words through the ensemble take half a minute on
     a CPU)."""
     path = (
-        cache_dir / CACHE_FOLDER / f"vocabulary-{_cache_key(encoder.info, words)}.npy"
+        cache_dir / CACHE_FOLDER / f"vocabulary-{cache_key(encoder.info, words)}.npy"
         if cache_dir is not None
         else None
     )
@@ -66,12 +68,19 @@ def vocabulary_vectors(
             pass  # a damaged cache is made again
     vectors = label_vectors(encoder, words)
     if path is not None:
-        try:
-            path.parent.mkdir(exist_ok=True)
-            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            with open(partial, "wb") as f:
-                np.save(f, vectors)
-            os.replace(partial, path)
-        except OSError:
-            pass  # a read-only library still tags; it only pays the encoding again
+        buffer = io.BytesIO()
+        np.save(buffer, vectors)
+        write_cache(path, buffer.getvalue())
     return vectors
+
+
+def write_cache(path: Path, data: bytes) -> None:
+    """A cache file written whole or not at all; where it cannot be written (a read-only
+    library) nothing is lost but the time to make it again next time."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError:
+        pass
