@@ -39,12 +39,12 @@ def live_video(store: SiblingSource, still: SearchHit) -> str | None:
     """The video of a Live Photo: the movie beside the still under the same name, unless
     both carry content identifiers and they differ (another shot that took the name)."""
     shot = shot_of(still.path)
-    for suffix in LIVE_VIDEO_SUFFIXES:
-        video = shot + suffix[1:]
-        if not os.path.isfile(video):
-            continue
+    videos = [shot + s[1:] for s in LIVE_VIDEO_SUFFIXES if os.path.isfile(shot + s[1:])]
+    if not videos:
+        return None
+    ours = store.content_ids([still.image_id]).get(still.image_id)
+    for video in videos:
         theirs = video_content_id(video)
-        ours = store.content_ids([still.image_id]).get(still.image_id)
         if ours is None or theirs is None or ours == theirs:
             return video
     return None
