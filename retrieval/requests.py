@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from retrieval.library import Library
+    from retrieval.types import FloatArray
 
 OPS = ("search", "similar", "describe")
 
@@ -119,7 +120,7 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
 
 
 def _concept_rows(
-    library: Library, vector: Any, request: QueryRequest, base: Path
+    library: Library, vector: FloatArray, request: QueryRequest, base: Path
 ) -> list[dict[str, Any]]:
     """What the photo shows, from the vocabulary: the concepts as rows of kind
     "concept", then the caption as one row of kind "caption" (when any is shown)."""
