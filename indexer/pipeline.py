@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -19,16 +20,20 @@ from indexer.plan import Plan, Work, make_plan
 from indexer.prefetch import Ready, decode_one, decoded_batches
 from indexer.roots import classify
 from indexer.scan import FileEntry, file_entry, inside, walk
+from indexer.videos import encode_videos
 from retrieval.faults import checkpoint
 from retrieval.library import Library
-from retrieval.records import EncodedFile, FailedFile, TagScores
+from retrieval.records import Clip, EncodedFile, FailedFile, FileState, TagScores
 from retrieval.settings import batch_size_for
 from retrieval.tagging import FIT_SAMPLE, Scorer, calibrated, scorer
 from retrieval.types import FloatArray
 from retrieval.vectors import stored_precision
+from retrieval.video import Sampling, is_video
 from retrieval.views import entries
 
 log = logging.getLogger(__name__)
+
+_Found = TypeVar("_Found", dict[str, FileState], list[FileEntry])
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,10 @@ class _Tagger:
         self.sets: list[Scorer] | None = None
 
     def __call__(
-        self, vectors: FloatArray, views: Sequence[FloatArray | None] = ()
+        self,
+        vectors: FloatArray,
+        views: Sequence[FloatArray | None] = (),
+        clips: Sequence[Clip | None] = (),
     ) -> list[TagScores]:
         if len(vectors) == 0:
             return []
@@ -98,7 +106,7 @@ class _Tagger:
             else ready
             for ready in self.sets
         ]
-        return [ready.score(vectors, views) for ready in self.sets]
+        return [ready.score(vectors, views, clips) for ready in self.sets]
 
 
 def scan(roots: Sequence[str]) -> list[FileEntry]:
@@ -130,7 +138,7 @@ def index_folders(
         _ = library.encoder.image_size
         store.set_model(library.model)
     reencode_ids = set(store.ids_without_vector())
-    states = store.file_states(under=folders)
+    states = _followed(library, store.file_states(under=folders))
     if reencode:
         reencode_ids |= {s.image_id for s in states.values() if s.status == "ok"}
     # Images outside these folders that lost their vector to a model change: encode them
@@ -143,7 +151,7 @@ def index_folders(
         and os.path.isfile(s.path)
     }
     states.update(outside)
-    scanned = scan(folders) + [
+    scanned = _followed(library, scan(folders)) + [
         FileEntry(s.path, s.size, s.mtime_ns) for s in outside.values()
     ]
     plan = make_plan(
@@ -164,6 +172,16 @@ def index_folders(
         before=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
     )
     return summary
+
+
+def _followed(library: Library, found: _Found) -> _Found:
+    """What indexing looks at: with videos off (Settings.videos), photos only, and the
+    videos the library has are left as they are, not taken for gone."""
+    if library.settings.videos:
+        return found
+    if isinstance(found, dict):
+        return {p: s for p, s in found.items() if not is_video(p)}
+    return [e for e in found if not is_video(e.path)]
 
 
 def _storable(path: str) -> bool:
@@ -207,10 +225,10 @@ def index_changes(
             entry = file_entry(path)
             if entry is not None:
                 scanned.append(entry)
-    states = store.file_states(under=scope) if scope else {}
+    states = _followed(library, store.file_states(under=scope) if scope else {})
     plan = make_plan(
         states,
-        scanned,
+        _followed(library, scanned),
         hasher,
         find_copies=store.images_with_hashes,
         find_trashed=partial(store.images_with_hashes, trashed=True),
@@ -233,14 +251,23 @@ def _apply(
     tagger = _Tagger(library)
     counts = {"added": 0, "updated": 0, "failed": 0}
 
-    def write(
-        records: list[EncodedFile], vectors: FloatArray, bad: list[FailedFile]
-    ) -> None:
+    def write(records: list[EncodedFile], bad: list[FailedFile]) -> None:
+        vectors = (
+            np.stack([r.vector for r in records]).astype(np.float32)
+            if records
+            else np.zeros((0, dim), dtype=np.float32)
+        )
         views = [r.views for r in records]
-        written = store.write_batch(records, bad, tagger(vectors, views))
+        clips = [
+            Clip(r.times, r.duration or 0.0) if r.times is not None else None
+            for r in records
+        ]
+        written = store.write_batch(records, bad, tagger(vectors, views, clips))
         checkpoint("batch-committed")
         ids, failed_ids = written.ids, written.failed_ids
-        added, added_vectors = entries(ids, vectors, views)
+        added, added_vectors = entries(
+            ids, vectors, views, [r.times is not None for r in records]
+        )
         library.apply(
             ids + failed_ids, added.tolist(), added_vectors, written.generation
         )
@@ -268,10 +295,12 @@ def _apply(
 
     if plan.copies:
         # Read the sources before any batch below can replace them.
-        metas = store.meta(c.source_id for c in plan.copies)
-        source_details = store.details([c.source_id for c in plan.copies])
-        vectors = store.vectors([c.source_id for c in plan.copies], dim)
-        source_views = store.views_of([c.source_id for c in plan.copies], dim)
+        sources = [c.source_id for c in plan.copies]
+        metas = store.meta(sources)
+        source_details = store.details(sources)
+        vectors = store.vectors(sources, dim)
+        source_views = store.views_of(sources, dim)
+        source_times = store.times_of(sources)
         copies = [
             EncodedFile(
                 c.entry.path,
@@ -284,15 +313,21 @@ def _apply(
                 vector,
                 extra,
                 source_details.get(c.source_id),
+                times,
+                metas[c.source_id].duration,
             )
-            for c, vector, extra in zip(plan.copies, vectors, source_views, strict=True)
+            for c, vector, extra, times in zip(
+                plan.copies, vectors, source_views, source_times, strict=True
+            )
         ]
-        write(copies, vectors, list(plan.unreadable))
+        write(copies, list(plan.unreadable))
     elif plan.unreadable:
-        write([], np.zeros((0, dim), dtype=np.float32), list(plan.unreadable))
+        write([], list(plan.unreadable))
 
+    photos = [w for w in plan.encode if not is_video(w.entry.path)]
+    videos = [w for w in plan.encode if is_video(w.entry.path)]
     encoded = 0
-    bar = tqdm(total=len(plan.encode), unit="img", disable=not progress, leave=False)
+    bar = tqdm(total=len(photos), unit="img", disable=not progress, leave=False)
     encoder = library.encoder
     # Decode no finer than the model looks (see `decode`): the rest is thrown away anyway.
     # Tiles need their share of the photo at the model's resolution.
@@ -312,9 +347,7 @@ def _apply(
 
     batch_size = batch_size_for(settings, getattr(encoder, "device", "cpu"))
     workers = settings.decode_workers or None
-    for batch, results in decoded_batches(
-        plan.encode, batch_size, job, workers=workers
-    ):
+    for batch, results in decoded_batches(photos, batch_size, job, workers=workers):
         if stop is not None and stop():
             break
         ready = [r for r in results if isinstance(r, Ready)]
@@ -350,10 +383,29 @@ def _apply(
                 ready, vectors, views, details, strict=True
             )
         ]
-        write(records, vectors, bad)
+        write(records, bad)
         encoded += len(records)
         bar.update(len(batch))
     bar.close()
+    if videos and (stop is None or not stop()):
+        bar = tqdm(
+            total=0.0, unit="s", desc="videos", disable=not progress, leave=False
+        )
+        encoded += encode_videos(
+            videos,
+            encode=encoder.encode_prepared,
+            prepare=encoder.prepare,
+            short_side=tile_side,
+            sampling=Sampling(settings.video_interval, settings.video_scene),
+            max_pixels=settings.max_pixels,
+            batch_size=batch_size,
+            write=write,
+            details=lambda infos: details_for([i.details for i in infos]),
+            stop=stop,
+            bar=bar,
+            settle=settings.debounce,
+        )
+        bar.close()
     library.refresh_index_type()
     library.save_index()
     return IndexSummary(

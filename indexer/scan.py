@@ -1,4 +1,5 @@
-"""Walking photo folders: image files only, no hidden or system folders, no symlink loops."""
+"""Walking photo folders: image and video files only, no hidden or system folders, no
+symlink loops."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from pathlib import Path
 
 from retrieval.errors import UsageError
 from retrieval.imaging import IMAGE_EXTENSIONS
+from retrieval.video import VIDEO_EXTENSIONS
+
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +58,16 @@ def check_roots(roots: list[str]) -> list[str]:
     return out
 
 
-def is_image_name(name: str) -> bool:
+def is_media_name(name: str) -> bool:
+    """A photo's or a video's name, not a hidden file's."""
     return (
         not name.startswith(".")
-        and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+        and os.path.splitext(name)[1].lower() in MEDIA_EXTENSIONS
     )
 
 
 def walk(root: str) -> Iterator[FileEntry]:
-    """Every image file below `root`. Symlinked folders are followed once each, so a link
+    """Every photo and video file below `root`. Symlinked folders are followed once each, so a link
     back up the tree cannot loop; unreadable folders are logged and skipped."""
     seen: set[tuple[int, int]] = set()
     stack = [root]
@@ -95,7 +100,7 @@ def walk(root: str) -> Iterator[FileEntry]:
                 if entry.is_dir(follow_symlinks=True):
                     subfolders.append(entry.path)
                     continue
-                if not is_image_name(name):
+                if not is_media_name(name):
                     continue
                 st = entry.stat(follow_symlinks=True)
             except OSError:
@@ -120,8 +125,8 @@ def inside(path: str, roots: Sequence[str]) -> bool:
 
 
 def file_entry(path: str) -> FileEntry | None:
-    """The entry for one image file, or None if it is not one (or is gone)."""
-    if not is_image_name(os.path.basename(path)):
+    """The entry for one photo or video file, or None if it is not one (or is gone)."""
+    if not is_media_name(os.path.basename(path)):
         return None
     try:
         path.encode("utf-8")

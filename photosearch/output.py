@@ -41,7 +41,16 @@ def emit_hit_rows(rows: Sequence[dict[str, Any]], as_json: bool) -> None:
         if row.get("live"):
             extra.append(f"live: {os.path.basename(row['live'])}")
         shown = f"  (+ {', '.join(extra)})" if extra else ""
-        print(f"{score:>7}  {row['path']}{shown}")
+        at = f" @ {clock(row['t'])}" if row.get("t") is not None else ""
+        print(f"{score:>7}  {row['path']}{at}{shown}")
+
+
+def clock(seconds: float) -> str:
+    """A moment's time as people read it: 0:07, 1:02:03."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _rounded(score: float | None) -> float | None:

@@ -27,7 +27,7 @@ from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store_reader import QuickStore
 from retrieval.types import FloatArray, IdArray, ModelInfo
 from retrieval.vector_index import VectorIndex
-from retrieval.views import MAX_VIEWS, best_per_photo, every_view_id
+from retrieval.views import best_per_photo
 
 if TYPE_CHECKING:
     from retrieval.store import Store
@@ -206,19 +206,23 @@ class Library:
                 and len(allowed) <= self.settings.exact_filter_max
             ):
                 return exact_search(self.store, index.dim, vector, k, allowed)
-            views = every_view_id(allowed) if allowed is not None else None
-            # A photo can come back once per view: ask for enough entries that k photos
-            # remain, more only when views crowded them out.
-            for fetch in (3 * k, (MAX_VIEWS + 1) * k):
+            views = index.entry_ids(allowed) if allowed is not None else None
+            # An item comes back once per view or moment: ask for enough entries that k
+            # of them remain, more only when views or a long video crowded them out.
+            fetch = 3 * k
+            while True:
                 if views is None or index.kind == "flat":
                     scores, ids = index.search(vector, fetch, views)
                 else:
                     scores, ids = index.search_filtered(vector, fetch, views)
                 photos = best_per_photo(scores[0], ids[0], k)
-                if (photos[1] >= 0).sum() >= min(k, len(index)) or (
-                    (ids[0] >= 0).sum() < fetch
+                if (
+                    (photos[1] >= 0).sum() >= min(k, len(index))
+                    or (ids[0] >= 0).sum() < fetch
+                    or fetch >= len(index)
                 ):
                     break
+                fetch *= 4
             return photos
 
     def apply(

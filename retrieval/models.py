@@ -73,6 +73,8 @@ class Image(Base):
     # Set when the file disappeared for real: the row keeps its vector and tags, out of
     # every result, until the trash is emptied or the same content comes back.
     trashed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # A video's length in seconds; None for a photo.
+    duration: Mapped[float | None] = mapped_column(Float)
 
     embedding: Mapped[Embedding | None] = relationship(
         back_populates="image", cascade="all, delete-orphan", passive_deletes=True
@@ -89,8 +91,12 @@ class Embedding(Base):
         ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
     )
     vector: Mapped[bytes] = mapped_column(LargeBinary)
-    # A wide photo's other views (retrieval.views), one vector after another, same format.
+    # The item's other vectors, one after another, same format: a wide photo's other
+    # views, or a video's other moments (retrieval.views).
     views: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A video's: the second of each vector, `vector` first then `views`, float32
+    # little-endian; None for a photo.
+    times: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     image: Mapped[Image] = relationship(back_populates="embedding")
 
@@ -147,6 +153,8 @@ class ImageTag(Base):
     )
     score: Mapped[float] = mapped_column(Float)
     assigned: Mapped[bool] = mapped_column(default=False)
+    # A video's: where the label shows, JSON [[start, end], ...] in seconds.
+    ranges: Mapped[str | None] = mapped_column(String)
 
 
 class VectorChange(Base):

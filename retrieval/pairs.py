@@ -13,6 +13,7 @@ from typing import Protocol
 from retrieval.formats import RAW_EXTENSIONS
 from retrieval.live_photos import video_content_id
 from retrieval.types import SearchHit
+from retrieval.video import is_video
 
 # A Live Photo's motion part, as iPhones (and Android "motion photo" exports) name it.
 LIVE_VIDEO_SUFFIXES = (".MOV", ".mov", ".MP4", ".mp4")
@@ -58,9 +59,10 @@ def pair_up(
 ) -> list[SearchHit]:
     """The first `limit` of `hits` with the files of one shot merged into the first
     (best) of them: the processed file shown, the RAW as its companion; a still marked
-    live when its video lies beside it. A shot whose shown file is in `exclude` (the
-    query image of "similar", whose own RAW would otherwise stand in for it) is left
-    out."""
+    live when its video lies beside it, and a Live Photo's video, when it is the better
+    match, shown as its still with the video's moments. A shot whose shown file is in
+    `exclude` (the query image of "similar", whose own RAW or video would otherwise stand
+    in for it) is left out."""
     merged: list[SearchHit] = []
     seen: set[str] = set()
     for hit in hits:
@@ -74,21 +76,55 @@ def pair_up(
         group = [(i, p) for i, p in found if shot_of(p) == shot] or [
             (hit.image_id, hit.path)
         ]
+        stills = [(i, p) for i, p in group if not is_raw(p) and not is_video(p)]
+        if is_video(hit.path):
+            shown = _as_live_photo(store, hit, stills)
+            if shown is None:
+                merged.append(hit)
+            elif shown.image_id not in exclude:
+                merged.append(shown)
+            continue
         raws = [(i, p) for i, p in group if is_raw(p)]
-        processed = [(i, p) for i, p in group if not is_raw(p)]
         shown = hit
-        if raws and processed:
+        if raws and stills:
             if is_raw(hit.path):
-                image_id, path = processed[0]
+                image_id, path = stills[0]
                 shown = replace(hit, image_id=image_id, path=path)
-            if any(i in exclude for i, _ in group):
+            if any(i in exclude for i, p in group if not is_video(p)):
                 continue
             shown = replace(
-                shown, companions=tuple(p for _, p in group if p != shown.path)
+                shown,
+                companions=tuple(
+                    p for _, p in group if p != shown.path and not is_video(p)
+                ),
             )
         if not is_raw(shown.path):
             video = live_video(store, shown)
             if video is not None:
-                shown = replace(shown, live=video)
+                video_id = next((i for i, p in group if p == video), None)
+                shown = replace(shown, live=video, live_id=video_id)
         merged.append(shown)
     return merged
+
+
+def _as_live_photo(
+    store: SiblingSource, video: SearchHit, stills: list[tuple[int, str]]
+) -> SearchHit | None:
+    """The still a Live Photo's video belongs to, as the hit to show (None: the video
+    stands alone): same folder and name, and the same content identifier where both
+    carry one."""
+    if not video.path.endswith(LIVE_VIDEO_SUFFIXES) or not stills:
+        return None
+    still_id, still_path = stills[0]
+    ids = store.content_ids([still_id, video.image_id])
+    ours, theirs = ids.get(still_id), ids.get(video.image_id)
+    if ours is not None and theirs is not None and ours != theirs:
+        return None
+    return replace(
+        video,
+        image_id=still_id,
+        path=still_path,
+        kind="photo",
+        live=video.path,
+        live_id=video.image_id,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -46,10 +46,14 @@ class EncodedFile:
     height: int
     taken_at: datetime | None
     vector: FloatArray
-    # A wide photo's other views (retrieval.views), one row each; None: the centre only.
+    # A wide photo's other views or a video's other moments (retrieval.views), one row
+    # each; None: the one vector only.
     views: FloatArray | None = None
     # What its EXIF says and where that is; None: not read (the row stays as it was).
     details: PhotoDetails | None = None
+    # A video's: the second of each moment, `vector`'s first; and its length.
+    times: FloatArray | None = None
+    duration: float | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ class TagRecord:
     label_set: str
     score: float
     assigned: bool
+    ranges: str | None = None  # a video's: JSON [[start, end], ...] in seconds
 
 
 @dataclass(frozen=True)
@@ -93,3 +98,16 @@ class TagScores:
     label_set: LabelSetRecord
     scores: FloatArray
     assigned: np.ndarray  # bool, same shape as scores
+    # (row, column) of a video's assigned label: the stretches (seconds) it shows in.
+    ranges: dict[tuple[int, int], list[tuple[float, float]]] = field(
+        default_factory=dict
+    )
+
+
+@dataclass(frozen=True)
+class Clip:
+    """What scoring a video's moments needs besides their vectors: their times (its own
+    vector's first) and the video's length."""
+
+    times: FloatArray
+    duration: float

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from retrieval.library import Library
-    from retrieval.types import FloatArray
+    from retrieval.types import FloatArray, SearchHit
 
 OPS = ("search", "similar", "describe")
 
@@ -89,7 +89,7 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
         if not text and not request.terms:
             # Filters alone: browse what they leave, by date.
             return [
-                {"id": m.image_id, "path": m.path, "score": None}
+                {"id": m.image_id, "path": m.path, "score": None, "kind": m.kind}
                 for m in browse(library, options)
             ]
         if not text:
@@ -106,17 +106,23 @@ def run_request(library: Library, request: QueryRequest) -> list[dict[str, Any]]
     terms = [first, *parse_extra_terms(request.terms, base)]
     vector, query_ids = query_vector(library, terms)
     hits = search(library, vector, options, exclude=query_ids)
-    return [
-        {
-            "id": h.image_id,
-            "path": h.path,
-            "score": h.score,
-            # The other files of the shot (its RAW), and a Live Photo's video.
-            "companions": list(h.companions),
-            "live": h.live,
-        }
-        for h in hits
-    ]
+    return [hit_row(h) for h in hits]
+
+
+def hit_row(hit: SearchHit) -> dict[str, Any]:
+    """A search result as the CLI's --json and the daemon give it."""
+    return {
+        "id": hit.image_id,
+        "path": hit.path,
+        "score": hit.score,
+        "kind": hit.kind,
+        # The other files of the shot (its RAW), and a Live Photo's video.
+        "companions": list(hit.companions),
+        "live": hit.live,
+        # A video's (or a Live Photo's motion part's) best moment, and its best moments.
+        "t": hit.t,
+        "moments": [{"t": m.t, "score": round(m.score, 6)} for m in hit.moments],
+    }
 
 
 def _concept_rows(

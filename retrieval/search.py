@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.choices import SORTS
-from retrieval.errors import DecodeError, UsageError
+from retrieval.errors import DecodeError, NotFoundError, UsageError
 from retrieval.imaging import decode
 from retrieval.library import Library
+from retrieval.moments import best_moments
 from retrieval.pairs import pair_up
 from retrieval.query import Box, QueryTerm
 from retrieval.types import FloatArray, IdArray, ImageMeta, SearchHit
@@ -213,8 +214,24 @@ def search(
     meta = library.store.meta([i for i, _ in pairs])
     if options.sort != "score":
         pairs = by_date(pairs, meta, newest=options.sort == "newest")
-    hits = [SearchHit(i, meta[i].path, s) for i, s in pairs if i in meta]
-    return pair_up(library.store, hits, skip + options.top, exclude)[skip:]
+    hits = [
+        SearchHit(i, meta[i].path, s, kind=meta[i].kind) for i, s in pairs if i in meta
+    ]
+    shown = pair_up(library.store, hits, skip + options.top, exclude)[skip:]
+    return [with_moments(library, hit, vector) for hit in shown]
+
+
+def with_moments(library: Library, hit: SearchHit, query: FloatArray) -> SearchHit:
+    """A video's hit (or a Live Photo's, through its motion part) with the moments that
+    match the query best."""
+    video = hit.video_id
+    if video is None:
+        return hit
+    try:
+        times, vectors = library.store.moments(video, library.model.dim)
+    except NotFoundError:
+        return hit  # changed or gone since the search: shown without its moments
+    return replace(hit, moments=best_moments(times, vectors, query))
 
 
 FILTERS_HINT = (

@@ -64,6 +64,12 @@ class Settings:
     # tiles for a square photo), so that small things in large photos are found; 0: off.
     # Only photos whose tiles keep the model's input resolution get them.
     tiles: int = 0
+    # Videos (retrieval.video): indexed as moments, a frame at least every
+    # `video_interval` seconds and wherever at least `video_scene` of the picture changed
+    # since the last one (0-1; 1: on the interval only); `videos` off: photos only.
+    videos: bool = True
+    video_interval: float = 2.0
+    video_scene: float = 0.15
     # Cosine similarity above which two images count as near-duplicates.
     duplicate_threshold: float = 0.95
     # Zero-shot tagging: a label is assigned when its probability (that the photo shows
@@ -100,6 +106,8 @@ class Settings:
             ("duplicate_threshold", float),
             ("views_aspect", float),
             ("tiles", int),
+            ("video_interval", float),
+            ("video_scene", float),
             ("tag_threshold", float),
             ("tag_top", int),
             ("flat_max_vectors", int),
@@ -121,7 +129,7 @@ class Settings:
                         f"PHOTOSEARCH_{name.upper()}={raw!r} is not a valid {kind.__name__}: "
                         "fix or unset the variable"
                     ) from None
-        for name in ("poll",):
+        for name in ("poll", "videos"):
             variable = f"PHOTOSEARCH_{name.upper()}"
             flag = env.get(variable, "").strip().lower()
             if flag:
@@ -187,6 +195,16 @@ class Settings:
         if self.tiles not in (0, 1, 2, 3):
             raise UsageError(
                 f"tiles {self.tiles} must be 2 or 3 (a grid of 2x2 or 3x3), or 0 for none"
+            )
+        if not 0.1 <= self.video_interval <= 3600:
+            raise UsageError(
+                f"video interval {self.video_interval} must be between 0.1 and 3600 "
+                "seconds (how often a video is sampled at the least)"
+            )
+        if not 0.0 < self.video_scene <= 1.0:
+            raise UsageError(
+                f"video scene change {self.video_scene} must be over 0 and at most 1 "
+                "(the share of the picture that must change for a new moment)"
             )
         if self.tag_top < 1:
             raise UsageError(f"--top {self.tag_top} must be at least 1")

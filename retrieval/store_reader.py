@@ -20,11 +20,14 @@ from retrieval.schema import DATABASE_NAME, is_current
 from retrieval.types import ImageMeta, ModelInfo
 
 if TYPE_CHECKING:
+    from retrieval.types import FloatArray
+
+if TYPE_CHECKING:
     from retrieval.store import Store
 
 _META_COLUMNS = (
     "id, path, size, mtime_ns, content_hash, width, height, taken_at, status, error, "
-    "trashed_at"
+    "trashed_at, duration"
 )
 # SQLite's limit on bound parameters is 999 in older builds.
 _CHUNK = 900
@@ -123,6 +126,16 @@ class QuickStore:
             found.update((int(i), str(c)) for i, c in rows)
         return found
 
+    def moments(self, video: int, dim: int) -> tuple[FloatArray, FloatArray]:
+        row = self._db.execute(
+            "SELECT vector, views, times FROM embeddings WHERE image_id = ?", (video,)
+        ).fetchone()
+        if row is None or row[2] is None:
+            return self.full().moments(video, dim)  # says what is wrong, as Store does
+        from retrieval.store.base import stored_moments
+
+        return stored_moments(row[0], row[1], row[2], dim)
+
     def close(self) -> None:
         self._db.close()
         if self._store is not None:
@@ -142,6 +155,7 @@ def _meta(row: tuple[Any, ...]) -> ImageMeta:
         status=row[8],
         error=row[9],
         trashed_at=_when(row[10]),
+        duration=row[11],
     )
 
 

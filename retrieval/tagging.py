@@ -23,7 +23,7 @@ from retrieval.calibration import (
 from retrieval.encoder import Encoder
 from retrieval.errors import UsageError
 from retrieval.prompts import label_vectors
-from retrieval.records import LabelSetRecord, TagScores
+from retrieval.records import Clip, LabelSetRecord, TagScores
 from retrieval.store import Store
 from retrieval.types import FloatArray
 from retrieval.vocabulary import builtin_vocabulary, vocabulary_vectors
@@ -97,23 +97,49 @@ class Scorer:
         return out
 
     def score(
-        self, vectors: FloatArray, views: Sequence[FloatArray | None] = ()
+        self,
+        vectors: FloatArray,
+        views: Sequence[FloatArray | None] = (),
+        clips: Sequence[Clip | None] = (),
     ) -> TagScores:
-        """`views`: each photo's other views (retrieval.views), if any: an open-world label
-        counts as shown when any view shows it. An exclusive set asks what the photo is,
-        and looks at its centre only."""
-        probs = self.probabilities(vectors)
+        """`views`: each photo's other views, or each video's other moments
+        (retrieval.views), if any: an open-world label counts as shown when any view or
+        moment shows it. `clips`: the times of each video's moments, for the stretches of
+        it where an assigned label shows. An exclusive set asks what the photo is, and
+        looks at its centre (a video's first moment) only."""
+        own = self.probabilities(vectors)
+        probs = own.copy()
         extra = [(row, v) for row, v in enumerate(views) if v is not None and len(v)]
+        each = np.zeros((0, own.shape[1]), dtype=np.float32)
         if extra and not self.label_set.exclusive:
             rows = np.concatenate([np.full(len(v), row) for row, v in extra])
-            np.maximum.at(
-                probs, rows, self.probabilities(np.concatenate([v for _, v in extra]))
+            each = self.probabilities(np.concatenate([v for _, v in extra]))
+            np.maximum.at(probs, rows, each)
+        assigned = assign(probs, self.label_set.threshold, self.label_set.top)
+        ranges: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        starts = dict(
+            zip(
+                (row for row, _ in extra),
+                np.cumsum([0, *(len(v) for _, v in extra)]).tolist(),
+                strict=False,
             )
-        return TagScores(
-            self.label_set,
-            probs,
-            assign(probs, self.label_set.threshold, self.label_set.top),
         )
+        for row, clip in enumerate(clips):
+            if clip is None:
+                continue
+            moments = own[row : row + 1]
+            if row in starts and len(each):
+                count = len(clip.times) - 1
+                moments = np.concatenate(
+                    [moments, each[starts[row] : starts[row] + count]]
+                )
+            if len(moments) != len(clip.times):
+                continue  # an exclusive set looked at the first moment only
+            for col in np.flatnonzero(assigned[row]).tolist():
+                ranges[row, col] = shown_in(
+                    moments[:, col], clip, self.label_set.threshold
+                )
+        return TagScores(self.label_set, probs, assigned, ranges)
 
     @property
     def needs_calibration(self) -> bool:
@@ -122,6 +148,30 @@ class Scorer:
             and self.logit_bias is None
             and self.label_set.calibration is None
         )
+
+
+def shown_in(
+    probabilities: FloatArray, clip: Clip, threshold: float
+) -> list[tuple[float, float]]:
+    """The stretches of a video where a label shows: runs of moments (in time order) at
+    or over `threshold`, each from its first moment to the next moment that does not show
+    it (or the end); the best moment alone when none reaches the threshold (a label given
+    by the top-N rule)."""
+    order = np.argsort(clip.times, kind="stable")
+    times = clip.times[order].astype(float)
+    shown = probabilities[order] >= threshold
+    if not shown.any():
+        shown[int(np.argmax(probabilities[order]))] = True
+    ends = [*times[1:].tolist(), max(float(clip.duration), float(times[-1]))]
+    out: list[tuple[float, float]] = []
+    for n, is_shown in enumerate(shown.tolist()):
+        if not is_shown:
+            continue
+        if out and n > 0 and shown[n - 1]:
+            out[-1] = (out[-1][0], round(ends[n], 2))
+        else:
+            out.append((round(float(times[n]), 2), round(ends[n], 2)))
+    return out
 
 
 def scorer(
@@ -221,7 +271,14 @@ def tag_images(
     done = 0
     dim = encoder.info.dim
     for ids, vectors in store.iter_vectors(dim, chunk):
-        photos = [int(i) for i in ids]
-        store.write_tags(photos, ready.score(vectors, store.views_of(photos, dim)))
+        items = [int(i) for i in ids]
+        times = store.times_of(items)
+        videos = [i for i, t in zip(items, times, strict=True) if t is not None]
+        lengths = {i: m.duration or 0.0 for i, m in store.meta(videos).items()}
+        clips = [
+            Clip(t, lengths.get(i, 0.0)) if t is not None else None
+            for i, t in zip(items, times, strict=True)
+        ]
+        store.write_tags(items, ready.score(vectors, store.views_of(items, dim), clips))
         done += len(ids)
     return done

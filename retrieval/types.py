@@ -34,6 +34,27 @@ class SearchHit:
     companions: tuple[str, ...] = ()
     # A Live Photo's video, next to the still.
     live: str | None = None
+    # A video's (or a Live Photo's motion): its best moments, best first.
+    moments: tuple[MomentHit, ...] = ()
+    kind: str = "photo"  # or "video"
+    # The library id of the video the moments are of: the hit's own, or a Live Photo's
+    # motion part's.
+    live_id: int | None = None
+
+    @property
+    def video_id(self) -> int | None:
+        return self.image_id if self.kind == "video" else self.live_id
+
+    @property
+    def t(self) -> float | None:
+        """Seconds into the video of the best moment."""
+        return self.moments[0].t if self.moments else None
+
+
+@dataclass(frozen=True)
+class MomentHit:
+    t: float  # seconds from the start of the video
+    score: float
 
 
 @dataclass(frozen=True)
@@ -51,3 +72,8 @@ class ImageMeta:
     status: str
     error: str | None
     trashed_at: datetime | None = None  # in the trash since then: out of every result
+    duration: float | None = None  # a video's length in seconds; None for a photo
+
+    @property
+    def kind(self) -> str:
+        return "photo" if self.duration is None else "video"

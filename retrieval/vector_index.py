@@ -17,7 +17,7 @@ import numpy as np
 from retrieval.errors import first_line
 from retrieval.faults import checkpoint
 from retrieval.types import FloatArray, IdArray
-from retrieval.views import every_view_id
+from retrieval.views import MOMENT_BASE, every_view_id, moment_counts, moment_ids
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,9 @@ class VectorIndex:
         self.trained_for = trained_for
         # Searching straight from the mapped file, read-only (see `load`).
         self.mapped = False
+        # Each video's number of moments besides its own id (retrieval.views), read from
+        # the index's ids when first needed: what removing or filtering a video names.
+        self._moments: dict[int, int] | None = None
 
     def _own(self) -> None:
         """Before a change: a mapped index is read-only (FAISS aborts the process when a
@@ -174,13 +177,49 @@ class VectorIndex:
         if len(ids):
             self._own()
             self.index.add_with_ids(vectors, ids)
+            if self._moments is not None and int(ids.max()) >= MOMENT_BASE:
+                for video, count in moment_counts(ids).items():
+                    self._moments[video] = max(self._moments.get(video, 0), count)
 
     def remove(self, ids: IdArray | list[int]) -> None:
-        """Remove these photos, with every view each may have (retrieval.views)."""
-        ids = np.ascontiguousarray(every_view_id(ids), dtype=np.int64)
-        if len(ids):
+        """Remove these photos and videos, with every view or moment each has
+        (retrieval.views)."""
+        entries = self.entry_ids(ids)
+        if len(entries):
             self._own()
-            self.index.remove_ids(faiss.IDSelectorBatch(ids))
+            self.index.remove_ids(faiss.IDSelectorBatch(entries))
+            assert self._moments is not None  # entry_ids read them
+            for video in np.asarray(ids, dtype=np.int64).tolist():
+                self._moments.pop(video, None)
+
+    def entry_ids(self, ids: IdArray | list[int]) -> IdArray:
+        """Every index id these photos and videos may have: each one's own, its views',
+        and a video's moments'."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self._moments is None:
+            self._moments = moment_counts(self._all_ids())
+        videos = [
+            moment_ids(v, self._moments[v]) for v in ids.tolist() if v in self._moments
+        ]
+        return np.ascontiguousarray(
+            np.concatenate([every_view_id(ids), *videos]), dtype=np.int64
+        )
+
+    def _all_ids(self) -> IdArray:
+        """The ids the index holds, in no order."""
+        if not isinstance(self.index, faiss.IndexIVF):
+            id_map = self.index.id_map  # type: ignore[attr-defined]
+            return faiss.vector_to_array(id_map).astype(np.int64)
+        lists = self.index.invlists
+        assert lists is not None
+        parts = [np.zeros(0, dtype=np.int64)]
+        for bucket in range(lists.nlist):
+            size = lists.list_size(bucket)
+            if size:
+                pointer = lists.get_ids(bucket)
+                parts.append(faiss.rev_swig_ptr(pointer, size).copy())
+                lists.release_ids(bucket, pointer)  # type: ignore[attr-defined]
+        return np.concatenate(parts)
 
     def search(
         self,

@@ -40,3 +40,18 @@ def from_blobs(blobs: list[bytes], dim: int) -> FloatArray:
         return np.zeros((0, dim), dtype=np.float32)
     out = np.frombuffer(b"".join(blobs), dtype=STORED_DTYPE).reshape(len(blobs), dim)
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+TIMES_DTYPE = np.dtype("<f4")
+
+
+def times_to_blob(times: FloatArray) -> bytes:
+    """A video's moment times (seconds) as stored."""
+    return np.ascontiguousarray(times, dtype=TIMES_DTYPE).tobytes()
+
+
+def times_blob(blob: bytes | None) -> FloatArray | None:
+    """Moment times from their stored bytes (None: not a video's)."""
+    if blob is None:
+        return None
+    return np.frombuffer(blob, dtype=TIMES_DTYPE).astype(np.float32)

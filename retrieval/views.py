@@ -10,6 +10,10 @@ In the vector index a photo's centre view keeps the photo's id; its other views 
 `id + view * VIEW_STRIDE`, so any index id tells its photo, and removing a photo removes
 every id it may have.
 
+A video's moments (retrieval.video) are the same idea in time: its first moment's vector
+keeps the video's id, and the others get ids of their own range, `moment_id(video, n)`,
+above every view id, since a video has far more of them than a photo has views.
+
 Tiles (`Settings.tiles`, off by default: they multiply the vectors of every large photo)
 make small things in large photos findable: a grid of squares of a `tiles`-th of the short
 side, across the whole photo, for photos large enough that each tile still has the model's
@@ -19,6 +23,7 @@ full input resolution.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,6 +33,11 @@ from retrieval.types import FloatArray, IdArray
 # the 2**63 of FAISS's int64 ids.
 VIEW_STRIDE = 2**54
 MAX_VIEWS = 15  # extra views per photo, besides the centre
+# Moment n (from 1) of video v is MOMENT_BASE + v * 2**MOMENT_BITS + n: a million moments
+# per video, for video ids up to 2**42, all below FAISS's 2**63.
+MOMENT_BASE = 2**62
+MOMENT_BITS = 20
+_MOMENT_MASK = 2**MOMENT_BITS - 1
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 
@@ -91,9 +101,31 @@ def side_boxes(width: int, height: int, min_aspect: float) -> list[Box]:
 
 
 def image_ids(ids: IdArray) -> IdArray:
-    """The photo of each index id (-1, FAISS's padding, stays -1)."""
+    """The photo or video of each index id (-1, FAISS's padding, stays -1)."""
     ids = np.asarray(ids, dtype=np.int64)
-    return np.where(ids >= 0, ids % VIEW_STRIDE, -1)
+    videos = (ids - MOMENT_BASE) >> MOMENT_BITS
+    return np.where(
+        ids >= MOMENT_BASE, videos, np.where(ids >= 0, ids % VIEW_STRIDE, -1)
+    )
+
+
+def moment_ids(video: int, count: int) -> IdArray:
+    """The ids of a video's moments 1 to `count` (moment 0 has the video's own id)."""
+    return MOMENT_BASE + (int(video) << MOMENT_BITS) + np.arange(1, count + 1)
+
+
+def moment_counts(ids: IdArray) -> dict[int, int]:
+    """Among index ids, each video's highest moment number: what it holds of them."""
+    ids = np.asarray(ids, dtype=np.int64)
+    moments = ids[ids >= MOMENT_BASE]
+    counts: dict[int, int] = {}
+    for video, n in zip(
+        ((moments - MOMENT_BASE) >> MOMENT_BITS).tolist(),
+        (moments & _MOMENT_MASK).tolist(),
+        strict=True,
+    ):
+        counts[video] = max(counts.get(video, 0), n)
+    return counts
 
 
 def every_view_id(ids: IdArray | list[int]) -> IdArray:
@@ -106,21 +138,25 @@ def every_view_id(ids: IdArray | list[int]) -> IdArray:
 def entries(
     ids: list[int] | IdArray,
     vectors: FloatArray,
-    views: list[FloatArray | None] | None,
+    views: Sequence[FloatArray | None] | None,
+    videos: Sequence[bool] = (),
 ) -> tuple[IdArray, FloatArray]:
-    """What the index holds for these photos: each one's vector under its id, then its
-    views under theirs."""
+    """What the index holds for these items: each one's vector under its id, then its
+    other views (or, where `videos` says so, its other moments) under theirs."""
     ids = np.asarray(ids, dtype=np.int64)
     if not views or all(v is None or len(v) == 0 for v in views):
         return ids, vectors
     out_ids: list[IdArray] = [ids]
     out_vectors: list[FloatArray] = [vectors]
-    for image_id, extra in zip(ids, views, strict=True):
+    for n, (image_id, extra) in enumerate(zip(ids, views, strict=True)):
         if extra is not None and len(extra):
-            n = len(extra)
-            out_ids.append(
-                int(image_id) + np.arange(1, n + 1, dtype=np.int64) * VIEW_STRIDE
-            )
+            if n < len(videos) and videos[n]:
+                out_ids.append(moment_ids(int(image_id), len(extra)))
+            else:
+                out_ids.append(
+                    int(image_id)
+                    + np.arange(1, len(extra) + 1, dtype=np.int64) * VIEW_STRIDE
+                )
             out_vectors.append(extra)
     return np.concatenate(out_ids), np.concatenate(out_vectors).astype(np.float32)
 

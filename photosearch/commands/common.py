@@ -76,6 +76,28 @@ def add_indexing_options(parser: argparse.ArgumentParser) -> None:
         f"default {now.tiles}: none; $PHOTOSEARCH_TILES)",
     )
     parser.add_argument(
+        "--video-interval",
+        type=number_between(0.1, 3600),
+        metavar="SECONDS",
+        help="a moment of each video at least this often (default "
+        f"{now.video_interval:g}; $PHOTOSEARCH_VIDEO_INTERVAL)",
+    )
+    parser.add_argument(
+        "--video-scene",
+        type=number_between(0.01, 1.0),
+        metavar="SHARE",
+        help="also a moment wherever this share of the picture changed since the last "
+        f"one (default {now.video_scene:g}; 1: on the interval only; "
+        "$PHOTOSEARCH_VIDEO_SCENE)",
+    )
+    parser.add_argument(
+        "--no-videos",
+        dest="videos",
+        action="store_const",
+        const=False,
+        help="index photos only, leave videos out ($PHOTOSEARCH_VIDEOS=0)",
+    )
+    parser.add_argument(
         "--index-type",
         choices=INDEX_TYPES,
         help="vector index: auto (exact while fast enough, then approximate IVF tuned to "

@@ -178,18 +178,30 @@ def run_tags(args: argparse.Namespace) -> int:
         tags = store.tags(assigned_only=not args.all, label_set=args.set_name)
     finally:
         store.close()
+    import json
+
+    from photosearch.output import clock
+
+    # A video's tag: the stretches of it that show the label, [[start, end], ...].
+    ranges = [json.loads(t.ranges) if t.ranges else [] for t in tags]
     rows = [
-        (t.image_id, t.path, t.label_set, t.label, round(t.score, 6), t.assigned)
-        for t in tags
+        (t.image_id, t.path, t.label_set, t.label, round(t.score, 6), t.assigned, r)
+        for t, r in zip(tags, ranges, strict=True)
     ]
-    header = ("id", "path", "label_set", "label", "score", "assigned")
+    header = ("id", "path", "label_set", "label", "score", "assigned", "ranges")
     if args.json:
         emit_json([dict(zip(header, row, strict=True)) for row in rows])
     elif args.csv:
-        emit_csv(header, rows)
+        emit_csv(
+            header,
+            [(*row[:-1], " ".join(f"{a:g}-{b:g}" for a, b in row[-1])) for row in rows],
+        )
     else:
-        for t in tags:
-            print(f"{t.score:6.1%}  {t.label:<20}  {t.path}")
+        for t, spans in zip(tags, ranges, strict=True):
+            at = ", ".join(f"{clock(a)}-{clock(b)}" for a, b in spans)
+            print(
+                f"{t.score:6.1%}  {t.label:<20}  {t.path}" + (f" @ {at}" if at else "")
+            )
     return 0
 
 

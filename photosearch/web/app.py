@@ -3,6 +3,7 @@ loaded once. Images are served by id only: no request names a path on disk."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -87,6 +88,11 @@ class Web:
     def meta(self, image_id: int) -> ImageMeta:
         return self.library.store.indexed(image_id)
 
+    def poster(self, video: int) -> float:
+        """The second of a video's own vector: its most typical moment."""
+        times = self.library.store.times_of([video])[0]
+        return float(times[0]) if times is not None and len(times) else 0.0
+
 
 def query_filters(
     limit: LimitQ = 60,
@@ -130,11 +136,21 @@ FiltersQ = Annotated[schemas.Filters, Depends(query_filters)]
 
 def tag_out(tag: TagRecord) -> schemas.TagOut:
     return schemas.TagOut(
-        label=tag.label, label_set=tag.label_set, score=tag.score, assigned=tag.assigned
+        label=tag.label,
+        label_set=tag.label_set,
+        score=tag.score,
+        assigned=tag.assigned,
+        ranges=[tuple(r) for r in json.loads(tag.ranges)] if tag.ranges else [],
     )
 
 
-def hit(meta: ImageMeta, score: float | None = None) -> schemas.Hit:
+def hit(
+    meta: ImageMeta, score: float | None = None, found: SearchHit | None = None
+) -> schemas.Hit:
+    """A result for the page; `found`: the search hit it comes from (its moments)."""
+    video = found.video_id if found is not None else None
+    if video is None and meta.kind == "video":
+        video = meta.image_id
     return schemas.Hit(
         id=meta.image_id,
         path=meta.path,
@@ -144,6 +160,14 @@ def hit(meta: ImageMeta, score: float | None = None) -> schemas.Hit:
         height=meta.height,
         taken_at=meta.taken_at,
         version=meta.mtime_ns,
+        kind="video" if meta.kind == "video" else "photo",
+        duration=meta.duration,
+        video=video,
+        t=found.t if found is not None else None,
+        moments=[
+            schemas.MomentOut(t=m.t, score=m.score)
+            for m in (found.moments if found is not None else ())
+        ],
     )
 
 
@@ -211,7 +235,7 @@ def results(
     page = hits[: filters.limit]
     meta = web.library.store.meta(h.image_id for h in page)
     return schemas.Results(
-        results=[hit(meta[h.image_id], h.score) for h in page if h.image_id in meta],
+        results=[hit(meta[h.image_id], h.score, h) for h in page if h.image_id in meta],
         offset=filters.offset,
         limit=filters.limit,
         more=len(hits) > filters.limit,
@@ -475,12 +499,22 @@ def create_app(
             Query(description="longer side"),
             BeforeValidator(schemas.number_from_query),
         ] = 320,
+        t: Annotated[
+            float | None,
+            Query(ge=0, le=10**7, description="a video's: the frame at this second"),
+        ] = None,
     ) -> FileResponse:
-        """A JPEG whose longer side is at most `size`, cached."""
+        """A JPEG whose longer side is at most `size`, cached. A video's shows the frame
+        at `t`, or its most typical moment."""
         from retrieval.thumbnails import thumbnail as make
 
         path = make(
-            library.store.root, web.meta(image_id), size, library.settings.max_pixels
+            library.store.root,
+            web.meta(image_id),
+            size,
+            library.settings.max_pixels,
+            t=t,
+            poster=lambda: web.poster(image_id),
         )
         return FileResponse(
             path,
@@ -497,7 +531,8 @@ def create_app(
         },
     )
     def original(image_id: ImageIdP) -> FileResponse:
-        """The photo's own file."""
+        """The photo's or video's own file; parts of it with a Range header (a video
+        plays from any second without being downloaded whole)."""
         meta = web.meta(image_id)
         if not os.path.isfile(meta.path):
             raise NotFoundError(

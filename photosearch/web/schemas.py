@@ -152,6 +152,11 @@ class SearchRequest(Request, Filters):
     terms: Annotated[list[TextTerm | ImageTerm], Field(min_length=1, max_length=20)]
 
 
+class MomentOut(BaseModel):
+    t: float = Field(description="seconds from the start of the video")
+    score: float
+
+
 class Hit(BaseModel):
     id: int
     path: str
@@ -163,6 +168,19 @@ class Hit(BaseModel):
     height: int | None
     taken_at: LocalTime | None
     version: int = Field(description="changes when the file does (for caching)")
+    kind: Literal["photo", "video"] = "photo"
+    duration: float | None = Field(default=None, description="a video's, in seconds")
+    video: int | None = Field(
+        default=None,
+        description="the id of the video to play: the hit's own, or a Live Photo's "
+        "motion part's",
+    )
+    t: float | None = Field(
+        default=None, description="seconds into `video` of the best-matching moment"
+    )
+    moments: list[MomentOut] = Field(
+        default_factory=list, description="the video's best moments, best first"
+    )
 
 
 class Results(BaseModel):
@@ -177,6 +195,10 @@ class TagOut(BaseModel):
     label_set: str
     score: float
     assigned: bool
+    ranges: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="a video's: the stretches (start, end seconds) the label shows in",
+    )
 
 
 class ImageDetail(Hit):

@@ -27,7 +27,7 @@ from retrieval.errors import LibraryError
 from retrieval.models import Embedding, Image
 from retrieval.schema import DATABASE_NAME
 from retrieval.types import FloatArray, IdArray, ImageMeta
-from retrieval.vectors import STORED_DTYPE, from_blobs
+from retrieval.vectors import STORED_DTYPE, TIMES_DTYPE, from_blobs
 from retrieval.views import entries
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ def now() -> datetime:
 
 
 LIVE = Image.trashed_at.is_(None)  # SQL condition: the image is not in the trash
+# SQL column: whether an embedding is a video's (its other vectors are moments).
+IS_VIDEO = Embedding.times.is_not(None)
 
 
 def searchable_vectors(
@@ -58,16 +60,16 @@ def searchable_vectors(
     """Inside the caller's transaction: the vectors among `ids` that search can return
     (ids without one, or in the trash, are left out), ids ascending. `views`: each wide
     photo's other views too, as the index holds them (see retrieval.views)."""
-    found: dict[int, tuple[bytes, bytes | None]] = {}
+    found: dict[int, tuple[bytes, bytes | None, bool]] = {}
     # The views column only when asked: a wide photo's views outweigh its vector.
     extra = Embedding.views if views else null()
     for chunk in chunks(ids):
         query = (
-            select(Embedding.image_id, Embedding.vector, extra)
+            select(Embedding.image_id, Embedding.vector, extra, IS_VIDEO)
             .join(Image)
             .where(Embedding.image_id.in_(chunk), LIVE)
         )
-        found.update({row[0]: (row[1], row[2]) for row in s.execute(query)})
+        found.update({row[0]: (row[1], row[2], row[3]) for row in s.execute(query)})
     order = sorted(found)
     rows = [found[i] for i in order]
     return (
@@ -75,20 +77,33 @@ def searchable_vectors(
         if views
         else (
             np.array(order, dtype=np.int64),
-            from_blobs([vector for vector, _ in rows], dim),
+            from_blobs([row[0] for row in rows], dim),
         )
     )
 
 
 def with_views(
-    ids: Sequence[int], rows: Sequence[tuple[bytes, bytes | None]], dim: int
+    ids: Sequence[int], rows: Sequence[tuple[bytes, bytes | None, bool]], dim: int
 ) -> tuple[IdArray, FloatArray]:
-    """Index entries of stored (vector, views) rows: see retrieval.views.entries."""
+    """Index entries of stored (vector, views, is a video) rows: see
+    retrieval.views.entries."""
     return entries(
         list(ids),
-        from_blobs([vector for vector, _ in rows], dim),
-        [views_blob(extra, dim) for _, extra in rows],
+        from_blobs([row[0] for row in rows], dim),
+        [views_blob(row[1], dim) for row in rows],
+        [bool(row[2]) for row in rows],
     )
+
+
+def stored_moments(
+    vector: bytes, views: bytes | None, times: bytes, dim: int
+) -> tuple[FloatArray, FloatArray]:
+    """A video's stored moments: (their seconds, their vectors), its own vector's first."""
+    vectors = from_blobs([vector], dim)
+    others = views_blob(views, dim)
+    if others is not None:
+        vectors = np.concatenate([vectors, others])
+    return np.frombuffer(times, dtype=TIMES_DTYPE).astype(np.float32), vectors
 
 
 def views_blob(blob: bytes | None, dim: int) -> FloatArray | None:
@@ -126,6 +141,7 @@ def meta_of(row: Image) -> ImageMeta:
         status=row.status,
         error=row.error,
         trashed_at=row.trashed_at,
+        duration=row.duration,
     )
 
 

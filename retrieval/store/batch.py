@@ -33,7 +33,7 @@ from retrieval.store.base import (
 from retrieval.store.details import replace_details
 from retrieval.store.generation import GenerationMixin
 from retrieval.store.tags import TagsMixin
-from retrieval.vectors import to_blob
+from retrieval.vectors import times_to_blob, to_blob
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class BatchMixin(GenerationMixin, TagsMixin):
                     item.height,
                     item.taken_at,
                 )
+                row.duration = item.duration
                 row.status, row.error, row.indexed_at = STATUS_OK, None, stamp
                 row.trashed_at = None
             for bad in failed:
@@ -88,7 +89,7 @@ class BatchMixin(GenerationMixin, TagsMixin):
                     bad.content_hash,
                 )
                 row.width = row.height = None
-                row.taken_at = None
+                row.taken_at = row.duration = None
                 row.status, row.error, row.indexed_at = STATUS_FAILED, bad.error, stamp
                 row.trashed_at = None
             s.flush()
@@ -106,6 +107,9 @@ class BatchMixin(GenerationMixin, TagsMixin):
                             "vector": to_blob(item.vector),
                             "views": to_blob(item.views)
                             if item.views is not None and len(item.views)
+                            else None,
+                            "times": times_to_blob(item.times)
+                            if item.times is not None
                             else None,
                         }
                         for i, item in zip(ids, encoded, strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 
@@ -171,6 +172,9 @@ class TagsMixin(StoreBase):
                 label_id=int(label_id),
                 score=float(tags.scores[row, col]),
                 assigned=bool(tags.assigned[row, col]),
+                ranges=json.dumps(tags.ranges[row, col])
+                if (row, col) in tags.ranges
+                else None,
             )
             for row, image_id in enumerate(image_ids)
             for col, label_id in enumerate(label_ids)
@@ -191,6 +195,7 @@ class TagsMixin(StoreBase):
                 LabelSet.name,
                 ImageTag.score,
                 ImageTag.assigned,
+                ImageTag.ranges,
             )
             .join(Image, Image.id == ImageTag.image_id)
             .join(Label, Label.id == ImageTag.label_id)

@@ -9,6 +9,7 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import (
     func,
+    null,
     select,
 )
 
@@ -18,16 +19,18 @@ from retrieval.models import (
     Image,
 )
 from retrieval.store.base import (
+    IS_VIDEO,
     LIVE,
     StoreBase,
     chunks,
     path_under,
     searchable_vectors,
+    stored_moments,
     views_blob,
     with_views,
 )
 from retrieval.types import FloatArray, IdArray
-from retrieval.vectors import STORED_DTYPE, from_blobs
+from retrieval.vectors import STORED_DTYPE, from_blobs, times_blob
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +63,12 @@ class VectorsMixin(StoreBase):
         time; `views`: with each wide photo's other views, as the index holds them (the
         FAISS rebuild reads this)."""
         last = -1
-        columns = (Embedding.image_id, Embedding.vector) + (
-            (Embedding.views,) if views else ()
-        )
+        # The views column only when asked: a wide photo's views outweigh its vector.
+        extra = Embedding.views if views else null()
         while True:
             with self.session() as s:
                 rows = s.execute(
-                    select(*columns)
+                    select(Embedding.image_id, Embedding.vector, extra, IS_VIDEO)
                     .join(Image)
                     .where(Embedding.image_id > last, LIVE)
                     .order_by(Embedding.image_id)
@@ -78,7 +80,7 @@ class VectorsMixin(StoreBase):
                 (r.image_id for r in rows), dtype=np.int64, count=len(rows)
             )
             if views:
-                yield with_views(ids.tolist(), [(r.vector, r.views) for r in rows], dim)
+                yield with_views(ids.tolist(), [(r[1], r[2], r[3]) for r in rows], dim)
             else:
                 yield ids, from_blobs([r.vector for r in rows], dim)
             last = int(ids[-1])
@@ -108,6 +110,30 @@ class VectorsMixin(StoreBase):
                 )
                 found.update({row.image_id: row.views for row in s.execute(query)})
         return [views_blob(found.get(int(i)), dim) for i in ids]
+
+    def times_of(self, ids: Sequence[int]) -> list[FloatArray | None]:
+        """Each of `ids`' moment times, its own vector's first (None: not a video)."""
+        found: dict[int, bytes | None] = {}
+        with self.session() as s:
+            for part in chunks(ids):
+                query = select(Embedding.image_id, Embedding.times).where(
+                    Embedding.image_id.in_(part)
+                )
+                found.update({row.image_id: row.times for row in s.execute(query)})
+        return [times_blob(found.get(int(i))) for i in ids]
+
+    def moments(self, video: int, dim: int) -> tuple[FloatArray, FloatArray]:
+        """A video's moments: (their seconds, their vectors), the video's own vector
+        first; NotFoundError for an id that is not an indexed video."""
+        with self.session() as s:
+            row = s.execute(
+                select(Embedding.vector, Embedding.views, Embedding.times).where(
+                    Embedding.image_id == video
+                )
+            ).one_or_none()
+        if row is None or row.times is None:
+            raise NotFoundError(f"no indexed video with id {video}")
+        return stored_moments(row.vector, row.views, row.times, dim)
 
     def ids_under(self, prefix: str) -> IdArray:
         query = (

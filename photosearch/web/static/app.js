@@ -34,7 +34,17 @@ function say(text) {
 }
 
 function thumb(hit, size = 320) {
-  return `/api/images/${hit.id}/thumbnail?size=${size}&v=${hit.version}`;
+  // A video's tile shows the frame of its best moment.
+  const at = hit.kind === "video" && hit.t !== null && hit.t !== undefined ? `&t=${hit.t}` : "";
+  return `/api/images/${hit.id}/thumbnail?size=${size}&v=${hit.version}${at}`;
+}
+
+// Seconds as a player shows them: 0:07, 1:02:03.
+function clock(seconds) {
+  const whole = Math.floor(seconds);
+  const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return `${h ? `${h}:` : ""}${mm}:${String(s).padStart(2, "0")}`;
 }
 
 const FILTER_IDS = ["f-folder", "f-tag", "f-from", "f-to", "f-place", "f-near", "f-camera",
@@ -70,6 +80,14 @@ function tile(hit, index, scoreText) {
     const badge = document.createElement("span");
     badge.className = "score";
     badge.textContent = scoreText;
+    button.append(badge);
+  }
+  if (hit.video) {
+    // A video (or a Live Photo's motion part): where its best moment is, or its length.
+    const badge = document.createElement("span");
+    badge.className = "moment";
+    const at = hit.t ?? null;
+    badge.textContent = at !== null ? `▶ ${clock(at)}` : (hit.duration ? `▶ ${clock(hit.duration)}` : "▶");
     button.append(badge);
   }
   if (index !== null) button.addEventListener("click", () => openViewer(index));
@@ -207,6 +225,7 @@ async function openViewer(index) {
   $("v-box").hidden = true;
   $("v-image").src = thumb(hit, 1280);
   $("v-image").alt = hit.name;
+  showPlayer(hit);
   $("v-name").textContent = hit.name;
   $("v-path").textContent = hit.path;
   $("v-meta").textContent = "";
@@ -233,7 +252,8 @@ async function openViewer(index) {
     $("v-meta").textContent = parts.join(" · ");
     for (const tag of detail.tags.filter((t) => t.assigned || t.score >= 0.2)) {
       const li = document.createElement("li");
-      li.textContent = `${tag.label} ${(tag.score * 100).toFixed(0)}%`;
+      const where = (tag.ranges || []).map(([a, b]) => `${clock(a)}–${clock(b)}`).join(", ");
+      li.textContent = `${tag.label} ${(tag.score * 100).toFixed(0)}%${where ? ` (${where})` : ""}`;
       if (tag.assigned) li.className = "assigned";
       li.title = `label set ${tag.label_set}`;
       $("v-tags").append(li);
@@ -242,6 +262,43 @@ async function openViewer(index) {
     $("v-meta").textContent = error.message;
   }
   showConcepts(hit, index);
+}
+
+// --- videos: played from the moment that matched, the moments marked ------------------
+
+function showPlayer(hit) {
+  const video = $("v-video");
+  const marks = $("v-moments");
+  marks.replaceChildren();
+  if (!hit.video) {
+    video.hidden = marks.hidden = true;
+    video.removeAttribute("src");
+    video.load();
+    $("v-image").hidden = false;
+    return;
+  }
+  $("v-image").hidden = true;
+  video.hidden = marks.hidden = false;
+  const start = hit.t ?? 0;
+  video.poster = thumb(hit, 1280);
+  // Seek once the metadata is in (the server answers Range requests, so only the part
+  // around the moment is fetched), then play from there.
+  video.addEventListener("loadedmetadata", () => {
+    video.currentTime = Math.min(start, video.duration || start);
+    video.play().catch(() => {});  // a browser may refuse to autoplay: the controls stay
+  }, { once: true });
+  video.src = `/api/images/${hit.video}/original`;
+  const length = hit.duration || Math.max(...(hit.moments || []).map((m) => m.t), 1);
+  for (const moment of hit.moments || []) {
+    const mark = document.createElement("button");
+    mark.type = "button";
+    mark.className = "mark";
+    mark.style.left = `${Math.min(100, (100 * moment.t) / length)}%`;
+    mark.title = `${clock(moment.t)} (score ${moment.score.toFixed(3)})`;
+    mark.setAttribute("aria-label", `play from ${clock(moment.t)}`);
+    mark.addEventListener("click", () => { video.currentTime = moment.t; video.play().catch(() => {}); });
+    marks.append(mark);
+  }
 }
 
 // --- what is in this photo: the vocabulary's concepts, a caption, your own texts ------
@@ -579,6 +636,7 @@ function wire() {
   $("v-bad").addEventListener("click", () => markCurrent("bad"));
   $("refine").addEventListener("click", refine);
   $("v-close").addEventListener("click", () => $("viewer").close());
+  $("viewer").addEventListener("close", () => $("v-video").pause());
   $("v-prev").addEventListener("click", () => openViewer(current - 1));
   $("v-next").addEventListener("click", () => openViewer(current + 1));
   $("viewer").addEventListener("keydown", (event) => {

@@ -1,0 +1,307 @@
+"""Indexing videos: each video's moments (retrieval.video) go through the model in the same
+batches as photos would, and the video is written whole, all its moments in one
+transaction, once the last of them is encoded.
+
+One thread decodes and prepares frames ahead of the model, through a bounded queue: the
+codec's own threads decode, and a short video's frames share a batch with the next one's.
+A crash or a stop in the middle of a video writes nothing of it; the next run encodes it
+again from the start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from indexer.plan import Work
+from retrieval.errors import DecodeError
+from retrieval.faults import checkpoint
+from retrieval.records import EncodedFile, FailedFile, PhotoDetails
+from retrieval.types import FloatArray
+from retrieval.vectors import stored_precision
+from retrieval.video import Sampling, VideoInfo, sample
+
+log = logging.getLogger(__name__)
+
+# A long video says how far it is this often (the daemon's log, or the progress bar).
+PROGRESS_EVERY = 10.0
+
+
+@dataclass
+class _Video:
+    work: Work
+    info: VideoInfo | None = None
+    times: list[float] = field(default_factory=list)
+    vectors: list[FloatArray] = field(default_factory=list)
+    frames: int = 0  # sent to the model so far
+    done: bool = False  # no more frames will come
+    failure: str | None = None
+    skipped: bool = False
+    shown: float = 0.0  # seconds of it the progress bar counts as done
+
+    def encoded(self) -> bool:
+        return self.done and len(self.vectors) == self.frames
+
+
+@dataclass(frozen=True)
+class _Frame:
+    video: int
+    t: float
+    prepared: Any
+
+
+@dataclass(frozen=True)
+class _Info:
+    video: int
+    info: VideoInfo
+
+
+@dataclass(frozen=True)
+class _End:
+    video: int
+    info: VideoInfo | None
+    failure: str | None  # None: every frame was sent
+    # Changed since the scan (still being copied?): left for the event or scan that
+    # follows its change, neither indexed nor failed.
+    skipped: bool = False
+
+
+def _settled(work: Work, settle: float, halt: threading.Event) -> bool:
+    """Whether the video is as the scan saw it and has been for `settle` seconds; waits
+    out a file written just now. A video being copied is written for minutes, and its
+    index (an MP4's moov) often comes last: read early, it would fail for nothing."""
+    while not halt.is_set():
+        try:
+            st = os.stat(work.entry.path)
+        except OSError:
+            return False
+        if st.st_size != work.entry.size or st.st_mtime_ns != work.entry.mtime_ns:
+            return False
+        wait = settle - (time.time() - st.st_mtime)
+        if wait <= 0:
+            return True
+        halt.wait(min(wait, 0.5))
+    return False
+
+
+def _decode_all(
+    works: Sequence[Work],
+    sampling: Sampling,
+    short_side: int,
+    max_pixels: int,
+    prepare: Callable[[Any], Any],
+    settle: float,
+    out: queue.Queue[_Frame | _Info | _End | None],
+    halt: threading.Event,
+) -> None:
+    """The producer: every video's frames in order, then its end (or failure)."""
+    try:
+        for n, work in enumerate(works):
+            if halt.is_set():
+                return
+            info: VideoInfo | None = None
+            if not _settled(work, settle, halt):
+                out.put(_End(n, None, None, skipped=True))
+                continue
+            try:
+                info, moments = sample(
+                    work.entry.path, sampling, short_side, max_pixels=max_pixels
+                )
+                out.put(_Info(n, info))
+                for moment in moments:
+                    if halt.is_set():
+                        return
+                    out.put(_Frame(n, moment.t, prepare(moment.image)))
+            except DecodeError as exc:
+                out.put(_End(n, info, str(exc)))
+                continue
+            # Preparing runs the model's own transform: what it raises on one odd frame
+            # fails that video, never the run.
+            except Exception as exc:  # noqa: BLE001
+                reason = str(exc).strip() or type(exc).__name__
+                out.put(_End(n, info, f"cannot prepare for the model: {reason}"))
+                continue
+            out.put(_End(n, info, None))
+    finally:
+        out.put(None)
+
+
+def encode_videos(
+    works: Sequence[Work],
+    *,
+    encode: Callable[[list[Any]], FloatArray],
+    prepare: Callable[[Any], Any],
+    short_side: int,
+    sampling: Sampling,
+    max_pixels: int,
+    batch_size: int,
+    write: Callable[[list[EncodedFile], list[FailedFile]], None],
+    details: Callable[[list[VideoInfo]], list[PhotoDetails]],
+    stop: Callable[[], bool] | None = None,
+    bar: Any = None,
+    settle: float = 1.0,
+) -> int:
+    """Encode these videos' moments and `write` each batch of videos that finished
+    (encoded ones, and failed ones with their reason); returns how many were written as
+    encoded. `bar` (a tqdm) counts the seconds of video encoded. A video written to
+    less than `settle` seconds ago is waited for; one changed since the scan is left
+    for the next."""
+    videos = [_Video(w) for w in works]
+    frames: queue.Queue[_Frame | _End | _Info | None] = queue.Queue(
+        maxsize=2 * batch_size
+    )
+    halt = threading.Event()
+    producer = threading.Thread(
+        target=_decode_all,
+        args=(works, sampling, short_side, max_pixels, prepare, settle, frames, halt),
+        name="video-decode",
+        daemon=True,
+    )
+    producer.start()
+    pending: list[_Frame] = []
+    written = 0
+    next_to_write = 0
+    said = time.monotonic()
+
+    def flush() -> None:
+        nonlocal written, next_to_write, said
+        if pending:
+            vectors = stored_precision(encode([f.prepared for f in pending]))
+            checkpoint("encoded")
+            for frame, vector in zip(pending, vectors, strict=True):
+                video = videos[frame.video]
+                video.times.append(frame.t)
+                video.vectors.append(vector)
+                if bar is not None:
+                    bar.update(max(0.0, frame.t - video.shown))
+                video.shown = max(video.shown, frame.t)
+            last = videos[pending[-1].video]
+            if (
+                time.monotonic() - said > PROGRESS_EVERY
+                and last.info is not None
+                and last.info.duration > 0
+            ):
+                said = time.monotonic()
+                log.info(
+                    "%s: %s of %s encoded",
+                    last.work.entry.path,
+                    _clock(pending[-1].t),
+                    _clock(last.info.duration),
+                )
+            pending.clear()
+        # Videos are written in the order they came, each once all of it is encoded.
+        ready: list[_Video] = []
+        while next_to_write < len(videos) and videos[next_to_write].encoded():
+            video = videos[next_to_write]
+            if bar is not None and video.info is not None:
+                bar.update(max(0.0, video.info.duration - video.shown))
+            ready.append(video)
+            next_to_write += 1
+        if ready:
+            written += _write(ready, write, details)
+
+    try:
+        while True:
+            item = frames.get()
+            if item is None:
+                break
+            if isinstance(item, _Info):
+                videos[item.video].info = item.info
+                if bar is not None:
+                    bar.total += item.info.duration
+                    bar.refresh()
+            elif isinstance(item, _Frame):
+                pending.append(item)
+                videos[item.video].frames += 1
+                if len(pending) >= batch_size:
+                    if stop is not None and stop():
+                        return written
+                    flush()
+            else:
+                video = videos[item.video]
+                video.done, video.failure = True, item.failure
+                video.skipped = item.skipped
+                video.info = item.info or video.info
+                if item.failure is not None:
+                    # Its frames already sent are encoded for nothing: a video fails whole.
+                    video.frames = len(video.vectors)
+                    pending[:] = [f for f in pending if f.video != item.video]
+                if frames.empty() or item.failure is not None:
+                    flush()
+        if stop is not None and stop():
+            return written
+        flush()
+        return written
+    finally:
+        halt.set()
+        while producer.is_alive():
+            try:
+                frames.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        producer.join()
+
+
+def _write(
+    ready: list[_Video],
+    write: Callable[[list[EncodedFile], list[FailedFile]], None],
+    details: Callable[[list[VideoInfo]], list[PhotoDetails]],
+) -> int:
+    good = [
+        v
+        for v in ready
+        if v.failure is None and v.info is not None and v.vectors and not v.skipped
+    ]
+    failed = [
+        FailedFile(
+            v.work.entry.path,
+            v.work.entry.size,
+            v.work.entry.mtime_ns,
+            v.work.content_hash,
+            v.failure or "no frame of it could be decoded",
+        )
+        for v in ready
+        # A file gone since the scan is not a failure: its absence is the next scan's.
+        if v not in good and not v.skipped and os.path.lexists(v.work.entry.path)
+    ]
+    found = details([v.info for v in good if v.info is not None])
+    write([_record(v, detail) for v, detail in zip(good, found, strict=True)], failed)
+    return len(good)
+
+
+def _record(video: _Video, detail: PhotoDetails) -> EncodedFile:
+    assert video.info is not None
+    entry, info = video.work.entry, video.info
+    vectors = np.stack(video.vectors)
+    times = np.asarray(video.times, dtype=np.float32)
+    # The video's own vector (what "similar to this video" and exclusive label sets use)
+    # is its most typical moment, the one nearest the mean of them all.
+    first = int(np.argmax(vectors @ vectors.mean(axis=0)))
+    order = [first, *(i for i in range(len(vectors)) if i != first)]
+    return EncodedFile(
+        entry.path,
+        entry.size,
+        entry.mtime_ns,
+        video.work.content_hash,
+        info.width,
+        info.height,
+        info.details.taken_at,
+        vectors[first],
+        vectors[order[1:]] if len(order) > 1 else None,
+        detail,
+        times[order],
+        info.duration,
+    )
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"

@@ -1,0 +1,464 @@
+"""Reading videos with PyAV (FFmpeg inside its wheels): what a video is, and the frames
+worth encoding.
+
+A frame becomes a moment where the picture changed since the last moment (a scene-change
+measure on a 32x18 thumbnail, cheap next to the model) and at least every
+`Sampling.interval` seconds. Decoding is the cost to avoid: most of a video is frames that
+are never sampled, and every one of them between two keyframes must be decoded to reach
+the next. So a group of pictures (GOP: a keyframe and the frames that depend on it) that is
+no longer than the interval (and two seconds, so that a change is seen at most that late)
+is decoded at its keyframe only (phones write a keyframe every second or two: a few
+milliseconds for a 1080p keyframe); only a longer GOP is decoded whole, and then looked at
+four times a second. Timestamps come from each frame's own time, never
+from a frame count, so variable frame rates are timed right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from retrieval.errors import DecodeError, first_line
+from retrieval.photo_info import PhotoInfo
+
+VIDEO_EXTENSIONS = frozenset(
+    {
+        ".mp4",
+        ".m4v",
+        ".mov",  # phones (iPhone), cameras; a Live Photo's motion part
+        ".qt",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".3gp",
+        ".3g2",  # older phones
+        ".mts",
+        ".m2ts",  # AVCHD camcorders
+        ".mpg",
+        ".mpeg",
+        ".wmv",
+        ".ogv",
+    }
+)
+# The scene-change measure compares thumbnails this small: enough to see a cut or a new
+# subject, too coarse for sensor noise, compression or a hand's shake to move a cell.
+_THUMB = (16, 9)
+# A cell changed when its colour moved this much (0-1, mean over R, G and B).
+_CELL_CHANGE = 0.12
+# Seen four times a second while a long GOP is decoded whole.
+_LOOK_EVERY = 0.25
+# Keyframes at most this far apart are enough to see scene changes by (one is seen at
+# most this late); a longer GOP is decoded whole, whatever the interval.
+_KEY_LATE = 2.0
+# Packets kept while looking for the next keyframe; past this (a GOP of more than a few
+# seconds of 4K) the GOP is decoded whole as it comes, not held in memory.
+_MAX_GOP_BYTES = 64 * 2**20
+# Most moments per video the index can address (retrieval.views.MOMENT_BITS).
+MAX_MOMENTS = 2**20 - 1
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How often a video becomes a moment (Settings.video_interval and video_scene)."""
+
+    interval: float = 2.0  # seconds: at least one moment this often
+    scene: float = 0.15  # share of the picture that changed, to make a new moment
+    min_gap: float = 0.5  # seconds between two moments at the least
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int  # as shown, the container's rotation applied
+    height: int
+    duration: float  # seconds
+    codec: str
+    rotation: int  # degrees counter-clockwise that make it upright
+    # When and where it was recorded, and by what (what the container's metadata says).
+    details: PhotoInfo = field(default_factory=PhotoInfo)
+
+
+@dataclass(frozen=True)
+class Moment:
+    t: float  # seconds from the start
+    image: Image.Image  # upright RGB, short side about the size asked for
+
+
+def is_video(path: Path | str) -> bool:
+    return os.path.splitext(str(path))[1].lower() in VIDEO_EXTENSIONS
+
+
+def _av() -> Any:
+    # PyAV costs 60 ms to import: only what reads videos pays for it.
+    import av
+    import av.logging
+
+    # FFmpeg's own warnings (a damaged frame, a missing reference after a cut) are
+    # expected in what people record; a file that fails says why in its DecodeError.
+    av.logging.set_level(None)
+    return av
+
+
+@contextmanager
+def _opened(path: Path | str) -> Iterator[tuple[Any, Any]]:
+    """The container and its video stream, with every way of failing a DecodeError."""
+    av = _av()
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except FileNotFoundError:
+        raise DecodeError("file disappeared before it could be read") from None
+    except PermissionError:
+        raise DecodeError("permission denied") from None
+    except Exception as exc:  # noqa: BLE001  # FFmpeg says each broken file its own way
+        if os.path.getsize(path) == 0:
+            raise DecodeError("empty file (0 bytes)") from None
+        raise DecodeError(f"not a video FFmpeg can read: {_reason(exc)}") from None
+    try:
+        fmt = container.format.name or ""
+        if fmt.endswith("_pipe") or fmt in ("image2", "gif", "apng", "webp_pipe"):
+            kind = fmt.removesuffix("_pipe").upper()
+            raise DecodeError(
+                f"not a video: it is a {kind} image; give it an image extension"
+            )
+        if not container.streams.video:
+            what = "audio only" if container.streams.audio else "no stream at all"
+            raise DecodeError(f"no video in it ({what})")
+        stream = container.streams.video[0]
+        if stream.codec_context is None or not stream.codec_context.codec:
+            raise DecodeError(
+                "its video is in a codec FFmpeg cannot decode: convert it (to H.264, "
+                "say) to index it"
+            )
+        stream.thread_type = "AUTO"  # the codec's own threads (frame or slice)
+        yield container, stream
+    finally:
+        container.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's words for an error, without its error number and the file's name."""
+    said = getattr(exc, "strerror", None)
+    if isinstance(said, str) and said:
+        return said[0].lower() + said[1:]
+    return first_line(exc)
+
+
+def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def _rotation(frame: Any) -> int:
+    """Degrees counter-clockwise (0, 90, 180 or 270) that make a frame upright, from its
+    display matrix (phones record sideways and say so there)."""
+    angle = getattr(frame, "rotation", 0) or 0
+    if not math.isfinite(angle):
+        return 0
+    return round(angle / 90.0) * 90 % 360
+
+
+_APPLE = "com.apple.quicktime."
+
+
+def _taken_at(metadata: dict[str, str]) -> tuple[datetime | None, int | None]:
+    """When it was recorded and the UTC offset of that time (minutes): Apple's local
+    date with its offset, else the container's creation_time in UTC (none for the 1904 or
+    1970 of cameras that never set their clock)."""
+    for key in (_APPLE + "creationdate", "creation_time", "date"):
+        raw = (metadata.get(key) or "").strip()
+        try:
+            when = datetime.fromisoformat(raw)
+        except ValueError:
+            continue
+        if when.year <= 1970:
+            continue
+        offset = when.utcoffset()
+        if key.startswith(_APPLE) and offset is not None:
+            return when.replace(tzinfo=None), round(offset.total_seconds() / 60)
+        if offset is not None:
+            when = when.astimezone(UTC).replace(tzinfo=None)
+        return when, 0 if offset is not None else None
+    return None, None
+
+
+_ISO6709 = re.compile(r"^([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)")
+
+
+def _position(metadata: dict[str, str]) -> tuple[float | None, float | None]:
+    """Where a phone recorded it (ISO 6709 in Apple's and Android's metadata)."""
+    for key in (_APPLE + "location.ISO6709", "location"):
+        found = _ISO6709.match((metadata.get(key) or "").strip())
+        if found:
+            lat, lon = float(found.group(1)), float(found.group(2))
+            if -90 <= lat <= 90 and -180 <= lon <= 180 and (lat, lon) != (0.0, 0.0):
+                return lat, lon
+    return None, None
+
+
+def _details(metadata: dict[str, str]) -> PhotoInfo:
+    taken_at, offset = _taken_at(metadata)
+    latitude, longitude = _position(metadata)
+    return PhotoInfo(
+        taken_at=taken_at,
+        utc_offset_min=offset,
+        camera_make=metadata.get(_APPLE + "make") or None,
+        camera_model=metadata.get(_APPLE + "model") or None,
+        latitude=latitude,
+        longitude=longitude,
+        # A Live Photo's motion part carries its still's identifier (live_photos).
+        content_id=metadata.get(_APPLE + "content.identifier") or None,
+    )
+
+
+def read_info(path: Path | str) -> VideoInfo:
+    """What a video is, from its headers (no frame decoded); DecodeError if it is not a
+    video PyAV can decode."""
+    with _opened(path) as (container, stream):
+        return _info(container, stream)
+
+
+def _info(container: Any, stream: Any) -> VideoInfo:
+    """From the headers, and the first frame for its rotation (FFmpeg keeps the display
+    matrix with the frames)."""
+    rotation = 0
+    # A first frame that fails is sampling's to report.
+    with contextlib.suppress(Exception):
+        for frame in container.decode(stream):
+            rotation = _rotation(frame)
+            break
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if rotation in (90, 270):
+        width, height = height, width
+    duration = _seconds(stream.duration, stream.time_base)
+    if duration is None and container.duration is not None:
+        duration = container.duration / 1_000_000
+    metadata = {**(container.metadata or {}), **(stream.metadata or {})}
+    return VideoInfo(
+        width=int(width or 0),
+        height=int(height or 0),
+        duration=max(0.0, duration or 0.0),
+        codec=stream.codec_context.name or "",
+        rotation=rotation,
+        details=_details(metadata),
+    )
+
+
+class _Sampler:
+    """Decides which decoded frames become moments."""
+
+    def __init__(self, sampling: Sampling) -> None:
+        self.sampling = sampling
+        self.last_t = -math.inf  # of the last moment
+        self.last_thumb: np.ndarray | None = None
+        self.looked_t = -math.inf  # last time a frame was looked at in a whole GOP
+
+    def wants(self, frame: Any, t: float, next_key: float, whole: bool) -> bool:
+        s = self.sampling
+        if self.last_thumb is None:
+            return True
+        since = t - self.last_t
+        if since < s.min_gap:
+            return False
+        if since >= s.interval - 1e-6:
+            return True
+        if not whole and next_key - self.last_t > s.interval + 1e-6:
+            # The next chance is a keyframe too far: this one keeps the interval.
+            return True
+        if whole and t - self.looked_t < _LOOK_EVERY:
+            return False
+        self.looked_t = t
+        return _change(_thumb(frame), self.last_thumb) >= s.scene
+
+    def took(self, frame: Any, t: float) -> None:
+        self.last_t = t
+        self.last_thumb = _thumb(frame)
+
+
+def _thumb(frame: Any) -> np.ndarray:
+    small = frame.reformat(width=_THUMB[0], height=_THUMB[1], format="rgb24")
+    return np.asarray(small.to_ndarray(), dtype=np.float32)
+
+
+def _change(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of the picture whose colour changed."""
+    cells = np.abs(a - b).mean(axis=2) / 255.0
+    return float((cells > _CELL_CHANGE).mean())
+
+
+def _upright(frame: Any, short_side: int) -> Image.Image:
+    """The frame as RGB, scaled by FFmpeg so that its short side is `short_side` (no
+    larger than it is), then turned upright."""
+    w, h = frame.width, frame.height
+    scale = min(1.0, short_side / max(1, min(w, h)))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    image = frame.reformat(
+        width=size[0], height=size[1], format="rgb24", interpolation="AREA"
+    ).to_image()
+    rotation = _rotation(frame)
+    if rotation == 90:
+        return image.transpose(Image.Transpose.ROTATE_90)
+    if rotation == 180:
+        return image.transpose(Image.Transpose.ROTATE_180)
+    if rotation == 270:
+        return image.transpose(Image.Transpose.ROTATE_270)
+    return image
+
+
+def sample(
+    path: Path | str,
+    sampling: Sampling,
+    short_side: int,
+    *,
+    max_pixels: int | None = None,
+) -> tuple[VideoInfo, Iterator[Moment]]:
+    """The video's info, and its moments in time order (a generator that decodes as it is
+    read). DecodeError from either: before the first moment if the file cannot be opened,
+    is too large, or has no frame that decodes."""
+    with _opened(path) as (container, stream):
+        info = _info(container, stream)
+    if max_pixels is not None and info.width * info.height > max_pixels:
+        raise DecodeError(
+            f"{info.width}x{info.height} frames are over the limit of {max_pixels} "
+            "pixels: raise PHOTOSEARCH_MAX_PIXELS to index it"
+        )
+    return info, _moments(path, sampling, short_side, info)
+
+
+def _moments(
+    path: Path | str, sampling: Sampling, short_side: int, info: VideoInfo
+) -> Iterator[Moment]:
+    av = _av()
+    taken = 0
+    with _opened(path) as (container, stream):
+        context = stream.codec_context
+        time_base = stream.time_base
+        start = _seconds(stream.start_time, time_base) or 0.0
+        sampler = _Sampler(sampling)
+        # Frames come out after their packets went in (frame threads hold a few back), so
+        # each GOP's plan is kept by its keyframe's time: (next keyframe's time, whole).
+        plans: dict[float, tuple[float, bool]] = {}
+        gop: list[Any] = []
+        gop_bytes = 0
+        streaming = False  # a GOP too long to hold: decoded whole as its packets come
+
+        def at(pts: int | None) -> float:
+            return (_seconds(pts, time_base) or 0.0) - start
+
+        def plan_for(t: float) -> tuple[float, float, bool]:
+            """(keyframe time, next keyframe time, decoded whole) of the GOP of `t`."""
+            keys = [k for k in plans if k <= t + 1e-6]
+            if not keys:
+                return 0.0, math.inf, True
+            key = max(keys)
+            return (key, *plans[key])
+
+        def decoded(packet: Any) -> Iterator[Moment]:
+            nonlocal taken
+            try:
+                frames = context.decode(packet)
+            except av.error.EOFError:
+                return
+            except (av.error.FFmpegError, ValueError):
+                return  # one damaged packet: the frames around it still count
+            for frame in frames:
+                if frame.pts is None:
+                    continue
+                t = at(frame.pts)
+                _, next_key, whole = plan_for(t)
+                if t < 0 or taken >= MAX_MOMENTS:
+                    continue
+                if not sampler.wants(frame, t, next_key, whole):
+                    continue
+                sampler.took(frame, t)
+                taken += 1
+                yield Moment(t, _upright(frame, short_side))
+
+        def begin(packet: Any, next_key: float, whole: bool) -> None:
+            plans[at(packet.pts)] = (next_key, whole)
+            for old in sorted(plans)[:-32]:  # decided GOPs whose frames are all out
+                del plans[old]
+
+        def send(packets: list[Any], next_key: float) -> Iterator[Moment]:
+            whole = (
+                next_key - at(packets[0].pts)
+                > min(sampling.interval, _KEY_LATE) + 1e-6
+            )
+            begin(packets[0], next_key, whole)
+            for packet in packets if whole else packets[:1]:
+                yield from decoded(packet)
+
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0 or packet.pts is None:
+                    continue
+                if packet.is_keyframe and (gop or streaming):
+                    if not streaming:
+                        yield from send(gop, at(packet.pts))
+                    gop, gop_bytes, streaming = [], 0, False
+                if streaming:
+                    yield from decoded(packet)
+                    continue
+                if not gop and not packet.is_keyframe:
+                    # Not starting on a keyframe (a cut file): decode what follows.
+                    begin(packet, math.inf, True)
+                    streaming = True
+                    yield from decoded(packet)
+                    continue
+                gop.append(packet)
+                gop_bytes += packet.size
+                if gop_bytes > _MAX_GOP_BYTES:
+                    begin(gop[0], math.inf, True)
+                    for held in gop:
+                        yield from decoded(held)
+                    gop, gop_bytes, streaming = [], 0, True
+            if gop and not streaming:
+                yield from send(gop, max(info.duration, at(gop[-1].pts)))
+            yield from decoded(None)
+        except av.error.FFmpegError as exc:
+            if taken == 0:
+                raise DecodeError(f"cannot decode: {_reason(exc)}") from None
+    if taken == 0:
+        raise DecodeError("no frame of it could be decoded (damaged or truncated?)")
+
+
+def frame_at(path: Path | str, t: float, short_side: int) -> Image.Image:
+    """The upright frame at `t` seconds (the nearest one decoded from the keyframe
+    before it), its short side at most `short_side`: a result's picture."""
+    av = _av()
+    with _opened(path) as (container, stream):
+        time_base = stream.time_base
+        start = _seconds(stream.start_time, time_base) or 0.0
+        target = max(0.0, t)
+        if time_base is not None:
+            try:
+                container.seek(
+                    int((target + start) / time_base), stream=stream, backward=True
+                )
+            except av.error.FFmpegError:
+                pass  # not seekable: decode from the start
+        last = None
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                last = frame
+                if (_seconds(frame.pts, time_base) or 0.0) - start >= target - 1e-3:
+                    break
+        except av.error.FFmpegError as exc:
+            if last is None:
+                raise DecodeError(f"cannot decode: {_reason(exc)}") from None
+        if last is None:
+            raise DecodeError("no frame of it could be decoded (damaged or truncated?)")
+        return _upright(last, short_side)
