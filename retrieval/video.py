@@ -392,8 +392,7 @@ def _moments(
 
         def send(packets: list[Any], next_key: float) -> Iterator[Moment]:
             whole = (
-                next_key - at(packets[0].pts)
-                > min(sampling.interval, _KEY_LATE) + 1e-6
+                next_key - at(packets[0].pts) > min(sampling.interval, _KEY_LATE) + 1e-6
             )
             begin(packets[0], next_key, whole)
             for packet in packets if whole else packets[:1]:

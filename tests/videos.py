@@ -54,6 +54,7 @@ def make_video(
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height = pictures[0].size
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
