@@ -158,8 +158,17 @@ def test_tag_then_list_export_and_filter(demo: Path, lib: str, tmp_path: Path) -
     assert right / len(tags) > 0.8
     exported = run_cli("tags", "--csv", "--library", lib)
     rows = list(csv.reader(io.StringIO(exported.stdout)))
-    assert rows[0] == ["id", "path", "label_set", "label", "score", "assigned"]
+    assert rows[0] == [
+        "id",
+        "path",
+        "label_set",
+        "label",
+        "score",
+        "assigned",
+        "ranges",  # a video's: where in it the label shows
+    ]
     assert len(rows) == len(tags) + 1
+    assert all(row[-1] == "" for row in rows[1:])  # photos only
     stars = cli_json(
         "search", "a shape", "--tag", "star", "--library", lib, "-k", "1000"
     )
