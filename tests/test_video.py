@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import av
@@ -14,6 +17,7 @@ import pytest
 from PIL import Image
 
 from indexer.pipeline import index_folders
+from indexer.watch import Watcher
 from retrieval.errors import DecodeError
 from retrieval.library import Library
 from retrieval.search import SearchOptions, search
@@ -22,6 +26,7 @@ from retrieval.views import MOMENT_BASE, image_ids
 from tests.conftest import draw
 from tests.fakes import FakeEncoder
 from tests.test_pipeline import encoder_of
+from tests.test_watch import paths_in, wait_for, watching  # noqa: F401  # a fixture
 from tests.videos import (
     BLUE_STAR,
     GREEN_HEART,
@@ -390,3 +395,61 @@ def test_sample_refuses_frames_over_the_pixel_limit(tmp_path: Path) -> None:
     video = make_video(tmp_path / "big.mp4", [(0.1, BLUE_STAR)], size=(640, 480))
     with pytest.raises(DecodeError, match="over the limit"):
         sample(video, Sampling(), 64, max_pixels=100_000)
+
+
+# --- the daemon -----------------------------------------------------------------------
+
+
+def test_the_daemon_follows_videos_that_come_move_and_go(
+    watching: tuple[Watcher, Path],  # noqa: F811  # the fixture imported above
+) -> None:
+    watcher, photos = watching
+    library = watcher.library
+    store, dim = library.store, library.model.dim
+    fake = encoder_of(library)
+    # Written elsewhere, then moved in whole, as a copy tool finishes.
+    staging = photos.parent / "staging"
+    shapes_video(staging / "clip.mp4", gop=10)
+    shutil.move(str(staging / "clip.mp4"), photos / "clip.mp4")
+    wait_for(lambda: paths_in(library) == {str(photos / "clip.mp4")})
+    [video] = [s.image_id for s in store.file_states().values()]
+    assert len(store.moments(video, dim)[0]) == 6
+    encoded = fake.images_encoded
+
+    # Renamed, then moved into a folder: the same item, no frame decoded again.
+    os.rename(photos / "clip.mp4", photos / "party.mp4")
+    (photos / "2024").mkdir()
+    wait_for(lambda: paths_in(library) == {str(photos / "party.mp4")})
+    shutil.move(str(photos / "party.mp4"), photos / "2024" / "party.mp4")
+    wait_for(lambda: paths_in(library) == {str(photos / "2024" / "party.mp4")})
+    assert fake.images_encoded == encoded
+    assert [s.image_id for s in store.file_states().values() if s.status == "ok"] == [
+        video
+    ]
+    hits = search(library, fake_vector(fake, BLUE_STAR), SearchOptions(top=1))
+    assert hits[0].path == str(photos / "2024" / "party.mp4")
+    assert hits[0].t is not None and 4 <= hits[0].t < 8
+
+    # Deleted: gone from results and from the index, every moment of it.
+    (photos / "2024" / "party.mp4").unlink()
+    wait_for(lambda: not paths_in(library))
+    assert not (image_ids(index_entries(library)) == video).any()
+
+
+def test_a_video_still_being_written_waits_until_it_settles(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    from indexer.plan import Work
+    from indexer.scan import file_entry
+    from indexer.videos import _settled
+
+    video = shapes_video(tmp_path / "v.mp4")
+    entry = file_entry(str(video))
+    assert entry is not None
+    halt = threading.Event()
+    started = time.monotonic()
+    assert _settled(Work(entry, "hash"), 0.6, halt)  # written just now: waited for
+    assert time.monotonic() - started >= 0.3
+    with video.open("ab") as grow:
+        grow.write(b"\0" * 10)  # changed since the scan: left for its own event
+    assert not _settled(Work(entry, "hash"), 0.0, halt)
