@@ -90,7 +90,9 @@ def test_the_tile_of_a_video_is_the_frame_of_its_moment(client: TestClient) -> N
             answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
         )
         image = Image.open(io.BytesIO(answer.content)).convert("RGB")
-        colours[t] = image.getpixel((image.width // 2, image.height // 2))
+        pixel = image.getpixel((image.width // 2, image.height // 2))
+        assert isinstance(pixel, tuple)
+        colours[t] = pixel
     assert colours[1][0] > 150 and colours[5][2] > 150 and colours[9][1] > 150, colours
     poster = client.get(f"/api/images/{video['id']}/thumbnail")
     assert poster.status_code == 200
