@@ -323,3 +323,51 @@ def test_place_camera_and_on_this_day(tmp_path: Path) -> None:
         )
         page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
         assert titles(page, 1) == ["tokyo.jpg"]
+
+
+def test_a_video_result_plays_from_its_moment(tmp_path: Path) -> None:
+    """A video found by a sentence opens playing from the second that matched, with its
+    moments marked on the timeline."""
+    from photosearch.demo.shapes import Scene
+    from tests.videos import scene_frame, shapes_video
+
+    photos = tmp_path / "photos"
+    shapes_video(photos / "party.mp4")
+    square = Scene("square", "yellow", 1, "large", "center", "black")
+    scene_frame(square, (240, 240)).save(photos / "square.png")
+    library = tmp_path / "library"
+    env = {"PHOTOSEARCH_LIBRARY": str(library), "HF_HUB_OFFLINE": "1"}
+    made = run_cli("index", str(photos), "--model", "demo", env=env)
+    assert made.returncode == 0, made.stderr
+    with serving(library, env=env) as (url, _), chromium_page() as page:
+        page.goto(url)
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 2")
+        page.fill("#q", "a blue star")
+        page.wait_for_function(
+            "document.getElementById('summary').textContent.startsWith('Best matches')"
+        )
+        assert titles(page, 1)[0].startswith("party.mp4")
+        badge = page.text_content("#grid .tile .moment")
+        assert badge is not None and badge.startswith("▶ 0:0")
+        page.click("#grid .tile")
+        page.wait_for_selector("#viewer[open]")
+        page.wait_for_selector("#v-video:not([hidden])")
+        page.wait_for_function(
+            "(() => { const v = document.getElementById('v-video');"
+            " return v.readyState >= 1 && v.currentTime >= 4 && v.currentTime < 8; })()"
+        )
+        assert page.is_hidden("#v-image")
+        marks = page.eval_on_selector_all("#v-moments .mark", "m => m.length")
+        assert marks >= 1
+        page.screenshot(path=str(artifacts() / "video.png"))
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#viewer:not([open])", state="attached")
+        # A photo opens as a picture again.
+        page.fill("#q", "a yellow square")
+        page.wait_for_function(
+            "document.querySelector('#grid .tile').title.startsWith('square.png')"
+        )
+        page.click("#grid .tile")
+        page.wait_for_selector("#viewer[open]")
+        page.wait_for_selector("#v-image:not([hidden])")
+        assert page.is_hidden("#v-video")

@@ -640,6 +640,9 @@ function wire() {
   $("v-prev").addEventListener("click", () => openViewer(current - 1));
   $("v-next").addEventListener("click", () => openViewer(current + 1));
   $("viewer").addEventListener("keydown", (event) => {
+    // The player keeps its own arrows (seeking) and may swallow Escape's cancel.
+    if (event.key === "Escape") { event.preventDefault(); $("viewer").close(); return; }
+    if (event.target === $("v-video")) return;
     if (event.key === "ArrowLeft") openViewer(current - 1);
     if (event.key === "ArrowRight") openViewer(current + 1);
   });
