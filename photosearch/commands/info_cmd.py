@@ -66,6 +66,12 @@ def run_status(args: argparse.Namespace) -> int:
         f"images      {status['images']} indexed, {status['failed']} failed, "
         f"{status['trashed']} in the trash"
     )
+    if status["videos"]:
+        hours, rest = divmod(status["video_seconds"], 3600)
+        print(
+            f"videos      {status['videos']} of them, {hours}:{rest // 60:02d} hours "
+            "of video"
+        )
     for root in status["roots"]:
         state = (
             "online"

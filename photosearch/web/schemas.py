@@ -300,6 +300,8 @@ class RootOut(BaseModel):
 class Status(BaseModel):
     library: str
     images: int
+    videos: int = Field(default=0, description="among the images")
+    video_seconds: int = Field(default=0, description="the videos' length in all")
     failed: int
     trashed: int = Field(description="photos whose files disappeared, kept a while")
     roots: list[RootOut] = Field(

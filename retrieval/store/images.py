@@ -156,8 +156,15 @@ class ImagesMixin(GenerationMixin):
                 select(func.count()).select_from(Embedding).join(Image).where(LIVE)
             )
             label_sets = s.scalar(select(func.count()).select_from(LabelSet)) or 0
+            videos, seconds = s.execute(
+                select(
+                    func.count(), func.coalesce(func.sum(Image.duration), 0.0)
+                ).where(LIVE, Image.status == STATUS_OK, Image.duration.is_not(None))
+            ).one()
         return {
             "images": int(by_status.get(STATUS_OK, 0)),
+            "videos": int(videos or 0),  # among the images
+            "video_seconds": int(seconds or 0),
             "failed": int(by_status.get(STATUS_FAILED, 0)),
             "vectors": int(vectors or 0),
             "trashed": int(trashed or 0),

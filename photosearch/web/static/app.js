@@ -578,8 +578,9 @@ async function refreshStatus() {
     const most = (pairs, n) => (pairs || []).slice(0, n).map(([k, c]) => `${k} ${c}`).join(", ");
     const spread = [most(s.by_year, 3), most(s.by_country, 3), most(s.by_camera, 2)]
       .filter(Boolean).map((part) => ` · ${part}`).join("");
+    const videos = s.videos ? ` (${s.videos} of them videos, ${clock(s.video_seconds)})` : "";
     $("status").textContent =
-      `${s.images} photos${failed} · ${daemon} · ${s.model}${away}${spread}`;
+      `${s.images} photos${videos}${failed} · ${daemon} · ${s.model}${away}${spread}`;
   } catch (error) {
     $("status").textContent = `status unavailable: ${error.message}`;
   }
