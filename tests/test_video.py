@@ -453,3 +453,43 @@ def test_a_video_still_being_written_waits_until_it_settles(
     with video.open("ab") as grow:
         grow.write(b"\0" * 10)  # changed since the scan: left for its own event
     assert not _settled(Work(entry, "hash"), 0.0, halt)
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+@pytest.mark.parametrize("mapped", [False, True])
+def test_the_index_removes_every_moment_of_a_video_even_after_a_reload(
+    tmp_path: Path, kind: str, mapped: bool
+) -> None:
+    from retrieval.vector_index import VectorIndex
+    from retrieval.views import entries
+
+    rng = np.random.default_rng(0)
+    dim = 16
+
+    def unit(n: int) -> np.ndarray:
+        v = rng.standard_normal((n, dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    index = VectorIndex.ivf(dim, 4, unit(400)) if kind == "ivf" else VectorIndex(dim)
+    # Photos 1-3 (photo 2 wide, with 2 views), videos 4 (40 moments) and 5 (3 moments).
+    ids, vectors = entries(
+        [1, 2, 3, 4, 5],
+        unit(5),
+        [None, unit(2), None, unit(39), unit(2)],
+        [False, False, False, True, True],
+    )
+    index.add(ids, vectors)
+    index.generation = 7
+    assert len(index) == 5 + 2 + 39 + 2
+    index.save(tmp_path / "index.faiss")
+    loaded = VectorIndex.load(tmp_path / "index.faiss", dim, mapped=mapped)
+    filtered = loaded.entry_ids([4])
+    assert len(filtered) == 16 + 39  # its own id's view slots, and its moments
+    loaded.remove([4, 2])
+    assert sorted(set(image_ids(loaded._all_ids()).tolist())) == [1, 3, 5]
+    assert len(loaded) == 3 + 2
+    # Added again (a changed video), then removed: nothing stays.
+    ids, vectors = entries([4], unit(1), [unit(5)], [True])
+    loaded.add(ids, vectors)
+    loaded.remove([4, 5])
+    assert sorted(set(image_ids(loaded._all_ids()).tolist())) == [1, 3]
