@@ -356,6 +356,10 @@ def _moments(
         def at(pts: int | None) -> float:
             return (_seconds(pts, time_base) or 0.0) - start
 
+        def when(packet: Any) -> float:
+            # Some containers (AVI) stamp packets with a decoding time only.
+            return at(packet.pts if packet.pts is not None else packet.dts)
+
         def plan_for(t: float) -> tuple[float, float, bool]:
             """(keyframe time, next keyframe time, decoded whole) of the GOP of `t`."""
             keys = [k for k in plans if k <= t + 1e-6]
@@ -373,11 +377,16 @@ def _moments(
             except (av.error.FFmpegError, ValueError):
                 return  # one damaged packet: the frames around it still count
             for frame in frames:
-                if frame.pts is None:
+                stamp = frame.pts if frame.pts is not None else frame.dts
+                if stamp is None:
                     continue
-                t = at(frame.pts)
-                _, next_key, whole = plan_for(t)
+                t = at(stamp)
+                key_t, next_key, whole = plan_for(t)
                 if t < 0 or taken >= MAX_MOMENTS:
+                    continue
+                if not whole and t > key_t + 1e-6:
+                    # Only a GOP's keyframe was sent: a later frame is a leading picture
+                    # of the next (open) GOP, decoded without its references.
                     continue
                 if not sampler.wants(frame, t, next_key, whole):
                     continue
@@ -386,13 +395,13 @@ def _moments(
                 yield Moment(t, _upright(frame, short_side))
 
         def begin(packet: Any, next_key: float, whole: bool) -> None:
-            plans[at(packet.pts)] = (next_key, whole)
+            plans[when(packet)] = (next_key, whole)
             for old in sorted(plans)[:-32]:  # decided GOPs whose frames are all out
                 del plans[old]
 
         def send(packets: list[Any], next_key: float) -> Iterator[Moment]:
             whole = (
-                next_key - at(packets[0].pts) > min(sampling.interval, _KEY_LATE) + 1e-6
+                next_key - when(packets[0]) > min(sampling.interval, _KEY_LATE) + 1e-6
             )
             begin(packets[0], next_key, whole)
             for packet in packets if whole else packets[:1]:
@@ -400,11 +409,11 @@ def _moments(
 
         try:
             for packet in container.demux(stream):
-                if packet.size == 0 or packet.pts is None:
-                    continue
+                if packet.size == 0:
+                    continue  # the demuxer's end marker: the decoder is drained below
                 if packet.is_keyframe and (gop or streaming):
                     if not streaming:
-                        yield from send(gop, at(packet.pts))
+                        yield from send(gop, when(packet))
                     gop, gop_bytes, streaming = [], 0, False
                 if streaming:
                     yield from decoded(packet)
@@ -423,7 +432,7 @@ def _moments(
                         yield from decoded(held)
                     gop, gop_bytes, streaming = [], 0, True
             if gop and not streaming:
-                yield from send(gop, max(info.duration, at(gop[-1].pts)))
+                yield from send(gop, max(info.duration, when(gop[-1])))
             yield from decoded(None)
         except av.error.FFmpegError as exc:
             if taken == 0:

@@ -199,6 +199,8 @@ def bad_videos(tmp_path: Path) -> tuple[Path, dict[str, str | None]]:
     make_video(folder / "short.mp4", [(0.2, GREEN_HEART)])
     make_video(folder / "rotated.mov", [(1, BLUE_STAR)], rotation=90)
     make_video(folder / "vp9.webm", [(1, RED_CIRCLE)], codec="libvpx-vp9")
+    make_video(folder / "camera.avi", [(1, RED_CIRCLE)], codec="mpeg4")
+    make_video(folder / "phone.mov", [(1, BLUE_STAR)], codec="libx265")
     expected: dict[str, str | None] = {
         "zero.mp4": "empty file",
         "no-moov.mp4": "not a video FFmpeg can read",
@@ -210,6 +212,8 @@ def bad_videos(tmp_path: Path) -> tuple[Path, dict[str, str | None]]:
         "short.mp4": None,
         "rotated.mov": None,
         "vp9.webm": None,
+        "camera.avi": None,
+        "phone.mov": None,
     }
     return folder, expected
 
