@@ -69,7 +69,7 @@ class Settings:
     # since the last one (0-1; 1: on the interval only); `videos` off: photos only.
     videos: bool = True
     video_interval: float = 2.0
-    video_scene: float = 0.15
+    video_scene: float = 0.1
     # Cosine similarity above which two images count as near-duplicates.
     duplicate_threshold: float = 0.95
     # Zero-shot tagging: a label is assigned when its probability (that the photo shows

@@ -59,18 +59,23 @@ def moments_of(
 # --- sampling -------------------------------------------------------------------------
 
 
-def test_a_short_gop_video_is_sampled_at_its_keyframes_and_its_scene_changes(
+def test_a_short_gop_video_is_sampled_at_the_keyframe_after_each_change(
     tmp_path: Path,
 ) -> None:
-    # A keyframe every second; an interval longer than the video: only the scene
-    # changes at 4 s and 8 s (and the start) make moments.
-    video = shapes_video(tmp_path / "v.mp4", gop=10)
+    # A keyframe every second, changes in the middle of a second; an interval longer
+    # than the video: only the start and the first keyframe after each change (the frame
+    # coded afresh at the change says something new is there) make moments.
+    video = make_video(
+        tmp_path / "v.mp4",
+        [(4.5, RED_CIRCLE), (4, BLUE_STAR), (3.5, GREEN_HEART)],
+        gop=10,
+    )
     found = moments_of(video, Sampling(interval=100.0))
-    assert [round(t, 1) for t, _ in found] == [0.0, 4.0, 8.0]
-    assert [
-        near(centre(image), colour)
-        for (_, image), colour in zip(found, (RED, BLUE, GREEN), strict=True)
-    ] == [True] * 3
+    assert [round(t, 1) for t, _ in found] == [0.0, 5.0, 9.0]
+    colours = [centre(image) for _, image in found]
+    assert [near(c, k) for c, k in zip(colours, (RED, BLUE, GREEN), strict=True)] == [
+        True
+    ] * 3
 
 
 def test_a_long_gop_is_decoded_whole_and_a_change_inside_it_is_found(
