@@ -105,6 +105,7 @@ def _av() -> Any:
     # PyAV costs 60 ms to import: only what reads videos pays for it.
     import av
     import av.logging
+    import av.video.reformatter
 
     # FFmpeg's own warnings (a damaged frame, a missing reference after a cut) are
     # expected in what people record; a file that fails says why in its DecodeError.
@@ -342,25 +343,29 @@ class _Gate:
 
     def saw(self, packets: list[Any]) -> None:
         """The frames between a keyframe and the next, decoded or not."""
-        for packet in packets:
-            if (
-                len(self.sizes) >= 10
-                and packet.size > _SPIKE * float(np.median(self.sizes))
-                and packet.size > 2048
-            ):
+        sizes = np.fromiter(
+            (p.size for p in packets), dtype=np.int64, count=len(packets)
+        )
+        if len(self.sizes) >= 10 and len(sizes):
+            usual = float(np.median(np.fromiter(self.sizes, dtype=np.int64)))
+            if (sizes > max(_SPIKE * usual, 2048)).any():
                 self.spiked = True
-            self.sizes.append(packet.size)
+        self.sizes.extend(sizes.tolist())
 
 
-def _upright(frame: Any, short_side: int) -> Image.Image:
+def _upright(frame: Any, short_side: int, reformatter: Any = None) -> Image.Image:
     """The frame as RGB, scaled by FFmpeg so that its short side is `short_side` (no
-    larger than it is), then turned upright."""
+    larger than it is), then turned upright. `reformatter`: one kept for the video's
+    frames (a frame's own builds its scaler anew each time, twice the cost)."""
     w, h = frame.width, frame.height
     scale = min(1.0, short_side / max(1, min(w, h)))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    image = frame.reformat(
-        width=size[0], height=size[1], format="rgb24", interpolation="AREA"
-    ).to_image()
+    options = {"width": size[0], "height": size[1], "format": "rgb24"}
+    if reformatter is not None:
+        scaled = reformatter.reformat(frame, interpolation="AREA", **options)
+    else:
+        scaled = frame.reformat(interpolation="AREA", **options)
+    image = scaled.to_image()
     rotation = _rotation(frame)
     if rotation == 90:
         return image.transpose(Image.Transpose.ROTATE_90)
@@ -401,6 +406,7 @@ def _moments(
         # No deblocking: a sixth of H.264's and HEVC's decoding, for edges the model,
         # five times smaller, never sees (frame_at, for people, keeps it).
         context.options = {"skip_loop_filter": "all"}
+        reformatter = av.video.reformatter.VideoReformatter()
         time_base = stream.time_base
         start = _seconds(stream.start_time, time_base) or 0.0
         sampler = _Sampler(sampling)
@@ -452,7 +458,7 @@ def _moments(
                     frame: Any = frame, picture: list[Image.Image] = picture
                 ) -> Image.Image:
                     if not picture:
-                        picture.append(_upright(frame, short_side))
+                        picture.append(_upright(frame, short_side, reformatter))
                     return picture[0]
 
                 if not sampler.wants(look, t, next_key, whole):
