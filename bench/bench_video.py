@@ -123,8 +123,9 @@ def main() -> None:
     prepared: list[Any] = []
     decode_start = time.perf_counter()
     for clip in sorted(clips.iterdir()):
-        _, moments = sample(clip, sampling, encoder.image_size)
-        prepared.extend(encoder.prepare(m.image) for m in moments)
+        prepared.extend(
+            encoder.prepare(m.image) for m in sample(clip, sampling, encoder.image_size)
+        )
     decode_only = time.perf_counter() - decode_start
     batches = [
         encoder.collate(prepared[i : i + args.batch_size])

@@ -27,7 +27,7 @@ from retrieval.faults import checkpoint
 from retrieval.records import EncodedFile, FailedFile, PhotoDetails
 from retrieval.types import FloatArray
 from retrieval.vectors import stored_precision
-from retrieval.video import Sampling, VideoInfo, sample
+from retrieval.video import Sampled, Sampling, VideoInfo, sample
 
 log = logging.getLogger(__name__)
 
@@ -107,29 +107,31 @@ def _decode_all(
         for n, work in enumerate(works):
             if halt.is_set():
                 return
-            info: VideoInfo | None = None
             if not _settled(work, settle, halt):
                 out.put(_End(n, None, None, skipped=True))
                 continue
+            sampled: Sampled | None = None
             try:
-                info, moments = sample(
+                sampled = sample(
                     work.entry.path, sampling, short_side, max_pixels=max_pixels
                 )
-                out.put(_Info(n, info))
-                for moment in moments:
+                out.put(_Info(n, sampled.info))
+                for moment in sampled:
                     if halt.is_set():
                         return
                     out.put(_Frame(n, moment.t, prepare(moment.image)))
             except DecodeError as exc:
-                out.put(_End(n, info, str(exc)))
+                out.put(_End(n, sampled.info if sampled else None, str(exc)))
                 continue
             # Preparing runs the model's own transform: what it raises on one odd frame
             # fails that video, never the run.
             except Exception as exc:  # noqa: BLE001
                 reason = str(exc).strip() or type(exc).__name__
+                info = sampled.info if sampled else None
                 out.put(_End(n, info, f"cannot prepare for the model: {reason}"))
                 continue
-            out.put(_End(n, info, None))
+            # Its info as the frames told it (rotation, the size shown).
+            out.put(_End(n, sampled.info, None))
     finally:
         out.put(None)
 

@@ -22,7 +22,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -232,15 +232,17 @@ def read_info(path: Path | str) -> VideoInfo:
         return _info(container, stream)
 
 
-def _info(container: Any, stream: Any) -> VideoInfo:
+def _info(container: Any, stream: Any, *, first_frame: bool = True) -> VideoInfo:
     """From the headers, and the first frame for its rotation (FFmpeg keeps the display
-    matrix with the frames)."""
+    matrix with the frames); without `first_frame`, upright is assumed until a frame
+    says otherwise (`_turned`)."""
     rotation = 0
-    # A first frame that fails is sampling's to report.
-    with contextlib.suppress(Exception):
-        for frame in container.decode(stream):
-            rotation = _rotation(frame)
-            break
+    if first_frame:
+        # A first frame that fails is sampling's to report.
+        with contextlib.suppress(Exception):
+            for frame in container.decode(stream):
+                rotation = _rotation(frame)
+                break
     width, height = stream.codec_context.width, stream.codec_context.height
     if rotation in (90, 270):
         width, height = height, width
@@ -376,32 +378,68 @@ def _upright(frame: Any, short_side: int, reformatter: Any = None) -> Image.Imag
     return image
 
 
+class Sampled:
+    """A video being sampled: iterate for its moments, in time order (decoded as they are
+    asked for). `info` is the video's as its headers say, and once the first frame is
+    decoded, as that frame says too (its rotation, and the size shown)."""
+
+    def __init__(self, info: VideoInfo) -> None:
+        self.info = info
+        self._moments: Iterator[Moment] = iter(())
+
+    def __iter__(self) -> Iterator[Moment]:
+        return self._moments
+
+    def _turned(self, frame: Any) -> None:
+        rotation = _rotation(frame)
+        if rotation != self.info.rotation:
+            info = self.info
+            swap = (rotation in (90, 270)) != (info.rotation in (90, 270))
+            width, height = (
+                (info.height, info.width) if swap else (info.width, info.height)
+            )
+            self.info = replace(info, rotation=rotation, width=width, height=height)
+
+
 def sample(
     path: Path | str,
     sampling: Sampling,
     short_side: int,
     *,
     max_pixels: int | None = None,
-) -> tuple[VideoInfo, Iterator[Moment]]:
-    """The video's info, and its moments in time order (a generator that decodes as it is
-    read). DecodeError from either: before the first moment if the file cannot be opened,
-    is too large, or has no frame that decodes."""
-    with _opened(path) as (container, stream):
-        info = _info(container, stream)
-    if max_pixels is not None and info.width * info.height > max_pixels:
-        raise DecodeError(
-            f"{info.width}x{info.height} frames are over the limit of {max_pixels} "
-            "pixels: raise PHOTOSEARCH_MAX_PIXELS to index it"
-        )
-    return info, _moments(path, sampling, short_side, info)
+) -> Sampled:
+    """The video, opened once, to be sampled (see `Sampled`). DecodeError now if the
+    file cannot be opened or its frames are too large, or while iterating if no frame
+    decodes."""
+    stack = contextlib.ExitStack()
+    container, stream = stack.enter_context(_opened(path))
+    try:
+        info = _info(container, stream, first_frame=False)
+        if max_pixels is not None and info.width * info.height > max_pixels:
+            raise DecodeError(
+                f"{info.width}x{info.height} frames are over the limit of {max_pixels} "
+                "pixels: raise PHOTOSEARCH_MAX_PIXELS to index it"
+            )
+    except BaseException:
+        stack.close()
+        raise
+    sampled = Sampled(info)
+    sampled._moments = _moments(stack, container, stream, sampling, short_side, sampled)
+    return sampled
 
 
 def _moments(
-    path: Path | str, sampling: Sampling, short_side: int, info: VideoInfo
+    stack: contextlib.ExitStack,
+    container: Any,
+    stream: Any,
+    sampling: Sampling,
+    short_side: int,
+    sampled: Sampled,
 ) -> Iterator[Moment]:
     av = _av()
     taken = 0
-    with _opened(path) as (container, stream):
+    info = sampled.info
+    with stack:
         context = stream.codec_context
         # No deblocking: a sixth of H.264's and HEVC's decoding, for edges the model,
         # five times smaller, never sees (frame_at, for people, keeps it).
@@ -461,6 +499,8 @@ def _moments(
                         picture.append(_upright(frame, short_side, reformatter))
                     return picture[0]
 
+                if taken == 0:
+                    sampled._turned(frame)
                 if not sampler.wants(look, t, next_key, whole):
                     continue
                 sampler.took(look(), t)

@@ -52,8 +52,7 @@ def near(a: tuple[int, int, int], b: tuple[int, int, int], tolerance: int = 40) 
 def moments_of(
     path: Path, sampling: Sampling | None = None
 ) -> list[tuple[float, Image.Image]]:
-    _, moments = sample(path, sampling or Sampling(), 64)
-    return [(m.t, m.image) for m in moments]
+    return [(m.t, m.image) for m in sample(path, sampling or Sampling(), 64)]
 
 
 # --- sampling -------------------------------------------------------------------------
@@ -124,7 +123,9 @@ def test_the_containers_rotation_is_applied(tmp_path: Path) -> None:
         )
         info = read_info(video)
         assert (info.width, info.height, info.rotation) == (320, 240, rotation)
-        [(_, image)] = moments_of(video)
+        sampled = sample(video, Sampling(), 64)
+        [(_, image)] = [(m.t, m.image) for m in sampled]
+        assert sampled.info == info  # what the first frame said, once it is read
         assert image.width > image.height, rotation
         left = image.crop((0, 0, image.width // 4, image.height))
         right = image.crop((3 * image.width // 4, 0, image.width, image.height))
