@@ -236,7 +236,12 @@ async function openViewer(index) {
   showMarks();
   $("v-prev").disabled = index === 0;
   $("v-next").disabled = index === shown.length - 1;
-  if (!dialog.open) dialog.showModal();
+  if (!dialog.open) {
+    dialog.showModal();
+    // The dialog itself, not its first control (the player, or a text box), takes the
+    // keys: arrows step through the photos, Escape closes.
+    dialog.focus();
+  }
   try {
     const detail = await api(`/api/images/${hit.id}`);
     if (current !== index) return;
