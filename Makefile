@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= photosearch-demo
 
-.PHONY: install browser test lint format typecheck demo train-demo wheel-check
+.PHONY: install browser postgres test lint format typecheck demo train-demo wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 	@chromium --version 2>/dev/null || true
+
+# Debian's PostgreSQL server, for the tests of libraries kept in PostgreSQL
+# (tests/postgres.py starts a throwaway server with its initdb and pg_ctl). Needs root or
+# sudo; skipped if already installed.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
+	@ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null || command -v initdb
 
 # pytest exits 5 when it collects nothing; that must fail here, and it does, since
 # only 0 counts as success.

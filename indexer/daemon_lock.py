@@ -9,21 +9,38 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import LibraryError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 LOCK_NAME = "daemon.lock"
 STATUS_NAME = "daemon.json"
 
 
+# PostgreSQL's advisory lock of a library's daemon (any 64-bit number of our own; the
+# lock is the database's, so one per library).
+ADVISORY_KEY = 0x70686F746F736561
+
+
 class DaemonLock:
     """Held for the daemon's lifetime; the kernel drops it if the process dies, even by
-    SIGKILL, so a stale lock never blocks a restart."""
+    SIGKILL, so a stale lock never blocks a restart. A library in a database server also
+    takes the server's advisory lock, held on a connection of its own (the server drops
+    it when that connection goes, a killed process's too): a daemon on another machine,
+    with another library folder, is refused as well."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, engine: Engine | None = None) -> None:
         self.root = root
         self._fd: int | None = None
+        self._engine = (
+            engine
+            if engine is not None and engine.dialect.name == "postgresql"
+            else None
+        )
+        self._held: Connection | None = None
 
     def acquire(self) -> None:
         fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
@@ -40,8 +57,39 @@ class DaemonLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        if self._engine is not None:
+            self._take_advisory_lock(self._engine)
+
+    def _take_advisory_lock(self, engine: Engine) -> None:
+        from sqlalchemy import text
+
+        connection = engine.connect()
+        taken = connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}
+        ).scalar()
+        connection.commit()
+        if not taken:
+            connection.close()
+            self.release()
+            shown = engine.url.render_as_string(hide_password=True)
+            raise LibraryError(
+                f"a photosearch watch is already running for the library in {shown} "
+                "(on this machine or another): stop it first"
+            )
+        self._held = connection
 
     def release(self) -> None:
+        if self._held is not None:
+            from sqlalchemy import text
+
+            # The connection goes back to SQLAlchemy's pool, not away: unlock first (a
+            # killed process's connection closes, and the server unlocks then).
+            self._held.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY}
+            )
+            self._held.commit()
+            self._held.close()
+            self._held = None
         if self._fd is not None:
             (self.root / STATUS_NAME).unlink(missing_ok=True)
             fcntl.flock(self._fd, fcntl.LOCK_UN)

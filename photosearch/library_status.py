@@ -10,16 +10,18 @@ if TYPE_CHECKING:
     from retrieval.store import Store
 
 
-def collect(root: Path, store: Store | None = None) -> dict[str, Any]:
+def collect(
+    root: Path, store: Store | None = None, database: str | None = None
+) -> dict[str, Any]:
     """Counts, model, index type and size, and the daemon's own status (None when no
     daemon runs). `store`: the library's, if the caller has it open already (a server
-    asking every few seconds); else it is opened here. Raises LibraryError if there is
-    no library at `root`."""
+    asking every few seconds); else it is opened here (its tables in `database`, if
+    given). Raises LibraryError if there is no library at `root`."""
     from indexer.daemon_lock import read_status
     from retrieval.store import Store
     from retrieval.vector_index import INDEX_NAME, read_header
 
-    opened = store or Store.open(root, create=False)
+    opened = store or Store.open(root, create=False, database=database)
     try:
         counts = opened.counts()
         model = opened.model_info()
@@ -29,7 +31,11 @@ def collect(root: Path, store: Store | None = None) -> dict[str, Any]:
     finally:
         if store is None:
             opened.close()
-    on_disk = sum(f.stat().st_size for f in root.iterdir() if f.is_file())
+    on_disk = (
+        sum(f.stat().st_size for f in root.iterdir() if f.is_file())
+        if root.is_dir()
+        else 0
+    )
     index_file = root / INDEX_NAME
     index_bytes = index_file.stat().st_size if index_file.exists() else 0
     header = read_header(index_file)

@@ -32,11 +32,36 @@ def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def make_engine(database: Path) -> Engine:
+def make_engine(database: Path | str) -> Engine:
+    """SQLite in a file (a path), or any database SQLAlchemy reaches by URL."""
+    if isinstance(database, str):
+        # A server's connections go stale (a restart, a NAT timeout): test each before
+        # use rather than fail the batch that draws it.
+        return create_engine(database, pool_pre_ping=True)
     engine = create_engine(f"sqlite:///{database}")
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     return engine
+
+
+def revision_of(engine: Engine) -> str | None:
+    """The schema revision a database is at (None: no photosearch schema in it)."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as connection:
+        if "alembic_version" not in inspect(connection).get_table_names():
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version"))
+        return found.scalar()
+
+
+def foreign_tables(engine: Engine) -> list[str]:
+    """Tables of something else than photosearch in a database with no photosearch
+    schema: it is not ours to write into."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as connection:
+        return sorted(inspect(connection).get_table_names())
 
 
 def alembic_config() -> Any:
@@ -49,6 +74,9 @@ def alembic_config() -> Any:
 
 def is_current(engine: Engine) -> bool:
     """The schema is at the newest revision (checked without Alembic)."""
+    if engine.dialect.name != "sqlite":
+        head = schema.quick_head()
+        return head is not None and revision_of(engine) == head
     try:
         connection = engine.raw_connection()
     # A damaged file fails here already: "not current", and Alembic's upgrade reports it.
@@ -78,6 +106,14 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this photosearch has migrations for."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return {r.revision for r in script.walk_revisions()}
 
 
 def head_revision() -> str | None:

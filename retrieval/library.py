@@ -113,14 +113,21 @@ class Library:
         without a daemon): its model runs from the library's ONNX export when there is
         one, without importing torch (retrieval.onnx_first), and a plain search reads
         the database without importing SQLAlchemy (retrieval.store_reader)."""
-        quick = QuickStore.open(settings.library) if cold and not create else None
+        # The quick reader is SQLite's; a server library opens the full store.
+        quick = (
+            QuickStore.open(settings.library)
+            if cold and not create and settings.database is None
+            else None
+        )
         if quick is not None:
             # Answers as a Store does; the full one opens behind it on first need.
             store = cast("Store", quick)
         else:
             from retrieval.store import Store
 
-            store = Store.open(settings.library, create=create)
+            store = Store.open(
+                settings.library, create=create, database=settings.database
+            )
         try:
             # Counting a large library's rows takes a cold query's tenth of a second:
             # only a model asked for by name needs to know whether any vectors exist.

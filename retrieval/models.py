@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
@@ -25,6 +26,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# SQLite's INTEGER is 64 bits and its text compares by bytes; a server needs saying so
+# (migration 0008): file sizes over 2 GB, nanosecond times, a folder's paths as one range.
+BIG = BigInteger().with_variant(Integer(), "sqlite")
+PATH = String().with_variant(String(collation="C"), "postgresql")
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"
@@ -60,9 +66,9 @@ class Image(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
-    size: Mapped[int] = mapped_column(Integer)
-    mtime_ns: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(PATH, unique=True)
+    size: Mapped[int] = mapped_column(BIG)
+    mtime_ns: Mapped[int] = mapped_column(BIG)
     content_hash: Mapped[str | None] = mapped_column(String, index=True)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)

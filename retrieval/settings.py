@@ -23,6 +23,10 @@ def _default_library() -> Path:
 class Settings:
     # Directory holding the SQLite database and the FAISS index.
     library: Path = field(default_factory=_default_library)
+    # The library's tables in another database (SQLAlchemy URL, e.g.
+    # postgresql+psycopg://user:password@host/photos) instead of SQLite in `library`,
+    # which then keeps the FAISS index only.
+    database: str | None = None
     # open_clip architecture; None means the library's own model, else DEFAULT_MODEL.
     model: str | None = None
     # open_clip pretrained tag or a local weights file; None: as for `model`.
@@ -96,7 +100,15 @@ class Settings:
         spares finding the default folder, a warm query's few milliseconds)."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {"library": library_location(library, env)}
-        for name in ("model", "pretrained", "device", "index_type", "token", "engine"):
+        for name in (
+            "model",
+            "pretrained",
+            "device",
+            "index_type",
+            "token",
+            "engine",
+            "database",
+        ):
             if env.get(f"PHOTOSEARCH_{name.upper()}"):
                 values[name] = env[f"PHOTOSEARCH_{name.upper()}"]
         for name, kind in (

@@ -52,7 +52,10 @@ def check_folders(args: argparse.Namespace) -> None:
     from indexer.scan import check_roots
     from retrieval.store import DATABASE_NAME
 
-    if not (settings_from(args).library / DATABASE_NAME).exists():
+    settings = settings_from(args)
+    # A library in a database server may exist without its folder here: the indexer
+    # then says which folders are offline.
+    if settings.database is None and not (settings.library / DATABASE_NAME).exists():
         check_roots(args.folders)
 
 

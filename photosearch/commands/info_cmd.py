@@ -57,7 +57,8 @@ def register(
 def run_status(args: argparse.Namespace) -> int:
     from photosearch.library_status import collect
 
-    status = collect(settings_from(args).library)
+    settings = settings_from(args)
+    status = collect(settings.library, database=settings.database)
     if args.json:
         emit_json(status)
         return 0
@@ -110,9 +111,9 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_failures(args: argparse.Namespace) -> int:
-    from retrieval.store import Store
+    from retrieval.store import open_store
 
-    store = Store.open(settings_from(args).library, create=False)
+    store = open_store(settings_from(args))
     try:
         failures = store.failures()
     finally:
@@ -157,9 +158,9 @@ def run_duplicates(args: argparse.Namespace) -> int:
 
 
 def run_trash(args: argparse.Namespace) -> int:
-    from retrieval.store import Store
+    from retrieval.store import open_store
 
-    store = Store.open(settings_from(args).library, create=False)
+    store = open_store(settings_from(args))
     try:
         if args.empty:
             print(f"deleted {store.empty_trash()} photos from the trash for good")

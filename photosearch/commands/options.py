@@ -69,6 +69,13 @@ def common_options() -> argparse.ArgumentParser:
         help="library directory (default: $PHOTOSEARCH_LIBRARY, else the user data dir)",
     )
     group.add_argument(
+        "--database",
+        metavar="URL",
+        help="keep the library's tables in this database instead of SQLite in the "
+        "library directory, e.g. postgresql+psycopg://USER:PASSWORD@HOST/DB "
+        "(default: $PHOTOSEARCH_DATABASE)",
+    )
+    group.add_argument(
         "--model",
         help="open_clip architecture, e.g. ViT-B-32, or `demo` for the offline demo model "
         "(default: the library's own model)",

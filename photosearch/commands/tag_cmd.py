@@ -171,9 +171,9 @@ def run_concepts(args: argparse.Namespace) -> int:
 
 def run_tags(args: argparse.Namespace) -> int:
     from photosearch.commands.common import settings_from
-    from retrieval.store import Store
+    from retrieval.store import open_store
 
-    store = Store.open(settings_from(args).library, create=False)
+    store = open_store(settings_from(args))
     try:
         tags = store.tags(assigned_only=not args.all, label_set=args.set_name)
     finally:
@@ -207,9 +207,9 @@ def run_tags(args: argparse.Namespace) -> int:
 
 def run_labelsets(args: argparse.Namespace) -> int:
     from photosearch.commands.common import settings_from
-    from retrieval.store import Store
+    from retrieval.store import open_store
 
-    store = Store.open(settings_from(args).library, create=False)
+    store = open_store(settings_from(args))
     try:
         if args.delete:
             store.delete_label_set(args.delete)

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     with open_library(args, create=True) as library:
-        lock = DaemonLock(library.store.root)
+        lock = DaemonLock(library.store.root, library.store.engine)
         lock.acquire()
         watcher = Watcher(
             library, args.folders, WatchOptions.from_settings(library.settings)

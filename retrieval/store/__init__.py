@@ -8,6 +8,7 @@ or not at all. One module per concern; `Store` is all of them.
 from __future__ import annotations
 
 from retrieval.schema import DATABASE_NAME
+from retrieval.settings import Settings
 from retrieval.store.batch import BatchMixin
 from retrieval.store.details import DetailsMixin
 from retrieval.store.images import ImagesMixin
@@ -15,8 +16,19 @@ from retrieval.store.roots import RootRecord, RootsMixin
 from retrieval.store.tags import TagsMixin, check_label_set_name
 from retrieval.store.vectors import VectorsMixin
 
-__all__ = ["DATABASE_NAME", "RootRecord", "Store", "check_label_set_name"]
+__all__ = [
+    "DATABASE_NAME",
+    "RootRecord",
+    "Store",
+    "check_label_set_name",
+    "open_store",
+]
 
 
 class Store(BatchMixin, ImagesMixin, VectorsMixin, TagsMixin, RootsMixin, DetailsMixin):
     pass
+
+
+def open_store(settings: Settings, *, create: bool = False) -> Store:
+    """The store of the library the settings name (its folder, and its database)."""
+    return Store.open(settings.library, create=create, database=settings.database)

@@ -15,15 +15,22 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     false,
+    make_url,
     null,
     or_,
     select,
 )
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from retrieval import db
-from retrieval.errors import LibraryError
+from retrieval.errors import LibraryError, first_line
 from retrieval.models import Embedding, Image
 from retrieval.schema import DATABASE_NAME
 from retrieval.types import FloatArray, IdArray, ImageMeta
@@ -145,38 +152,117 @@ def meta_of(row: Image) -> ImageMeta:
     )
 
 
+def _make_folder(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LibraryError(
+            f"cannot create library directory {root}: {exc.strerror}; "
+            "pass a writable --library"
+        ) from None
+
+
+def _check_revision(engine: Engine, where: str) -> None:
+    """A schema from a newer photosearch is not for this one to touch."""
+    try:
+        if db.is_current(engine):
+            return  # the common case, without Alembic's import
+        revision = db.revision_of(engine)
+    except (DatabaseError, OperationalError):
+        return  # a damaged file: the upgrade says so
+    if revision is not None and revision not in db.known_revisions():
+        engine.dispose()
+        raise LibraryError(
+            f"the library database {where} was made by a newer photosearch (schema "
+            f"{revision}): upgrade photosearch to open it"
+        )
+
+
+def _server_engine(url: str, root: Path, *, create: bool) -> Engine:
+    """The engine of a library kept in a database server, reached, checked (ours or
+    empty, not newer) and migrated; every failure a one-line LibraryError."""
+    try:
+        engine = db.make_engine(url)
+        shown = engine.url.render_as_string(hide_password=True)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+        raise LibraryError(
+            f"--database {redact(url)} is not a database URL photosearch can use "
+            f"({first_line(exc, 120)}): give postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        ) from None
+    try:
+        revision = db.revision_of(engine)
+        tables = db.foreign_tables(engine) if revision is None else []
+    except (DatabaseError, OperationalError, InterfaceError) as exc:
+        engine.dispose()
+        reason = first_line(getattr(exc, "orig", None) or exc, 200)
+        raise LibraryError(
+            f"cannot reach the library database {shown}: {reason}; check the URL "
+            "(--database, $PHOTOSEARCH_DATABASE) and that the server runs"
+        ) from None
+    if revision is None and tables:
+        engine.dispose()
+        raise LibraryError(
+            f"the database {shown} holds tables that are not a photosearch library's "
+            f"({', '.join(tables[:5])}): give an empty database of its own"
+        )
+    if revision is None and not create:
+        engine.dispose()
+        raise LibraryError(
+            f"no photosearch library in the database {shown}: run `photosearch index "
+            "DIR` first, or pass the right --database"
+        )
+    _check_revision(engine, shown)
+    try:
+        db.upgrade(engine)
+    except (DatabaseError, OperationalError) as exc:
+        engine.dispose()
+        raise LibraryError(
+            f"cannot set up the library database {shown}: "
+            f"{first_line(exc.orig or exc, 200)}"
+        ) from None
+    return engine
+
+
+def redact(url: str) -> str:
+    """A database URL fit to show: its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001  # not even a URL: nothing in it is shown
+        return "(the URL given)"
+
+
 class StoreBase:
     def __init__(self, engine: Engine, root: Path) -> None:
         self.engine = engine
         self.root = root
 
     @classmethod
-    def open(cls, root: Path, *, create: bool) -> Self:
-        """Open the library in directory `root`, migrating its schema to the newest."""
+    def open(cls, root: Path, *, create: bool, database: str | None = None) -> Self:
+        """Open the library in directory `root` (its tables in SQLite there, or in the
+        `database` URL's), migrating its schema to the newest."""
         root = root.expanduser().absolute()
-        database = root / DATABASE_NAME
-        if not database.exists():
+        if database is not None:
+            if create:
+                _make_folder(root)
+            return cls(_server_engine(database, root, create=create), root)
+        path = root / DATABASE_NAME
+        if not path.exists():
             if not create:
                 raise LibraryError(
                     f"no photosearch library at {root}: run `photosearch index DIR` first, "
                     "or pass the right --library"
                 )
-            try:
-                root.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise LibraryError(
-                    f"cannot create library directory {root}: {exc.strerror}; "
-                    "pass a writable --library"
-                ) from None
-        elif not os.access(database, os.R_OK):
-            raise LibraryError(f"cannot read {database}: fix its permissions")
-        engine = db.make_engine(database)
+            _make_folder(root)
+        elif not os.access(path, os.R_OK):
+            raise LibraryError(f"cannot read {path}: fix its permissions")
+        engine = db.make_engine(path)
+        _check_revision(engine, str(path))
         try:
             db.upgrade(engine)
         except (DatabaseError, OperationalError) as exc:
             engine.dispose()
             raise LibraryError(
-                f"cannot open the library database {database}: {exc.orig}; "
+                f"cannot open the library database {path}: {exc.orig}; "
                 "if it is damaged, move it away and index again"
             ) from None
         return cls(engine, root)

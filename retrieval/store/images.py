@@ -185,12 +185,13 @@ class ImagesMixin(GenerationMixin):
         if not moves:
             return
         with self.session() as s:
-            # Two phases, so that swapping two paths never trips the unique constraint.
+            # Two phases, so that swapping two paths never trips the unique constraint;
+            # the stand-in is no absolute path, and text every database takes (not NUL).
             for image_id, _, _, _ in moves:
                 s.execute(
                     update(Image)
                     .where(Image.id == image_id)
-                    .values(path=f"\0moving{image_id}")
+                    .values(path=f"(moving) {image_id}")
                 )
             for image_id, path, size, mtime_ns in moves:
                 s.execute(
