@@ -66,6 +66,8 @@ def test_failure_drops_the_vector_and_keeps_the_reason(store: Store) -> None:
     assert failed_id == image_id
     assert store.counts() == {
         "images": 0,
+        "videos": 0,
+        "video_seconds": 0,
         "failed": 1,
         "vectors": 0,
         "label_sets": 0,
@@ -104,6 +106,8 @@ def test_one_large_mixed_batch_writes_what_file_by_file_writes_would(
     assert len(set(ids[600:]) | {failed_ids[-1]} | set(old_ids)) == 900 + 501
     assert store.counts() == {
         "images": 900 - 100 + 500,
+        "videos": 0,
+        "video_seconds": 0,
         "failed": 101,
         "vectors": 900 - 100 + 500,
         "label_sets": 1,

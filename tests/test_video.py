@@ -248,6 +248,9 @@ def test_each_bad_video_is_recorded_once_with_its_reason_and_none_stops_the_batc
             )
             assert "\n" not in record.error and str(folder) not in record.error
     assert summary.failed == sum(r is not None for r in expected.values())
+    counts = fake_library.store.counts()
+    assert counts["videos"] == sum(r is None for r in expected.values())
+    assert counts["images"] == counts["videos"] + 1  # and the photo
     # Recorded once: a second run reads none of them again.
     again = index_folders(fake_library, [str(folder)])
     assert again.failed == 0 and again.added == 0 and again.updated == 0
