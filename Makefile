@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= photosearch-demo
 
-.PHONY: install browser postgres test lint format typecheck demo train-demo wheel-check
+.PHONY: install browser postgres test test-postgres lint format typecheck demo train-demo wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ postgres:
 # only 0 counts as success.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The tests whose libraries are in-process fixtures, again with each library's tables in
+# PostgreSQL (a fresh database per test on a throwaway server: `make postgres` first).
+test-postgres: $(STAMP)
+	PHOTOSEARCH_TEST_BACKEND=postgres $(BIN)/python -m pytest tests/test_store.py \
+	  tests/test_pipeline.py tests/test_watch.py tests/test_web.py tests/test_web_video.py \
+	  tests/test_video.py tests/test_bad_files.py tests/test_offline.py \
+	  tests/test_index_types.py tests/test_open_world.py tests/test_query.py \
+	  tests/test_formats.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

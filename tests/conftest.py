@@ -18,6 +18,10 @@ from retrieval.store import Store
 from tests.fakes import FakeEncoder
 
 REPO = Path(__file__).resolve().parents[1]
+# Which database the libraries of the in-process fixtures keep their tables in: SQLite,
+# or (PHOTOSEARCH_TEST_BACKEND=postgres) a fresh database per test on a throwaway
+# PostgreSQL server. Read once, before each test clears PHOTOSEARCH_* variables.
+TEST_BACKEND = os.environ.get("PHOTOSEARCH_TEST_BACKEND", "sqlite")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -52,10 +56,34 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return library
 
 
+@pytest.fixture(scope="session")
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """The PostgreSQL server of this run's tests, if they use one."""
+    if TEST_BACKEND != "postgres":
+        yield None
+        return
+    from tests.postgres import postgres_server
+
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
 @pytest.fixture
-def fake_library(tmp_path: Path) -> Iterator[Library]:
-    settings = Settings(library=tmp_path / "library", batch_size=4)
-    store = Store.open(settings.library, create=True)
+def test_database(database_server: str | None) -> str | None:
+    """The database URL a test's library keeps its tables in (None: SQLite)."""
+    if database_server is None:
+        return None
+    from tests.postgres import fresh_database
+
+    return fresh_database(database_server)
+
+
+@pytest.fixture
+def fake_library(tmp_path: Path, test_database: str | None) -> Iterator[Library]:
+    settings = Settings(
+        library=tmp_path / "library", batch_size=4, database=test_database
+    )
+    store = Store.open(settings.library, create=True, database=test_database)
     encoder = FakeEncoder()
     library = Library(store, settings, encoder.info, encoder)
     yield library

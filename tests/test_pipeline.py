@@ -170,7 +170,11 @@ def test_two_writers_never_save_an_index_that_misses_the_others_vectors(
 
     make_photos(tmp_path / "a", 3)
     make_photos(tmp_path / "b", 4, seed=1)
-    other_store = Store.open(fake_library.store.root, create=False)
+    other_store = Store.open(
+        fake_library.store.root,
+        create=False,
+        database=fake_library.settings.database,
+    )
     other = Library(
         other_store, fake_library.settings, fake_library.model, FakeEncoder()
     )

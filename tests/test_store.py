@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +8,7 @@ import pytest
 
 from retrieval.errors import LibraryError, NotFoundError
 from retrieval.records import EncodedFile, FailedFile, TagScores
-from retrieval.store import DATABASE_NAME, Store
+from retrieval.store import Store
 from retrieval.types import ModelInfo
 from retrieval.vectors import l2_normalize
 
@@ -31,8 +30,8 @@ def encoded(path: str, v: np.ndarray, digest: str = "h") -> EncodedFile:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store.open(tmp_path / "lib", create=True)
+def store(tmp_path: Path, test_database: str | None):
+    s = Store.open(tmp_path / "lib", create=True, database=test_database)
     s.set_model(MODEL)
     yield s
     s.close()
@@ -44,6 +43,8 @@ def test_open_missing_library_without_create_names_the_fix(tmp_path: Path) -> No
 
 
 def test_connection_pragmas(store: Store) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's own settings")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -146,9 +147,9 @@ def test_remove_cascades_to_vectors_and_tags(store: Store) -> None:
         [a], TagScores(label_set, np.array([[0.9, 0.1]]), np.array([[True, False]]))
     )
     store.remove([a])
-    with sqlite3.connect(store.root / DATABASE_NAME) as conn:
-        assert conn.execute("select count(*) from embeddings").fetchone() == (0,)
-        assert conn.execute("select count(*) from image_tags").fetchone() == (0,)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("select count(*) from embeddings").scalar() == 0
+        assert conn.exec_driver_sql("select count(*) from image_tags").scalar() == 0
 
 
 def test_model_change_drops_old_vectors(store: Store) -> None:

@@ -66,14 +66,16 @@ def open_library(tmp_path: Path, **settings: object) -> Library:
     config = Settings(library=tmp_path / "library", batch_size=4).with_options(
         **settings
     )
-    store = Store.open(config.library, create=True)
+    store = Store.open(config.library, create=True, database=config.database)
     encoder = FakeEncoder()
     return Library(store, config, encoder.info, encoder)
 
 
 @pytest.fixture
-def library(tmp_path: Path, photos: Path) -> Iterator[Library]:
-    library = open_library(tmp_path)
+def library(
+    tmp_path: Path, photos: Path, test_database: str | None
+) -> Iterator[Library]:
+    library = open_library(tmp_path, database=test_database)
     index_folders(library, [str(photos)])
     yield library
     library.close()
@@ -447,7 +449,8 @@ def test_search_sees_what_another_process_indexed(
     before = client.get("/api/search", params={"q": "x", "limit": 50}).json()
     assert len(before["results"]) == 6
     save(photos / "late.png", (1, 2))
-    writer = open_library(tmp_path)  # a watch daemon, say, with its own connection
+    # A watch daemon, say, with its own connection.
+    writer = open_library(tmp_path, database=library.settings.database)
     index_folders(writer, [str(photos)])
     writer.close()
     after = client.get("/api/search", params={"q": "x", "limit": 50}).json()

@@ -32,13 +32,13 @@ def png(scene: object) -> bytes:
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
+def library(tmp_path: Path, test_database: str | None) -> Iterator[Library]:
     photos = tmp_path / "photos"
     shapes_video(photos / "party.mp4", gop=10)
     # A Live Photo: the still shows a red circle, its motion a green heart.
     scene_frame(RED_CIRCLE, (320, 240)).save(photos / "IMG_0001.JPG")
     make_video(photos / "IMG_0001.MOV", [(2, GREEN_HEART)])
-    library = open_library(tmp_path)
+    library = open_library(tmp_path, database=test_database)
     index_folders(library, [str(photos)])
     yield library
     library.close()

@@ -255,7 +255,7 @@ class ImagesMixin(GenerationMixin):
                 s.execute(
                     update(Image)
                     .where(Image.id == image_id)
-                    .values(path=f"\0restoring{image_id}")
+                    .values(path=f"(restoring) {image_id}")
                 )
             for chunk in chunks([path for _, path, _, _ in items]):
                 s.execute(
