@@ -246,7 +246,8 @@ def test_tags_and_duplicates_views(page: Any, server: tuple[str, Path]) -> None:
     page.fill("#ls-name", "kinds")
     page.fill("#ls-labels", "circle\nstar\nheart\ntriangle\nsquare")
     page.click("#ls-submit")
-    page.wait_for_selector(".labelset[data-name=kinds] .chip")
+    # Tagging fits the set to the library first: seconds, more on a loaded machine.
+    page.wait_for_selector(".labelset[data-name=kinds] .chip", timeout=90_000)
     chips = page.eval_on_selector_all(
         ".labelset[data-name=kinds] .chip", "chips => chips.map(c => c.textContent)"
     )
@@ -256,7 +257,7 @@ def test_tags_and_duplicates_views(page: Any, server: tuple[str, Path]) -> None:
     page.click("#tab-dups")
     page.fill("#dups-threshold", "0.99")
     page.click("#dups-form button")
-    page.wait_for_selector(".group .tile")
+    page.wait_for_selector(".group .tile", timeout=60_000)
     groups = page.eval_on_selector_all(
         ".group",
         "groups => groups.map(g => [...g.querySelectorAll('.tile')]"
