@@ -169,6 +169,8 @@ def test_index_options_for_videos(tmp_path: Path) -> None:
     index_with_demo(photos, library, "--video-interval", "1", env=env)
     [(_, _, count)] = moment_rows(library)
     assert count == 6
+    status = run_cli("status", "--library", str(library))
+    assert "videos      1 of them, 0:06 of video in all" in status.stdout
     bad = run_cli(
         "index", str(photos), "--library", str(library), "--video-interval", "0"
     )

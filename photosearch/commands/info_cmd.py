@@ -68,11 +68,10 @@ def run_status(args: argparse.Namespace) -> int:
         f"{status['trashed']} in the trash"
     )
     if status["videos"]:
-        hours, rest = divmod(status["video_seconds"], 3600)
-        print(
-            f"videos      {status['videos']} of them, {hours}:{rest // 60:02d} hours "
-            "of video"
-        )
+        from photosearch.output import clock
+
+        length = clock(status["video_seconds"])
+        print(f"videos      {status['videos']} of them, {length} of video in all")
     for root in status["roots"]:
         state = (
             "online"
