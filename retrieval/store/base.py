@@ -162,20 +162,23 @@ def _make_folder(root: Path) -> None:
         ) from None
 
 
-def _check_revision(engine: Engine, where: str) -> None:
-    """A schema from a newer photosearch is not for this one to touch."""
+def _needs_upgrade(engine: Engine, where: str) -> bool:
+    """Whether the schema must be brought to the newest revision: not when it is there
+    (the common case, checked once, without Alembic's import); LibraryError for a
+    schema from a newer photosearch, which is not for this one to touch."""
     try:
         if db.is_current(engine):
-            return  # the common case, without Alembic's import
+            return False
         revision = db.revision_of(engine)
     except (DatabaseError, OperationalError):
-        return  # a damaged file: the upgrade says so
+        return True  # a damaged file: the upgrade says so
     if revision is not None and revision not in db.known_revisions():
         engine.dispose()
         raise LibraryError(
             f"the library database {where} was made by a newer photosearch (schema "
             f"{revision}): upgrade photosearch to open it"
         )
+    return True
 
 
 def _server_engine(url: str, root: Path, *, create: bool) -> Engine:
@@ -211,7 +214,8 @@ def _server_engine(url: str, root: Path, *, create: bool) -> Engine:
             f"no photosearch library in the database {shown}: run `photosearch index "
             "DIR` first, or pass the right --database"
         )
-    _check_revision(engine, shown)
+    if not _needs_upgrade(engine, shown):
+        return engine
     try:
         db.upgrade(engine)
     except (DatabaseError, OperationalError) as exc:
@@ -256,7 +260,8 @@ class StoreBase:
         elif not os.access(path, os.R_OK):
             raise LibraryError(f"cannot read {path}: fix its permissions")
         engine = db.make_engine(path)
-        _check_revision(engine, str(path))
+        if not _needs_upgrade(engine, str(path)):
+            return cls(engine, root)
         try:
             db.upgrade(engine)
         except (DatabaseError, OperationalError) as exc:
