@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import REPO, run_cli, serving
+from tests.conftest import REPO, index_with_demo, run_cli, serving
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -304,8 +304,7 @@ def test_place_camera_and_on_this_day(tmp_path: Path) -> None:
     Image.new("RGB", (64, 64), (0, 200, 0)).save(photos / "plain.png")
     library = tmp_path / "library"
     env = {"PHOTOSEARCH_LIBRARY": str(library), "HF_HUB_OFFLINE": "1"}
-    made = run_cli("index", str(photos), "--model", "demo", env=env)
-    assert made.returncode == 0, made.stderr
+    index_with_demo(photos, library, env=env)
     with serving(library, env=env) as (url, _), chromium_page() as page:
         page.goto(url)
         page.wait_for_function("document.querySelectorAll('#grid .tile').length === 3")
@@ -346,8 +345,7 @@ def test_a_video_result_plays_from_its_moment(tmp_path: Path) -> None:
     scene_frame(square, (240, 240)).save(photos / "square.png")
     library = tmp_path / "library"
     env = {"PHOTOSEARCH_LIBRARY": str(library), "HF_HUB_OFFLINE": "1"}
-    made = run_cli("index", str(photos), "--model", "demo", env=env)
-    assert made.returncode == 0, made.stderr
+    index_with_demo(photos, library, env=env)
     with serving(library, env=env) as (url, _), chromium_page() as page:
         page.goto(url)
         page.wait_for_function("document.querySelectorAll('#grid .tile').length === 2")

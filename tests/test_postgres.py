@@ -22,7 +22,7 @@ from retrieval.models import Base
 from retrieval.search import SearchOptions, search
 from retrieval.settings import Settings
 from retrieval.store import Store
-from tests.conftest import draw, run_cli
+from tests.conftest import draw, index_with_demo, run_cli
 from tests.fakes import FakeEncoder
 from tests.postgres import fresh_database, postgres_server
 from tests.videos import BLUE_STAR, scene_frame, shapes_video
@@ -198,17 +198,7 @@ def test_the_command_line_takes_the_database_url(database: str, tmp_path: Path) 
     draw(photos / "a.png", (250, 0, 0), fmt="PNG")
     draw(photos / "b.png", (0, 0, 250), fmt="PNG")
     library = tmp_path / "lib"
-    done = run_cli(
-        "index",
-        str(photos),
-        "--library",
-        str(library),
-        "--model",
-        "demo",
-        "--database",
-        database,
-    )
-    assert done.returncode == 0, done.stderr
+    index_with_demo(photos, library, "--database", database)
     assert not (library / "library.db").exists()  # the tables are in the server
     env = {"PHOTOSEARCH_DATABASE": database}
     found = run_cli("search", "a red square", "--library", str(library), env=env)
