@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-INDEX_TYPES = ("auto", "flat", "ivf")
+INDEX_TYPES = ("auto", "flat", "ivf", "pq")
 ENGINES = ("auto", "torch", "onnx", "onnx-int8")
 # Orders of search results: best first, or by EXIF date among the best matches.
 SORTS = ("score", "newest", "oldest")

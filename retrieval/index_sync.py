@@ -14,11 +14,12 @@ from retrieval.settings import Settings
 from retrieval.types import FloatArray, IdArray
 from retrieval.vector_index import (
     INDEX_NAME,
+    ExactVectors,
     IndexFileError,
     VectorIndex,
     remove_stale_temp_files,
 )
-from retrieval.views import best_per_photo
+from retrieval.views import best_per_photo, image_ids
 
 if TYPE_CHECKING:
     from retrieval.store import Store
@@ -27,6 +28,14 @@ log = logging.getLogger(__name__)
 
 RECALL_K = 10
 TUNING_QUERIES = 256
+# An IVF-SQ8 index tuned to visit more than this share of its buckets found no structure
+# to use in the vectors (near-uniform ones), and scans most of its 1 byte per dimension
+# per query: a "pq" index scans an eighth of that. (Judged with enough buckets to tell.)
+IVF_MAX_SHARE = 0.25
+IVF_MIN_LISTS = 32
+# Candidates a "pq" index may re-rank per query, tried in turn when its buckets alone do
+# not reach the recall target.
+RERANKS = (100, 300, 1000, 3000)
 
 
 @dataclass(frozen=True)
@@ -50,15 +59,23 @@ class IndexPolicy:
     def needs_rebuild(self, index: VectorIndex) -> bool:
         """The library outgrew (or shrank below) its index type, or has four times the
         vectors its IVF centroids were trained for."""
-        if self.kind_for(len(index), index.dim) != index.kind:
+        wanted = self.kind_for(len(index), index.dim)
+        # Where IVF is wanted, the build itself may have chosen "pq" (IVF_MAX_SHARE).
+        chosen = self.index_type == "auto" and (wanted, index.kind) == ("ivf", "pq")
+        if wanted != index.kind and not chosen:
             return True
-        return index.kind == "ivf" and len(index) > 4 * max(1, index.trained_for)
+        return index.kind != "flat" and len(index) > 4 * max(1, index.trained_for)
 
     def kind_for(self, count: int, dim: int) -> str:
+        """flat while small and its float32-sized footprint fits the memory budget; IVF
+        with 8-bit codes (a byte per dimension) while they fit; then "pq" (half a byte
+        per two dimensions)."""
         if self.index_type != "auto":
             return self.index_type
-        fits = count * dim * 4 <= self.index_memory_mb * 2**20
-        return "flat" if count <= self.flat_max_vectors and fits else "ivf"
+        budget = self.index_memory_mb * 2**20
+        if count <= self.flat_max_vectors and count * dim * 4 <= budget:
+            return "flat"
+        return "ivf" if count * dim <= budget else "pq"
 
 
 def ivf_lists(count: int) -> int:
@@ -78,6 +95,7 @@ def open_index(
         remove_stale_temp_files(store.root)
     try:
         index = VectorIndex.load(path, dim, mapped=not save)
+        index.exact = stored_vectors(store, dim)
         if index.generation == store.generation() or catch_up(store, index):
             return index
         reason = f"{path} is further behind the library than its change log reaches"
@@ -94,6 +112,15 @@ def open_index(
                 "could not save the rebuilt index to %s: %s", path, exc.strerror
             )
     return index
+
+
+def stored_vectors(store: Store, dim: int) -> ExactVectors:
+    """What a "pq" index re-ranks its candidates with: their items' stored vectors."""
+
+    def read(ids: IdArray) -> tuple[IdArray, FloatArray]:
+        return store.vectors_found(np.unique(image_ids(ids)).tolist(), dim, views=True)
+
+    return read
 
 
 def catch_up(store: Store, index: VectorIndex) -> bool:
@@ -133,8 +160,11 @@ def rebuild(store: Store, dim: int, policy: IndexPolicy | None = None) -> Vector
     for _ in range(3):
         before = store.generation()
         count = store.entry_count(dim)
-        if policy.kind_for(count, dim) == "ivf" and count > 0:
-            index = _build_ivf(store, dim, count, policy.index_recall)
+        kind = policy.kind_for(count, dim)
+        if kind != "flat" and count > 0:
+            index = _build_ivf(
+                store, dim, count, policy.index_recall, kind, policy.index_type
+            )
         else:
             index = VectorIndex(dim)
             for ids, vectors in store.iter_vectors(dim, views=True):
@@ -145,27 +175,41 @@ def rebuild(store: Store, dim: int, policy: IndexPolicy | None = None) -> Vector
     return index
 
 
-def _build_ivf(store: Store, dim: int, count: int, recall: float) -> VectorIndex:
+def _build_ivf(
+    store: Store, dim: int, count: int, recall: float, kind: str, forced: str
+) -> VectorIndex:
+    """An IVF index of `kind` ("ivf" or "pq") over every stored vector, tuned to `recall`
+    on queries drawn from them. An "ivf" index that must visit most of its buckets is
+    rebuilt as "pq", unless the user forced "ivf"."""
     lists = ivf_lists(count)
     step = max(1, count // (lists * 64))
     sample = np.concatenate(
         [vectors[::step] for _, vectors in store.iter_vectors(dim, views=True)]
     )
-    index = VectorIndex.ivf(dim, lists, sample)
-    index.trained_for = count
-    for ids, vectors in store.iter_vectors(dim, views=True):
-        index.add(ids, vectors)
     rng = np.random.default_rng(0)
     queries = sample[
         rng.choice(len(sample), min(TUNING_QUERIES, len(sample)), replace=False)
     ]
-    index.nprobe = tune_nprobe(store, index, queries, recall)
+    exact = exact_top(store, dim, queries, min(RECALL_K, count))
+    build = VectorIndex.pq if kind == "pq" else VectorIndex.ivf
+    index = build(dim, lists, sample)
+    index.trained_for = count
+    index.exact = stored_vectors(store, dim)
+    for ids, vectors in store.iter_vectors(dim, views=True):
+        index.add(ids, vectors)
+    tune(index, queries, exact, recall)
     log.info(
-        "built an IVF index: %d vectors, %d lists, nprobe %d",
+        "built a %s index: %d vectors, %d lists, nprobe %d%s",
+        kind,
         count,
         lists,
         index.nprobe,
+        f", {index.rerank} re-ranked" if kind == "pq" else "",
     )
+    unstructured = lists >= IVF_MIN_LISTS and index.nprobe > IVF_MAX_SHARE * lists
+    if kind == "ivf" and forced == "auto" and unstructured:
+        log.info("the vectors have little cluster structure: building a pq index")
+        return _build_ivf(store, dim, count, recall, "pq", forced)
     return index
 
 
@@ -192,17 +236,20 @@ def recall_at(index: VectorIndex, queries: FloatArray, exact: np.ndarray) -> flo
     return hits / exact.size
 
 
-def tune_nprobe(
-    store: Store, index: VectorIndex, queries: FloatArray, target: float
-) -> int:
-    """The smallest power-of-two nprobe whose recall@10 against exact search reaches
-    `target` on queries drawn from the library."""
+def tune(
+    index: VectorIndex, queries: FloatArray, exact: np.ndarray, target: float
+) -> None:
+    """The smallest power-of-two nprobe whose recall@10 against exact search (`exact`,
+    the true top ids of `queries`) reaches `target`; for "pq", with the fewest candidates
+    re-ranked (RERANKS) that get there, searching every bucket if need be."""
     lists = int(getattr(index.index, "nlist", 1))
-    exact = exact_top(store, index.dim, queries, min(RECALL_K, len(index)))
-    index.nprobe = 1
-    while index.nprobe < lists and recall_at(index, queries, exact) < target:
-        index.nprobe = min(lists, index.nprobe * 2)
-    return index.nprobe
+    for rerank in RERANKS if index.kind == "pq" else (0,):
+        index.rerank = rerank
+        index.nprobe = 1
+        while index.nprobe < lists and recall_at(index, queries, exact) < target:
+            index.nprobe = min(lists, index.nprobe * 2)
+        if recall_at(index, queries, exact) >= target:
+            return
 
 
 def save_index(store: Store, index: VectorIndex) -> None:

@@ -40,11 +40,14 @@ class Settings:
     # Images with more pixels than this are refused as decompression bombs.
     max_pixels: int = 250_000_000
     # Vector index: "auto" picks exact search while it is fast and fits the memory budget,
-    # else an approximate IVF index tuned to `index_recall`; "flat" or "ivf" force one.
+    # else an approximate IVF index tuned to `index_recall` (8-bit codes while they fit
+    # the budget and the vectors have cluster structure, else 4-bit product codes whose
+    # best candidates are re-ranked exactly: "pq"); "flat", "ivf" or "pq" force one.
     index_type: str = "auto"
     # Largest library searched exactly by "auto" (a flat scan of 250k is ~15 ms on 2 cores).
     flat_max_vectors: int = 250_000
-    # Memory the vector index may take, in MB (flat: 4 bytes per dimension per image).
+    # Memory the vector index may take, in MB (flat: 4 bytes per dimension per image,
+    # ivf: 1, pq: 1/4).
     index_memory_mb: int = 2048
     # recall@10 against exact search that an approximate index is tuned to reach.
     index_recall: float = 0.95

@@ -5,95 +5,50 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import struct
-import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from retrieval.errors import first_line
-from retrieval.faults import checkpoint
+from retrieval.index_file import (
+    INDEX_NAME,
+    IndexFileError,
+    read_header,
+    read_layout,
+    remove_stale_temp_files,
+    write_index_file,
+)
 from retrieval.types import FloatArray, IdArray
 from retrieval.views import MOMENT_BASE, every_view_id, moment_counts, moment_ids
 
+__all__ = [
+    "INDEX_NAME",
+    "KINDS",
+    "IndexFileError",
+    "VectorIndex",
+    "read_header",
+    "remove_stale_temp_files",
+]
+
 log = logging.getLogger(__name__)
 
-INDEX_NAME = "index.faiss"
-# The file is FAISS's own bytes, then this trailer: FAISS reads from the start of a file,
-# so only a trailer lets it map the file instead of reading it (a cold query on a large
-# library then touches only the pages its search visits).
-_MAGIC = b"PSFAISS3"
-# FAISS bytes, store generation, nprobe (0 for flat), vectors the IVF centroids were
-# trained for, magic
-_TRAILER = struct.Struct("<QQIQ8s")
-# Before the trailer the same fields were a header; such files still load (fully read).
-_OLD_MAGIC = b"PSFAISS2"
-_OLD_HEADER = struct.Struct("<8sQIQ")
-KINDS = ("flat", "ivf")
-_TEMP_PREFIX = ".index-"  # then the writer's pid, "-", random, ".tmp"
-
-
-class IndexFileError(Exception):
-    """The saved index is missing, damaged or out of date; it is rebuilt from the store."""
-
-
-@dataclass(frozen=True)
-class _Saved:
-    generation: int
-    nprobe: int
-    trained_for: int
-    # Where FAISS's bytes are in the file.
-    start: int
-    length: int
-    # Only a file with a trailer can be mapped (FAISS reads from offset 0).
-    mappable: bool
-
-
-def _read_layout(path: Path) -> _Saved:
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            head = f.read(_OLD_HEADER.size)
-            if size >= _TRAILER.size:
-                f.seek(size - _TRAILER.size)
-                tail = f.read(_TRAILER.size)
-            else:
-                tail = b""
-    except FileNotFoundError:
-        raise IndexFileError(f"{path} is missing") from None
-    except OSError as exc:
-        raise IndexFileError(f"{path} cannot be read: {exc.strerror}") from None
-    if len(tail) == _TRAILER.size:
-        length, generation, nprobe, trained_for, magic = _TRAILER.unpack(tail)
-        if magic == _MAGIC:
-            if length + _TRAILER.size != size:
-                raise IndexFileError(f"{path} is truncated")
-            return _Saved(generation, nprobe, trained_for, 0, length, True)
-    if len(head) == _OLD_HEADER.size:
-        magic, generation, nprobe, trained_for = _OLD_HEADER.unpack(head)
-        if magic == _OLD_MAGIC:
-            start = _OLD_HEADER.size
-            return _Saved(generation, nprobe, trained_for, start, size - start, False)
-    if size < _TRAILER.size:
-        raise IndexFileError(f"{path} is truncated")
-    raise IndexFileError(f"{path} is not a photosearch index")
-
-
-def read_header(path: Path) -> tuple[int, int] | None:
-    """(store generation, nprobe) of a saved index, without loading it; None if unreadable."""
-    try:
-        saved = _read_layout(path)
-    except IndexFileError:
-        return None
-    return saved.generation, saved.nprobe
+KINDS = ("flat", "ivf", "pq")
+# "pq" range searches gather candidates at least this far below the threshold (more when
+# the codes are seen to err more) before re-scoring them exactly.
+RANGE_MARGIN = 0.05
+# Given index ids, the stored (exact) vectors: (entry ids, vectors) of the items those
+# ids belong to, each view and moment included; what a "pq" index re-ranks with.
+ExactVectors = Callable[[IdArray], tuple[IdArray, FloatArray]]
 
 
 class VectorIndex:
     """Either exact ("flat": every vector compared) or approximate ("ivf": vectors bucketed
-    around trained centroids, 8-bit scalar quantised, `nprobe` buckets searched).
+    around trained centroids, 8-bit scalar quantised, `nprobe` buckets searched; "pq": the
+    same buckets holding 4-bit product-quantised residuals, a quarter of IVF's bytes and
+    scanned many times faster, whose `rerank` best candidates are then scored exactly from
+    the stored vectors, so the scores returned are exact).
 
     A flat index holds float16 codes: the store keeps vectors as float16, so float32 in
     the index would add bytes, not precision (scores are the same to the last bit), and
@@ -106,6 +61,7 @@ class VectorIndex:
         generation: int = -1,
         nprobe: int = 0,
         trained_for: int = 0,
+        rerank: int = 0,
     ) -> None:
         self.dim = dim
         self.index = index if index is not None else _flat(dim)
@@ -114,6 +70,10 @@ class VectorIndex:
         self.nprobe = nprobe
         # How many vectors the IVF centroids were trained for: far more means retrain.
         self.trained_for = trained_for
+        # "pq": candidates re-scored exactly per query (tuned with nprobe); 0 otherwise.
+        self.rerank = rerank
+        # "pq": where the exact vectors come from (the store); set by whoever opens it.
+        self.exact: ExactVectors | None = None
         # Searching straight from the mapped file, read-only (see `load`).
         self.mapped = False
         # Each video's number of moments besides its own id (retrieval.views), read from
@@ -156,8 +116,22 @@ class VectorIndex:
         index.train(np.ascontiguousarray(training, dtype=np.float32))
         return cls(dim, index, nprobe=1, trained_for=len(training))
 
+    @classmethod
+    def pq(cls, dim: int, lists: int, training: FloatArray) -> VectorIndex:
+        """An empty "pq" index, its centroids and codebooks trained on `training`: two
+        dimensions per 4-bit code (an eighth of float16's bytes), in FAISS's fast-scan
+        layout (codes compared 32 at a time in SIMD registers)."""
+        m = dim // 2 if dim % 2 == 0 else dim
+        index = faiss.index_factory(
+            dim, f"IVF{lists},PQ{m}x4fs", faiss.METRIC_INNER_PRODUCT
+        )
+        index.train(np.ascontiguousarray(training, dtype=np.float32))
+        return cls(dim, index, nprobe=1, trained_for=len(training), rerank=100)
+
     @property
     def kind(self) -> str:
+        if isinstance(self.index, faiss.IndexIVFPQFastScan):
+            return "pq"
         return "ivf" if isinstance(self.index, faiss.IndexIVF) else "flat"
 
     def __len__(self) -> int:
@@ -251,14 +225,44 @@ class VectorIndex:
             if len(allowed) == 0:
                 return empty
             selector = faiss.IDSelectorBatch(allowed)
-        if self.kind == "ivf":
+        if self.kind != "flat":
             params: faiss.SearchParameters = faiss.SearchParametersIVF(  # type: ignore[call-arg]
                 sel=selector, nprobe=nprobe or self.nprobe
             )
         else:
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        scores, ids = self.index.search(query, k, params=params)
+        if self.kind != "pq":
+            scores, ids = self.index.search(query, k, params=params)
+            return scores, ids
+        fetch = min(len(self), max(k, self.rerank))
+        _, candidates = self.index.search(query, fetch, params=params)
+        return self._rescored(query, candidates, k)
+
+    def _rescored(
+        self, query: FloatArray, candidates: IdArray, k: int
+    ) -> tuple[FloatArray, IdArray]:
+        """The top `k` of each row's candidates, by their exact scores."""
+        scores = np.zeros((len(query), k), dtype=np.float32)
+        ids = np.full((len(query), k), -1, dtype=np.int64)
+        for row, found in enumerate(candidates):
+            entries, exact = self._exact_scores(query[row], found)
+            top = np.argsort(-exact, kind="stable")[:k]
+            scores[row, : len(top)] = exact[top]
+            ids[row, : len(top)] = entries[top]
         return scores, ids
+
+    def _exact_scores(
+        self, query: FloatArray, candidates: IdArray
+    ) -> tuple[IdArray, FloatArray]:
+        """The candidates' exact scores, from their stored vectors (ascending ids)."""
+        if self.exact is None:
+            raise RuntimeError(
+                "a pq index searches only with its exact vectors attached"
+            )
+        entries, vectors = self.exact(candidates[candidates >= 0])
+        # Only what this index holds: a store ahead of it may know newer entries.
+        held = np.isin(entries, candidates)
+        return entries[held], vectors[held] @ query
 
     def search_filtered(
         self, query: FloatArray, k: int, allowed: IdArray
@@ -283,45 +287,59 @@ class VectorIndex:
         query = np.ascontiguousarray(np.atleast_2d(query), dtype=np.float32)
         params = (
             faiss.SearchParametersIVF(nprobe=self.nprobe)  # type: ignore[call-arg]
-            if self.kind == "ivf"
+            if self.kind != "flat"
             else None
         )
-        limits, scores, ids = self.index.range_search(query, threshold, params=params)
-        return [
-            (scores[limits[i] : limits[i + 1]], ids[limits[i] : limits[i + 1]])
-            for i in range(len(query))
-        ]
+        if self.kind != "pq":
+            limits, scores, ids = self.index.range_search(
+                query, threshold, params=params
+            )
+            return [
+                (scores[limits[i] : limits[i + 1]], ids[limits[i] : limits[i + 1]])
+                for i in range(len(query))
+            ]
+        # Fast-scan codes answer no range search: the nearest candidates are re-scored
+        # exactly, widened while the last of them, given the codes' error seen among
+        # them, may still be within reach.
+        found = []
+        for row in query:
+            fetch = max(self.rerank, 10)
+            while True:
+                approx, candidates = self.index.search(
+                    row[None, :], min(fetch, len(self)), params=params
+                )
+                entries, exact = self._exact_scores(row, candidates[0])
+                pairs = zip(candidates[0].tolist(), approx[0].tolist(), strict=True)
+                estimated = dict(pairs)
+                error = max(
+                    (
+                        abs(estimated[e] - s)
+                        for e, s in zip(entries.tolist(), exact.tolist(), strict=True)
+                    ),
+                    default=0.0,
+                )
+                margin = max(RANGE_MARGIN, 2 * error)
+                if fetch >= len(self) or approx[0][-1] < threshold - margin:
+                    break
+                fetch *= 4
+            keep = exact >= threshold
+            order = np.argsort(-exact[keep], kind="stable")
+            found.append((exact[keep][order], entries[keep][order]))
+        return found
 
     def save(self, path: Path) -> None:
-        """Write to a temporary file, fsync, and rename over `path`: a crash leaves the old
-        file or the new one, never half of one. An index of unknown generation is not saved."""
-        generation = self.generation
-        if generation < 0:
+        """Written atomically (retrieval.index_file). An index of unknown generation is
+        not saved."""
+        if self.generation < 0:
             return
-        payload = faiss.serialize_index(self.index)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f"{_TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=path.parent
+        write_index_file(
+            path,
+            faiss.serialize_index(self.index).tobytes(),
+            self.generation,
+            self.nprobe,
+            self.trained_for,
+            self.rerank,
         )
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(payload.tobytes())
-                out.write(
-                    _TRAILER.pack(
-                        len(payload), generation, self.nprobe, self.trained_for, _MAGIC
-                    )
-                )
-                out.flush()
-                os.fsync(out.fileno())
-            checkpoint("index-written")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
     @classmethod
     def load(
@@ -337,13 +355,15 @@ class VectorIndex:
 
         `mapped`: map the file instead of reading it, for a process that mostly searches;
         the first change to a mapped index reads it whole (see `_own`)."""
-        saved = _read_layout(path)
+        saved = read_layout(path)
         if generation is not None and saved.generation != generation:
             raise IndexFileError(
                 f"{path} is stale (generation {saved.generation}, library {generation})"
             )
         try:
-            if mapped and saved.mappable:
+            # Fast-scan ("pq") lists cannot be mapped; they are an eighth of float16's
+            # bytes, and read whole.
+            if mapped and saved.mappable and not saved.rerank:
                 # Flat indexes map their codes (MMAP_IFC), IVF ones their inverted
                 # lists (MMAP); FAISS accepts only the flag of the index's own kind.
                 flag = (
@@ -362,7 +382,14 @@ class VectorIndex:
             ) from None
         if index.d != dim:
             raise IndexFileError(f"{path} has dimension {index.d}, library has {dim}")
-        loaded = cls(dim, index, saved.generation, saved.nprobe, saved.trained_for)
+        loaded = cls(
+            dim,
+            index,
+            saved.generation,
+            saved.nprobe,
+            saved.trained_for,
+            saved.rerank,
+        )
         loaded.mapped = mapped
         return loaded
 
@@ -372,23 +399,3 @@ def _flat(dim: int) -> faiss.Index:
         dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
     )
     return faiss.IndexIDMap2(codes)
-
-
-def remove_stale_temp_files(folder: Path) -> None:
-    """Temporary index files left by a process that died mid-save. Each carries its
-    writer's process id: a live process's file is its save in progress, left alone."""
-    for stale in folder.glob(f"{_TEMP_PREFIX}*.tmp"):
-        pid = stale.name[len(_TEMP_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and _alive(int(pid)):
-            continue
-        stale.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True

@@ -214,3 +214,39 @@ def test_catching_up_is_fast_on_a_large_index(large_ivf: Library) -> None:
     hits = search(reader, clustered(1, seed=9)[0], SearchOptions(top=1, under="/late"))
     assert hits and hits[0].path.startswith("/late/")
     reader.close()
+
+
+def test_a_pq_library_searches_exactly_scored_and_readers_follow_it(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "lib"
+    writer = open_library(root, writer=True, index_type="pq")
+    vectors = clustered(10_000, seed=6)
+    paths = [f"/{'few' if i % 200 == 0 else 'rest'}/{i}.jpg" for i in range(10_000)]
+    writer.store.write_batch(
+        [encoded(p, v) for p, v in zip(paths, vectors, strict=True)]
+    )
+    assert writer.index.kind == "pq" and writer.index.rerank > 0
+    queries = clustered(20, seed=13)
+    recall = []
+    for query in queries:
+        hits = search(writer, query, SearchOptions(top=10))
+        exact = brute_force(writer, query, "/", 10)
+        recall.append(len({h.image_id for h in hits} & set(exact)) / 10)
+        # Scores are the stored vectors' own.
+        stored = writer.store.vectors([h.image_id for h in hits], DIM) @ query
+        np.testing.assert_allclose([h.score for h in hits], stored, atol=1e-5)
+        few = search(writer, query, SearchOptions(top=5, under="/few"))
+        assert [h.image_id for h in few] == brute_force(writer, query, "/few", 5)
+    assert np.mean(recall) >= 0.9, recall
+    writer.save_index()
+    reader = open_library(root, writer=False, index_type="pq")
+    assert reader.index.kind == "pq"
+    same_index(reader, writer)
+    write(writer, ["/late/0.jpg"], clustered(1, seed=21))
+    reader.reload_if_stale()
+    same_index(reader, writer)
+    hits = search(reader, clustered(1, seed=21)[0], SearchOptions(top=1))
+    assert hits[0].path == "/late/0.jpg"
+    writer.close()
+    reader.close()

@@ -468,7 +468,7 @@ def test_a_video_still_being_written_waits_until_it_settles(
     assert not _settled(Work(entry, "hash"), 0.0, halt)
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "ivf", "pq"])
 @pytest.mark.parametrize("mapped", [False, True])
 def test_the_index_removes_every_moment_of_a_video_even_after_a_reload(
     tmp_path: Path, kind: str, mapped: bool
@@ -483,7 +483,8 @@ def test_the_index_removes_every_moment_of_a_video_even_after_a_reload(
         v = rng.standard_normal((n, dim)).astype(np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
-    index = VectorIndex.ivf(dim, 4, unit(400)) if kind == "ivf" else VectorIndex(dim)
+    build = {"ivf": VectorIndex.ivf, "pq": VectorIndex.pq}.get(kind)
+    index = build(dim, 4, unit(400)) if build else VectorIndex(dim)
     # Photos 1-3 (photo 2 wide, with 2 views), videos 4 (40 moments) and 5 (3 moments).
     ids, vectors = entries(
         [1, 2, 3, 4, 5],

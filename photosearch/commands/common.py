@@ -103,8 +103,9 @@ def add_indexing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--index-type",
         choices=INDEX_TYPES,
-        help="vector index: auto (exact while fast enough, then approximate IVF tuned to "
-        f"recall@10 >= {now.index_recall}), flat (always exact) or ivf (default "
+        help="vector index: auto (exact while fast enough, then approximate, tuned to "
+        f"recall@10 >= {now.index_recall}), flat (always exact), ivf (8-bit codes) or pq "
+        "(4-bit codes re-ranked exactly, for tens of millions) (default "
         f"{now.index_type}; $PHOTOSEARCH_INDEX_TYPE)",
     )
 
