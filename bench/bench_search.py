@@ -1,9 +1,11 @@
 """Query latency of the vector index on synthetic CLIP-like vectors.
 
-    python -m bench.bench_search [--sizes 10000 100000 1000000] [--dim 512]
+    python -m bench.bench_search [--sizes 10000 100000 1000000] [--dim 512] [--uniform]
 
 Vectors are unit-length draws around a few thousand random centres (photo libraries are
-clustered; uniform noise on the sphere is not like them), rounded to float16 as the store keeps them.
+clustered; uniform noise on the sphere is not like them), or with --uniform uniform on the
+sphere (the worst case: no structure for an IVF index to use), rounded to float16 as the
+store keeps them.
 For each size, the index the automatic policy picks is built (as `rebuild` does from the
 store) and queried with fresh vectors: p50 / p95 latency of single queries, recall@10
 against exact search, build time, and the recall@10 of float16 against float32 vectors.
@@ -60,6 +62,12 @@ class ArrayStore:
             stop = min(len(self.vectors), start + chunk)
             yield np.arange(start, stop, dtype=np.int64), self.vectors[start:stop]
 
+    def vectors_found(
+        self, ids: list[int], dim: int, *, views: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        found = np.unique(np.asarray(ids, dtype=np.int64))
+        return found, self.vectors[found].astype(np.float32)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -68,6 +76,9 @@ def main() -> None:
     )
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--uniform", action="store_true", help="vectors uniform on the sphere"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     centres = l2_normalize(rng.standard_normal((4096, args.dim)).astype(np.float32))
@@ -76,14 +87,21 @@ def main() -> None:
         "| vectors | index | build s | p50 ms | p95 ms | recall@10 | float16 recall@10 | peak RSS GB |"
     )
     print("|---|---|---|---|---|---|---|---|")
+
+    def draw(n: int) -> np.ndarray:
+        if args.uniform:
+            return l2_normalize(rng.standard_normal((n, args.dim), dtype=np.float32))
+        return clustered(n, args.dim, rng, centres)
+
     for n in args.sizes:
-        full = clustered(n, args.dim, rng, centres)
+        full = draw(n)
         vectors = stored_precision(full)
         store = ArrayStore(vectors)
-        queries = clustered(args.queries, args.dim, rng, centres)
+        queries = draw(args.queries)
         start = time.perf_counter()
         index = rebuild(store, args.dim, policy)  # type: ignore[arg-type]
         build = time.perf_counter() - start
+        index.search(queries[0], 10)  # warm-up
         times = []
         for q in queries:
             start = time.perf_counter()
@@ -99,8 +117,9 @@ def main() -> None:
         )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
         kind = f"{index.kind}" + (
-            f", nprobe {index.nprobe}" if index.kind == "ivf" else ""
+            f", nprobe {index.nprobe}" if index.kind != "flat" else ""
         )
+        kind += f", {index.rerank} re-ranked" if index.rerank else ""
         print(
             f"| {n:,} | {kind} | {build:.1f} | {np.percentile(times, 50):.2f} | "
             f"{np.percentile(times, 95):.2f} | {recall:.3f} | {f16:.3f} | {peak:.1f} |"

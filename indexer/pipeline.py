@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -14,21 +15,20 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from indexer.details import catch_up_details, details_for
+from indexer.details import catch_up_details
+from indexer.encode import Encoding
 from indexer.hashing import content_hash
 from indexer.plan import Plan, Work, make_plan
-from indexer.prefetch import Ready, decode_one, decoded_batches
+from indexer.prefetch import decoded_batches
 from indexer.roots import classify
 from indexer.scan import FileEntry, file_entry, inside, walk
-from indexer.videos import encode_videos
 from retrieval.faults import checkpoint
 from retrieval.library import Library
 from retrieval.records import Clip, EncodedFile, FailedFile, FileState, TagScores
 from retrieval.settings import batch_size_for
 from retrieval.tagging import FIT_SAMPLE, Scorer, calibrated, scorer
 from retrieval.types import FloatArray
-from retrieval.vectors import stored_precision
-from retrieval.video import Sampling, is_video
+from retrieval.video import is_video
 from retrieval.views import entries
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,16 @@ class _Tagger:
             for ready in self.sets
         ]
         return [ready.score(vectors, views, clips) for ready in self.sets]
+
+
+def _local_photos(
+    encoding: Encoding, photos: Sequence[Work], workers: int | None
+) -> Iterator[tuple[Sequence[Work], list[EncodedFile], list[FailedFile]]]:
+    """Batches decoded ahead by worker threads, encoded here."""
+    for batch, results in decoded_batches(
+        photos, encoding.batch_size, encoding.decode, workers=workers
+    ):
+        yield batch, *encoding.photos(results)
 
 
 def scan(roots: Sequence[str]) -> list[FileEntry]:
@@ -326,86 +336,41 @@ def _apply(
 
     photos = [w for w in plan.encode if not is_video(w.entry.path)]
     videos = [w for w in plan.encode if is_video(w.entry.path)]
-    encoded = 0
-    bar = tqdm(total=len(photos), unit="img", disable=not progress, leave=False)
     encoder = library.encoder
-    # Decode no finer than the model looks (see `decode`): the rest is thrown away anyway.
-    # Tiles need their share of the photo at the model's resolution.
-    tile_side = encoder.image_size if plan.encode else 1
-    draft = tile_side * max(1, settings.tiles) if plan.encode else None
+    encoding = Encoding(
+        settings,
+        encoder,
+        batch_size_for(settings, getattr(encoder, "device", "cpu")),
+    )
+    with ExitStack() as scope:
+        remote = None
+        if settings.ray is not None and plan.encode:
+            from indexer.ray_encode import RayEncoding
 
-    def job(work: Work) -> Ready | FailedFile | None:
-        return decode_one(
-            work,
-            settings.max_pixels,
-            draft,
-            encoder.prepare,
-            settings.views_aspect,
-            settings.tiles,
-            tile_side,
-        )
-
-    batch_size = batch_size_for(settings, getattr(encoder, "device", "cpu"))
-    workers = settings.decode_workers or None
-    for batch, results in decoded_batches(photos, batch_size, job, workers=workers):
-        if stop is not None and stop():
-            break
-        ready = [r for r in results if isinstance(r, Ready)]
-        bad = [r for r in results if isinstance(r, FailedFile)]
-        # One forward pass for the batch's photos and their other views.
-        encoded_all = stored_precision(
-            encoder.encode_prepared(
-                [r.prepared for r in ready] + [v for r in ready for v in r.views]
+            remote = scope.enter_context(
+                RayEncoding(settings, library.model, store.root, encoding.batch_size)
             )
+        batches = (
+            remote.photos(photos)
+            if remote is not None
+            else _local_photos(encoding, photos, settings.decode_workers or None)
         )
-        vectors, rest = encoded_all[: len(ready)], encoded_all[len(ready) :]
-        ends = np.cumsum([len(r.views) for r in ready])
-        views = [
-            rest[end - len(r.views) : end] if r.views else None
-            for r, end in zip(ready, ends, strict=True)
-        ]
-        checkpoint("encoded")
-        details = details_for([r.decoded.info for r in ready])
-        records = [
-            EncodedFile(
-                r.work.entry.path,
-                r.work.entry.size,
-                r.work.entry.mtime_ns,
-                r.work.content_hash,
-                r.decoded.width,
-                r.decoded.height,
-                r.decoded.taken_at,
-                vector,
-                extra,
-                detail,
-            )
-            for r, vector, extra, detail in zip(
-                ready, vectors, views, details, strict=True
-            )
-        ]
-        write(records, bad)
-        encoded += len(records)
-        bar.update(len(batch))
-    bar.close()
-    if videos and (stop is None or not stop()):
-        bar = tqdm(
-            total=0.0, unit="s", desc="videos", disable=not progress, leave=False
-        )
-        encoded += encode_videos(
-            videos,
-            encode=encoder.encode_prepared,
-            prepare=encoder.prepare,
-            short_side=tile_side,
-            sampling=Sampling(settings.video_interval, settings.video_scene),
-            max_pixels=settings.max_pixels,
-            batch_size=batch_size,
-            write=write,
-            details=lambda infos: details_for([i.details for i in infos]),
-            stop=stop,
-            bar=bar,
-            settle=settings.debounce,
-        )
+        encoded = 0
+        bar = tqdm(total=len(photos), unit="img", disable=not progress, leave=False)
+        for batch, records, bad in batches:
+            write(records, bad)
+            encoded += len(records)
+            bar.update(len(batch))
+            if stop is not None and stop():
+                break
         bar.close()
+        if videos and (stop is None or not stop()):
+            bar = tqdm(
+                total=0.0, unit="s", desc="videos", disable=not progress, leave=False
+            )
+            source = remote if remote is not None else encoding
+            encoded += source.videos(videos, write, stop=stop, bar=bar)
+            bar.close()
     library.refresh_index_type()
     library.save_index()
     return IndexSummary(

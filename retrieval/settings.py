@@ -94,6 +94,12 @@ class Settings:
     # CPU). onnx-int8: as onnx, with the image tower's weights quantised to int8 for
     # indexing (about twice as fast on a CPU, answers a little less exact).
     engine: str = "auto"
+    # `index --ray`: the photos and videos are decoded and encoded by workers of a Ray
+    # cluster ("local": one started on this machine for the run; else the address of a
+    # running one, as `ray start --head` printed it); None: in this process. Each worker
+    # holds a model and takes a GPU when the cluster has them, else `ray_worker_cpus`.
+    ray: str | None = None
+    ray_worker_cpus: int = 2
 
     @classmethod
     def from_env(
@@ -111,6 +117,7 @@ class Settings:
             "token",
             "engine",
             "database",
+            "ray",
         ):
             if env.get(f"PHOTOSEARCH_{name.upper()}"):
                 values[name] = env[f"PHOTOSEARCH_{name.upper()}"]
@@ -130,6 +137,7 @@ class Settings:
             ("index_recall", float),
             ("upload_max_mb", int),
             ("exact_filter_max", int),
+            ("ray_worker_cpus", int),
             ("trash_days", float),
             ("debounce", float),
             ("rescan_interval", float),
@@ -183,6 +191,11 @@ class Settings:
             raise UsageError(
                 f"--engine {self.engine} runs on the CPU: use --engine torch with "
                 f"--device {self.device}"
+            )
+        if self.ray_worker_cpus < 1:
+            raise UsageError(
+                f"Ray worker CPUs {self.ray_worker_cpus} must be at least 1: fix "
+                "PHOTOSEARCH_RAY_WORKER_CPUS"
             )
         if self.batch_size < 0:
             raise UsageError(

@@ -29,6 +29,16 @@ def register(
         action="store_true",
         help="re-encode every image, e.g. after choosing another --model",
     )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="decode and encode on the workers of a Ray cluster: the address `ray start "
+        "--head` printed, or none for one started on this machine for the run; the "
+        "workers read the files by the paths given here (shared storage; see the "
+        "README) ($PHOTOSEARCH_RAY)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
