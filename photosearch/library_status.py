@@ -18,8 +18,8 @@ def collect(
     asking every few seconds); else it is opened here (its tables in `database`, if
     given). Raises LibraryError if there is no library at `root`."""
     from indexer.daemon_lock import read_status
+    from retrieval.index_file import INDEX_NAME, IndexFileError, read_layout
     from retrieval.store import Store
-    from retrieval.vector_index import INDEX_NAME, read_header
 
     opened = store or Store.open(root, create=False, database=database)
     try:
@@ -38,13 +38,16 @@ def collect(
     )
     index_file = root / INDEX_NAME
     index_bytes = index_file.stat().st_size if index_file.exists() else 0
-    header = read_header(index_file)
-    if header is None:
+    try:
+        saved = read_layout(index_file)
+    except IndexFileError:
         index_type = "none yet (built on first search)"
     else:
-        generation, nprobe = header
-        index_type = f"ivf, nprobe {nprobe}" if nprobe else "flat"
-        if generation != store_generation:
+        if saved.rerank:
+            index_type = f"pq, nprobe {saved.nprobe}, {saved.rerank} re-ranked"
+        else:
+            index_type = f"ivf, nprobe {saved.nprobe}" if saved.nprobe else "flat"
+        if saved.generation != store_generation:
             index_type += " (behind the library: caught up on next use)"
     return {
         "library": str(root),

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from photosearch.library_status import collect
 from retrieval.library import Library
 from retrieval.records import EncodedFile
 from retrieval.search import SearchOptions, search
@@ -240,6 +241,10 @@ def test_a_pq_library_searches_exactly_scored_and_readers_follow_it(
         assert [h.image_id for h in few] == brute_force(writer, query, "/few", 5)
     assert np.mean(recall) >= 0.9, recall
     writer.save_index()
+    status = collect(root)
+    assert status["index_type"] == f"pq, nprobe {writer.index.nprobe}, " + (
+        f"{writer.index.rerank} re-ranked"
+    )
     reader = open_library(root, writer=False, index_type="pq")
     assert reader.index.kind == "pq"
     same_index(reader, writer)
