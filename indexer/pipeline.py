@@ -243,7 +243,8 @@ def index_changes(
         find_copies=store.images_with_hashes,
         find_trashed=partial(store.images_with_hashes, trashed=True),
     )
-    return _apply(library, plan, progress=False, stop=stop)
+    # A round of changes is a few files: not worth a cluster's round trips.
+    return _apply(library, plan, progress=False, stop=stop, remote=False)
 
 
 def _apply(
@@ -252,9 +253,11 @@ def _apply(
     *,
     progress: bool,
     stop: Callable[[], bool] | None = None,
+    remote: bool = True,
 ) -> IndexSummary:
     """Carry out a plan. `stop` is asked between batches: work left undone is found again by
-    the next reconciliation, since nothing half-done is ever written."""
+    the next reconciliation, since nothing half-done is ever written. `remote`: encode on
+    the Ray cluster of `Settings.ray`, if one is set."""
     store, dim, settings = library.store, library.model.dim, library.settings
     # Loaded now, so that the run's changes are mirrored in it and saved.
     _ = library.index
@@ -343,16 +346,16 @@ def _apply(
         batch_size_for(settings, getattr(encoder, "device", "cpu")),
     )
     with ExitStack() as scope:
-        remote = None
-        if settings.ray is not None and plan.encode:
+        cluster = None
+        if remote and settings.ray is not None and plan.encode:
             from indexer.ray_encode import RayEncoding
 
-            remote = scope.enter_context(
+            cluster = scope.enter_context(
                 RayEncoding(settings, library.model, store.root, encoding.batch_size)
             )
         batches = (
-            remote.photos(photos)
-            if remote is not None
+            cluster.photos(photos)
+            if cluster is not None
             else _local_photos(encoding, photos, settings.decode_workers or None)
         )
         encoded = 0
@@ -368,7 +371,7 @@ def _apply(
             bar = tqdm(
                 total=0.0, unit="s", desc="videos", disable=not progress, leave=False
             )
-            source = remote if remote is not None else encoding
+            source = cluster if cluster is not None else encoding
             encoded += source.videos(videos, write, stop=stop, bar=bar)
             bar.close()
     library.refresh_index_type()
