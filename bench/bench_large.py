@@ -130,7 +130,7 @@ def search_phase(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     index = VectorIndex.load(Path(args.work) / "index.faiss", args.dim)
     loaded = time.perf_counter() - started
-    index.exact = store.vectors_found  # type: ignore[assignment]
+    index.exact = lambda ids: store.vectors_found(ids.tolist(), args.dim)
     index.search(queries[0], 10)  # warm-up
     times, found = [], []
     for query in queries:
@@ -186,6 +186,7 @@ def main() -> None:
     index.save(work / "index.faiss")
     build_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     size = (work / "index.faiss").stat().st_size
+    print(f"built in {build:.0f} s (peak RSS {build_peak:.1f} GB)", flush=True)
     del index
 
     queries = np.load(path.with_suffix(".queries.npy"))[: args.queries]
@@ -196,10 +197,12 @@ def main() -> None:
         [sys.executable, "-m", "bench.bench_large", "--search-only"]
         + [f"--vectors={args.vectors}", f"--dim={args.dim}"]
         + [f"--queries={args.queries}", f"--work={args.work}"],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
     )
+    if run.returncode:
+        raise SystemExit(f"the search process failed:\n{run.stderr[-3000:]}")
     result = json.loads(run.stdout.strip().splitlines()[-1])
     found = np.asarray(result["found"])
     recall = np.mean(
