@@ -38,6 +38,8 @@ KINDS = ("flat", "ivf", "pq")
 # "pq" range searches gather candidates at least this far below the threshold (more when
 # the codes are seen to err more) before re-scoring them exactly.
 RANGE_MARGIN = 0.05
+# The lookup tables a "pq" search builds at once, at most (see `search`).
+LUT_BYTES = 256 * 2**20
 # Given index ids, the stored (exact) vectors: (entry ids, vectors) of the items those
 # ids belong to, each view and moment included; what a "pq" index re-ranks with.
 ExactVectors = Callable[[IdArray], tuple[IdArray, FloatArray]]
@@ -235,7 +237,18 @@ class VectorIndex:
             scores, ids = self.index.search(query, k, params=params)
             return scores, ids
         fetch = min(len(self), max(k, self.rerank))
-        _, candidates = self.index.search(query, fetch, params=params)
+        # Fast-scan IVF builds every query's lookup tables for all its buckets at once
+        # (16 floats per code per bucket): many queries over many buckets would take
+        # gigabytes, so they go a slice at a time.
+        probes = min(int(getattr(self.index, "nlist", 1)), nprobe or self.nprobe)
+        codes = int(getattr(self.index, "M", self.dim))
+        rows = max(1, LUT_BYTES // (probes * codes * 16 * 4))
+        candidates = np.concatenate(
+            [
+                self.index.search(query[i : i + rows], fetch, params=params)[1]
+                for i in range(0, len(query), rows)
+            ]
+        )
         return self._rescored(query, candidates, k)
 
     def _rescored(
@@ -370,6 +383,10 @@ class VectorIndex:
                     faiss.IO_FLAG_MMAP_IFC if saved.nprobe == 0 else faiss.IO_FLAG_MMAP
                 )
                 index = faiss.read_index(str(path), flag | faiss.IO_FLAG_READ_ONLY)
+            elif saved.mappable:
+                # FAISS reads its bytes and stops before the trailer: no copy here.
+                index = faiss.read_index(str(path))
+                mapped = False
             else:
                 with open(path, "rb") as f:
                     f.seek(saved.start)
