@@ -183,8 +183,10 @@ def _build_ivf(
     rebuilt as "pq", unless the user forced "ivf"."""
     lists = ivf_lists(count)
     step = max(1, count // (lists * 64))
+    # Copies: a slice of a chunk would keep the whole chunk alive, every vector of the
+    # library in float32 at once.
     sample = np.concatenate(
-        [vectors[::step] for _, vectors in store.iter_vectors(dim, views=True)]
+        [vectors[::step].copy() for _, vectors in store.iter_vectors(dim, views=True)]
     )
     rng = np.random.default_rng(0)
     queries = sample[
