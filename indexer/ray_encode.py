@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -74,12 +75,21 @@ class _Worker:
         self.readers = ThreadPoolExecutor(
             max_workers=settings.decode_workers or max(1, int(cores))
         )
+        # The actor takes IN_FLIGHT calls at once, so that one batch's files are read
+        # while another's go through the model; the model itself takes one at a time.
+        self.model = threading.Lock()
 
     def pid(self) -> int:
         return os.getpid()
 
+    def warm(self) -> int:
+        """Load the model now (else the first batch does); the model's input size."""
+        return self.encoding.tile_side
+
     def photos(self, works: list[Work]) -> Written:
-        return self.encoding.photos(list(self.readers.map(self.encoding.decode, works)))
+        decoded = list(self.readers.map(self.encoding.decode, works))
+        with self.model:
+            return self.encoding.photos(decoded)
 
     def videos(self, works: list[Work]) -> Written:
         records: list[EncodedFile] = []
@@ -89,7 +99,8 @@ class _Worker:
             records.extend(done)
             failures.extend(bad)
 
-        self.encoding.videos(works, keep)
+        with self.model:
+            self.encoding.videos(works, keep)
         return records, failures
 
 
@@ -134,7 +145,7 @@ class RayEncoding:
             cpus = min(settings.ray_worker_cpus, cores)
             self.per_worker = {"num_cpus": cpus}
             count = max(1, cores // cpus)
-        self.actor_class = ray.remote(max_restarts=0, max_task_retries=0)(_Worker)
+        self.actor_class = ray.remote(_Worker)
         self.args = (settings, info, str(root), batch_size)
         self.workers: list[Any] = []
         # Each worker's process id, asked first thing (its calls run in order).
@@ -152,7 +163,13 @@ class RayEncoding:
         )
 
     def _start_worker(self) -> None:
-        worker = self.actor_class.options(**self.per_worker).remote(*self.args)
+        # A dead worker is not restarted by Ray: its batches go to the others (`_lost`).
+        worker = self.actor_class.options(
+            max_restarts=0,
+            max_task_retries=0,
+            max_concurrency=IN_FLIGHT,
+            **self.per_worker,
+        ).remote(*self.args)
         self.workers.append(worker)
         self.pids[worker] = worker.pid.remote()  # type: ignore[attr-defined]
 
