@@ -587,7 +587,10 @@ def test_openapi_declares_images_statuses_and_the_token(client: TestClient) -> N
     size = next(p for p in thumb["parameters"] if p["name"] == "size")
     assert size["schema"]["enum"] == [320, 1280]
     original = spec["paths"]["/api/images/{image_id}/original"]["get"]
-    assert set(original["responses"]["200"]["content"]) == {"image/*"}
+    # Photos and videos, whole or the part a Range header asks for.
+    for status in ("200", "206"):
+        assert set(original["responses"][status]["content"]) == {"image/*", "video/*"}
+    assert "416" in original["responses"]
     for path, operations in spec["paths"].items():
         for operation in operations.values():
             assert {"404", "422", "500"} <= set(operation["responses"]), path

@@ -527,7 +527,15 @@ def create_app(
         response_class=FileResponse,
         responses={
             **errors,
-            200: {"description": "the image file", "content": {"image/*": IMAGE_BYTES}},
+            200: {
+                "description": "the photo's or video's file",
+                "content": {"image/*": IMAGE_BYTES, "video/*": IMAGE_BYTES},
+            },
+            206: {
+                "description": "the part of it a Range header asked for",
+                "content": {"image/*": IMAGE_BYTES, "video/*": IMAGE_BYTES},
+            },
+            416: {"description": "a Range outside the file"},
         },
     )
     def original(image_id: ImageIdP) -> FileResponse:
