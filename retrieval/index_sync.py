@@ -180,7 +180,8 @@ def _build_ivf(
 ) -> VectorIndex:
     """An IVF index of `kind` ("ivf" or "pq") over every stored vector, tuned to `recall`
     on queries drawn from them. An "ivf" index that must visit most of its buckets is
-    rebuilt as "pq", unless the user forced "ivf"."""
+    rebuilt as "pq", unless the user forced "ivf" (from the same sample and the same
+    exact answers: the store is not read for them again)."""
     lists = ivf_lists(count)
     step = max(1, count // (lists * 64))
     # Copies: a slice of a chunk would keep the whole chunk alive, every vector of the
@@ -193,25 +194,30 @@ def _build_ivf(
         rng.choice(len(sample), min(TUNING_QUERIES, len(sample)), replace=False)
     ]
     exact = exact_top(store, dim, queries, min(RECALL_K, count))
-    build = VectorIndex.pq if kind == "pq" else VectorIndex.ivf
-    index = build(dim, lists, sample)
-    index.trained_for = count
-    index.exact = stored_vectors(store, dim)
-    for ids, vectors in store.iter_vectors(dim, views=True):
-        index.add(ids, vectors)
-    tune(index, queries, exact, recall)
-    log.info(
-        "built a %s index: %d vectors, %d lists, nprobe %d%s",
-        kind,
-        count,
-        lists,
-        index.nprobe,
-        f", {index.rerank} re-ranked" if kind == "pq" else "",
-    )
+
+    def tuned(kind: str) -> VectorIndex:
+        build = VectorIndex.pq if kind == "pq" else VectorIndex.ivf
+        index = build(dim, lists, sample)
+        index.trained_for = count
+        index.exact = stored_vectors(store, dim)
+        for ids, vectors in store.iter_vectors(dim, views=True):
+            index.add(ids, vectors)
+        tune(index, queries, exact, recall)
+        log.info(
+            "built a %s index: %d vectors, %d lists, nprobe %d%s",
+            kind,
+            count,
+            lists,
+            index.nprobe,
+            f", {index.rerank} re-ranked" if kind == "pq" else "",
+        )
+        return index
+
+    index = tuned(kind)
     unstructured = lists >= IVF_MIN_LISTS and index.nprobe > IVF_MAX_SHARE * lists
     if kind == "ivf" and forced == "auto" and unstructured:
         log.info("the vectors have little cluster structure: building a pq index")
-        return _build_ivf(store, dim, count, recall, "pq", forced)
+        return tuned("pq")
     return index
 
 
