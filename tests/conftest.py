@@ -123,11 +123,11 @@ def run_cli(
     )
 
 
-def index_with_demo(
+def run_demo_index(
     photos: Path, library: Path, *extra: str, env: dict[str, str] | None = None
-) -> None:
-    """`photosearch index PHOTOS` with the demo model; it must succeed."""
-    done = run_cli(
+) -> subprocess.CompletedProcess[str]:
+    """`photosearch index PHOTOS` with the demo model, however it ends."""
+    return run_cli(
         "index",
         str(photos),
         "--library",
@@ -137,6 +137,13 @@ def index_with_demo(
         *extra,
         env=env,
     )
+
+
+def index_with_demo(
+    photos: Path, library: Path, *extra: str, env: dict[str, str] | None = None
+) -> None:
+    """`photosearch index PHOTOS` with the demo model; it must succeed."""
+    done = run_demo_index(photos, library, *extra, env=env)
     assert done.returncode == 0, done.stderr
 
 

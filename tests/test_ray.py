@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from retrieval.store import Store
-from tests.conftest import draw, random_color, run_cli
+from tests.conftest import draw, random_color, run_demo_index
 from tests.videos import shapes_video
 
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -80,14 +80,13 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def index(photos: Path, library: Path, *extra: str, env: dict[str, str] | None = None):
-    return run_cli(
-        "index",
-        str(photos),
-        "--library",
-        str(library),
-        "--model",
-        "demo",
+def index(
+    photos: Path, library: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The demo model, small batches, one CPU per Ray worker (one per node)."""
+    return run_demo_index(
+        photos,
+        library,
         "--batch-size",
         BATCH,
         *extra,
