@@ -41,6 +41,20 @@ def random_weights(model: str, folder: Path) -> Path:
     return path
 
 
+def linked_photos(source: Path, limit: int, work: Path) -> tuple[list[str], Path]:
+    """The first `limit` photos under `source`, and a folder of links to them alone."""
+    from indexer.scan import walk
+
+    files = sorted(e.path for e in walk(str(source.resolve())))[:limit]
+    if not files:
+        raise SystemExit(f"no photos under {source}")
+    photos = work / "photos"
+    photos.mkdir()
+    for i, f in enumerate(files):
+        os.symlink(f, photos / f"{i:05d}{Path(f).suffix.lower()}")
+    return files, photos
+
+
 def model_parser(description: str) -> argparse.ArgumentParser:
     """Arguments every indexing benchmark takes: the photos and the model."""
     parser = argparse.ArgumentParser(description=description)
@@ -64,7 +78,6 @@ def main() -> None:
     import torch
 
     from indexer.pipeline import index_folders
-    from indexer.scan import walk
     from retrieval.encoder import OpenClipEncoder, resolve_model
     from retrieval.imaging import decode
     from retrieval.library import Library
@@ -76,13 +89,7 @@ def main() -> None:
         random_weights(args.model, Path(tempfile.gettempdir()))
     )
     info = resolve_model(args.model, weights)
-    files = sorted(e.path for e in walk(str(args.photos.resolve())))[: args.limit]
-    if not files:
-        raise SystemExit(f"no photos under {args.photos}")
-    photos = work / "photos"
-    photos.mkdir()
-    for i, f in enumerate(files):
-        os.symlink(f, photos / f"{i:05d}{Path(f).suffix.lower()}")
+    files, photos = linked_photos(args.photos, args.limit, work)
     megapixels = []
     encoder = OpenClipEncoder(info, args.device)
     encoder.load()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.bench_index import model_parser, random_weights
+from bench.bench_index import linked_photos, model_parser, random_weights
 
 
 def main() -> None:
@@ -31,7 +31,6 @@ def main() -> None:
 
     from indexer.pipeline import index_folders
     from indexer.ray_encode import RayEncoding
-    from indexer.scan import walk
     from retrieval.encoder import OpenClipEncoder, resolve_model
     from retrieval.library import Library
     from retrieval.settings import Settings
@@ -42,11 +41,7 @@ def main() -> None:
         random_weights(args.model, Path(tempfile.gettempdir()))
     )
     info = resolve_model(args.model, weights)
-    files = sorted(e.path for e in walk(str(args.photos.resolve())))[: args.limit]
-    photos = work / "photos"
-    photos.mkdir()
-    for i, f in enumerate(files):
-        (photos / f"{i:05d}{Path(f).suffix.lower()}").symlink_to(f)
+    files, photos = linked_photos(args.photos, args.limit, work)
     encoder = OpenClipEncoder(info, "cpu")
     encoder.load()
 
