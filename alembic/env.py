@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import engine_from_config, pool
 
 from alembic import context
-from retrieval.models import Base
+from retrieval.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

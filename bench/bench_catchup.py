@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.bench_search import clustered
-from retrieval.index_sync import open_index, rebuild
+from retrieval.index.sync import open_index, rebuild
 from retrieval.library import Library
 from retrieval.records import EncodedFile
 from retrieval.settings import Settings

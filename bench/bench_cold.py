@@ -53,9 +53,9 @@ def measured(
 
 
 def build_library(library: Path, model: str, weights: str, count: int) -> None:
-    from retrieval.encoder import OpenClipEncoder, resolve_model
-    from retrieval.index_sync import open_index
-    from retrieval.onnx_export import export_towers
+    from retrieval.index.sync import open_index
+    from retrieval.model.onnx.export import export_towers
+    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
     from retrieval.records import EncodedFile
     from retrieval.store import Store
 

@@ -21,9 +21,9 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     args = parser.parse_args()
 
-    from retrieval.concepts import FIT_SAMPLE, _fit, _rival_rows
     from retrieval.records import LabelSetRecord
-    from retrieval.tagging import Scorer
+    from retrieval.tagging.concepts import FIT_SAMPLE, _fit, _rival_rows
+    from retrieval.tagging.scoring import Scorer
     from retrieval.vectors import l2_normalize
 
     rng = np.random.default_rng(0)

@@ -60,9 +60,9 @@ def main() -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from retrieval.encoder import OpenClipEncoder, resolve_model
-    from retrieval.onnx_export import export_towers
-    from retrieval.onnx_files import IMAGE_FILE, towers_folder
+    from retrieval.model.onnx.export import export_towers
+    from retrieval.model.onnx.files import IMAGE_FILE, towers_folder
+    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
     from retrieval.vectors import l2_normalize
 
     torch.set_num_threads(args.threads)
@@ -126,10 +126,10 @@ def main() -> None:
 
 def quality(work: Path) -> None:
     from photosearch.demo.evaluate import encode_eval_set, recall_at, tagging_accuracy
-    from retrieval.encoder import OpenClipEncoder, resolve_model
-    from retrieval.onnx_encoder import OnnxEncoder
-    from retrieval.onnx_export import export_towers, quantize_images
-    from retrieval.onnx_files import read_meta, towers_folder
+    from retrieval.model.onnx.export import export_towers, quantize_images
+    from retrieval.model.onnx.files import read_meta, towers_folder
+    from retrieval.model.onnx.runtime import OnnxEncoder
+    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
 
     info = resolve_model("demo", None)
     torch_encoder = OpenClipEncoder(info, "cpu")

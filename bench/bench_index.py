@@ -78,9 +78,9 @@ def main() -> None:
     import torch
 
     from indexer.pipeline import index_folders
-    from retrieval.encoder import OpenClipEncoder, resolve_model
-    from retrieval.imaging import decode
     from retrieval.library import Library
+    from retrieval.media.decode import decode
+    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
     from retrieval.settings import Settings
     from retrieval.store import Store
 

@@ -131,7 +131,7 @@ def exact_ids(store: FileStore, queries: np.ndarray, k: int) -> np.ndarray:
 
 def search_phase(args: argparse.Namespace) -> None:
     """In a fresh process: load the saved index, query it, report as JSON."""
-    from retrieval.vector_index import VectorIndex
+    from retrieval.index.vector_index import VectorIndex
 
     vectors = Path(args.work) / f"vectors-{args.vectors}.f16"
     store = FileStore(vectors, args.dim)
@@ -177,7 +177,7 @@ def main() -> None:
         search_phase(args)
         return
 
-    from retrieval.index_sync import IndexPolicy, rebuild
+    from retrieval.index.sync import IndexPolicy, rebuild
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ def main() -> None:
 
     from indexer.pipeline import index_folders
     from indexer.ray_encode import RayEncoding
-    from retrieval.encoder import OpenClipEncoder, resolve_model
     from retrieval.library import Library
+    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
     from retrieval.settings import Settings
     from retrieval.store import Store
 

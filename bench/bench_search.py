@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from retrieval.index_sync import IndexPolicy, exact_top, rebuild, recall_at
+from retrieval.index.sync import IndexPolicy, exact_top, rebuild, recall_at
 from retrieval.vectors import l2_normalize, stored_precision
 
 

@@ -96,11 +96,11 @@ def main() -> None:
     import torch
 
     from indexer.pipeline import index_folders
-    from retrieval.encoder import OpenClipEncoder, resolve_model
     from retrieval.library import Library
+    from retrieval.media.video.sample import Sampling, sample
+    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
     from retrieval.settings import Settings
     from retrieval.store import Store
-    from retrieval.video import Sampling, sample
 
     work = Path(tempfile.mkdtemp(prefix="photosearch-bench-video-"))
     clips = work / "clips"
@@ -207,8 +207,8 @@ def _stored_bytes(library: Path) -> tuple[int, int]:
     FAISS file (float16 codes and ids)."""
     import sqlite3
 
+    from retrieval.index.vector_index import INDEX_NAME
     from retrieval.store import DATABASE_NAME
-    from retrieval.vector_index import INDEX_NAME
 
     with sqlite3.connect(library / DATABASE_NAME) as db:
         (rows,) = db.execute(

@@ -25,8 +25,8 @@ from PIL import Image
 from indexer.pipeline import index_folders
 from photosearch.demo import wide
 from retrieval.library import Library
-from retrieval.query import QueryTerm
-from retrieval.search import SearchOptions, query_vector, search
+from retrieval.search.search import SearchOptions, query_vector, search
+from retrieval.search.terms import QueryTerm
 from retrieval.settings import Settings
 
 

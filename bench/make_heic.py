@@ -19,7 +19,7 @@ SIZE = (4032, 3024)
 def convert(job: tuple[Path, Path, int]) -> str:
     from PIL import Image, ImageOps
 
-    from retrieval.formats import register_heif
+    from retrieval.media.formats import register_heif
 
     register_heif()
     source, target, index = job
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    from retrieval.formats import PILLOW_EXTENSIONS
+    from retrieval.media.formats import PILLOW_EXTENSIONS
 
     sources = sorted(
         p

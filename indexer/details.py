@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from retrieval.imaging import read_photo_info
-from retrieval.photo_info import PhotoInfo
-from retrieval.places import places_of
+from retrieval.media.decode import read_photo_info
+from retrieval.media.exif import PhotoInfo
+from retrieval.media.places import places_of
 from retrieval.records import PhotoDetails
 from retrieval.store import Store
 

@@ -13,12 +13,12 @@ from indexer.details import details_for
 from indexer.plan import Work
 from indexer.prefetch import Ready, decode_one
 from indexer.videos import encode_videos
-from retrieval.encoder import Encoder
 from retrieval.faults import checkpoint
+from retrieval.media.video.sample import Sampling
+from retrieval.model.torch_clip import Encoder
 from retrieval.records import EncodedFile, FailedFile
 from retrieval.settings import Settings
 from retrieval.vectors import stored_precision
-from retrieval.video import Sampling
 
 Written = tuple[list[EncodedFile], list[FailedFile]]
 

@@ -23,13 +23,13 @@ from indexer.prefetch import decoded_batches
 from indexer.roots import classify
 from indexer.scan import FileEntry, file_entry, inside, walk
 from retrieval.faults import checkpoint
+from retrieval.index.ids import entries
 from retrieval.library import Library
+from retrieval.media.video.sample import is_video
 from retrieval.records import Clip, EncodedFile, FailedFile, FileState, TagScores
 from retrieval.settings import batch_size_for
-from retrieval.tagging import FIT_SAMPLE, Scorer, calibrated, scorer
+from retrieval.tagging.scoring import FIT_SAMPLE, Scorer, calibrated, scorer
 from retrieval.types import FloatArray
-from retrieval.video import is_video
-from retrieval.views import entries
 
 log = logging.getLogger(__name__)
 

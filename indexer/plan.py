@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from indexer.scan import FileEntry
-from retrieval.models import STATUS_OK
 from retrieval.records import FailedFile, FileState
+from retrieval.store.models import STATUS_OK
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from indexer.plan import Work
 from retrieval.errors import DecodeError
-from retrieval.imaging import Decoded, decode
+from retrieval.index.ids import view_boxes
+from retrieval.media.decode import Decoded, decode
 from retrieval.records import FailedFile
-from retrieval.views import view_boxes
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def decode_one(
     tile_side: int = 1,
 ) -> Ready | FailedFile | None:
     """The model input for a file (with its other views when it is wide: see
-    retrieval.views), the reason it failed, or None for a file gone since the scan (the
+    retrieval.index.ids), the reason it failed, or None for a file gone since the scan (the
     next scan or event deals with its absence)."""
     entry = work.entry
     try:

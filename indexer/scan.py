@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.errors import UsageError
-from retrieval.imaging import IMAGE_EXTENSIONS
-from retrieval.video import VIDEO_EXTENSIONS
+from retrieval.media.decode import IMAGE_EXTENSIONS
+from retrieval.media.video.sample import VIDEO_EXTENSIONS
 
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 

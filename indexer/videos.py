@@ -1,4 +1,4 @@
-"""Indexing videos: each video's moments (retrieval.video) go through the model in the same
+"""Indexing videos: each video's moments (retrieval.media.video.sample) go through the model in the same
 batches as photos would, and the video is written whole, all its moments in one
 transaction, once the last of them is encoded.
 
@@ -24,10 +24,10 @@ import numpy as np
 from indexer.plan import Work
 from retrieval.errors import DecodeError
 from retrieval.faults import checkpoint
+from retrieval.media.video.sample import Sampled, Sampling, VideoInfo, sample
 from retrieval.records import EncodedFile, FailedFile, PhotoDetails
 from retrieval.types import FloatArray
 from retrieval.vectors import stored_precision
-from retrieval.video import Sampled, Sampling, VideoInfo, sample
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from watchdog.observers.polling import PollingObserver
 
 from indexer.daemon_lock import write_status
 from indexer.pipeline import IndexSummary, index_changes, index_folders
-from indexer.query_server import QueryServer
 from indexer.roots import classify
 from indexer.scan import inside
+from photosearch.warm.server import QueryServer
 from retrieval.library import Library
 from retrieval.settings import Settings
 

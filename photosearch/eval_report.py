@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from retrieval.errors import UsageError
-from retrieval.evaluation import RECALL_AT, EvalFolder, ModelResult
+from retrieval.tagging.evaluation import RECALL_AT, EvalFolder, ModelResult
 
 COLUMNS = (
     "model",

@@ -18,7 +18,7 @@ def collect(
     asking every few seconds); else it is opened here (its tables in `database`, if
     given). Raises LibraryError if there is no library at `root`."""
     from indexer.daemon_lock import read_status
-    from retrieval.index_file import INDEX_NAME, IndexFileError, read_layout
+    from retrieval.index.file import INDEX_NAME, IndexFileError, read_layout
     from retrieval.store import Store
 
     opened = store or Store.open(root, create=False, database=database)

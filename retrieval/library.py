@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Self, TypeVar, cast
 
 import numpy as np
 
-from retrieval.encoder import Encoder, resolve_model
 from retrieval.errors import ModelMismatchError
-from retrieval.index_sync import (
+from retrieval.index.ids import best_per_photo
+from retrieval.index.sync import (
     IndexPolicy,
     catch_up,
     exact_search,
@@ -21,13 +21,13 @@ from retrieval.index_sync import (
     rebuild,
     save_index,
 )
-from retrieval.model_thread import ModelThread, SerialEncoder
-from retrieval.onnx_first import choose_encoder, ensure_exported
+from retrieval.index.vector_index import VectorIndex
+from retrieval.model.onnx.fallback import choose_encoder, ensure_exported
+from retrieval.model.thread import ModelThread, SerialEncoder
+from retrieval.model.torch_clip import Encoder, resolve_model
 from retrieval.settings import DEFAULT_MODEL, Settings
-from retrieval.store_reader import QuickStore
+from retrieval.store.quick import QuickStore
 from retrieval.types import FloatArray, IdArray, ModelInfo
-from retrieval.vector_index import VectorIndex
-from retrieval.views import best_per_photo
 
 if TYPE_CHECKING:
     from retrieval.store import Store
@@ -111,8 +111,8 @@ class Library:
     ) -> Library:
         """`cold`: a process that answers a query or two and exits (the command line
         without a daemon): its model runs from the library's ONNX export when there is
-        one, without importing torch (retrieval.onnx_first), and a plain search reads
-        the database without importing SQLAlchemy (retrieval.store_reader)."""
+        one, without importing torch (retrieval.model.onnx.fallback), and a plain search reads
+        the database without importing SQLAlchemy (retrieval.store.quick)."""
         # The quick reader is SQLite's; a server library opens the full store.
         quick = (
             QuickStore.open(settings.library)

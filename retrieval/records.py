@@ -7,9 +7,9 @@ from datetime import datetime
 
 import numpy as np
 
-from retrieval.calibration import Calibration
-from retrieval.photo_info import PhotoInfo
-from retrieval.places import Place
+from retrieval.media.exif import PhotoInfo
+from retrieval.media.places import Place
+from retrieval.tagging.calibration import Calibration
 from retrieval.types import FloatArray
 
 
@@ -46,7 +46,7 @@ class EncodedFile:
     height: int
     taken_at: datetime | None
     vector: FloatArray
-    # A wide photo's other views or a video's other moments (retrieval.views), one row
+    # A wide photo's other views or a video's other moments (retrieval.index.ids), one row
     # each; None: the one vector only.
     views: FloatArray | None = None
     # What its EXIF says and where that is; None: not read (the row stays as it was).

@@ -64,14 +64,14 @@ class Settings:
     rescan_interval: float = 3600.0
     root_check_interval: float = 5.0
     # Photos at least this many times wider than tall (or taller than wide) are also
-    # encoded as overlapping squares along the long side (retrieval.views); 0: never.
+    # encoded as overlapping squares along the long side (retrieval.index.ids); 0: never.
     # 1.6 takes in 16:9 and panoramas, not 3:2 or 4:3.
     views_aspect: float = 1.6
     # Tiles: also encode a grid of squares a `tiles`-th of the short side wide (2: four
     # tiles for a square photo), so that small things in large photos are found; 0: off.
     # Only photos whose tiles keep the model's input resolution get them.
     tiles: int = 0
-    # Videos (retrieval.video): indexed as moments, a frame at least every
+    # Videos (retrieval.media.video.sample): indexed as moments, a frame at least every
     # `video_interval` seconds and wherever at least `video_scene` of the picture changed
     # since the last one (0-1; 1: on the interval only); `videos` off: photos only.
     videos: bool = True

@@ -30,7 +30,7 @@ class SearchHit:
     image_id: int
     path: str
     score: float
-    # The other files of the same shot (retrieval.pairs): a RAW next to its JPEG or HEIC.
+    # The other files of the same shot (retrieval.search.pairs): a RAW next to its JPEG or HEIC.
     companions: tuple[str, ...] = ()
     # A Live Photo's video, next to the still.
     live: str | None = None

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.demo_model import DEMO_MODEL_NAME
-from retrieval.encoder import Encoder
-from retrieval.prompts import TEMPLATES, label_vectors
+from retrieval.model.demo import DEMO_MODEL_NAME
+from retrieval.model.torch_clip import Encoder
 from retrieval.resources import demo_vocabulary
+from retrieval.tagging.prompts import TEMPLATES, label_vectors
 from retrieval.types import FloatArray, ModelInfo
 
 CACHE_FOLDER = "cache"

@@ -14,8 +14,8 @@ from PIL import Image
 
 from indexer.pipeline import index_folders
 from indexer.watch import Watcher, WatchOptions
-from retrieval.formats import register_heif
 from retrieval.library import Library
+from retrieval.media.formats import register_heif
 from tests.dng import write_dng
 from tests.test_pipeline import encoder_of
 from tests.test_watch import wait_for
@@ -75,7 +75,7 @@ def build_corpus(root: Path) -> tuple[set[str], set[str]]:
     put("gray-alpha.png", _bytes(Image.new("LA", (16, 16), (100, 50)), "PNG"), True)
     put("gray.jpg", _bytes(Image.new("L", (16, 16), 100), "JPEG"), True)
     put("picture.tiff", _bytes(rgb, "TIFF"), True)
-    # What phones and cameras write (retrieval.formats), good and broken.
+    # What phones and cameras write (retrieval.media.formats), good and broken.
     register_heif()
     heic = _bytes(rgb, "HEIF")
     put("phone.heic", heic, True)

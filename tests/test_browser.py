@@ -287,7 +287,7 @@ def test_place_camera_and_on_this_day(tmp_path: Path) -> None:
 
     from PIL import Image
 
-    from retrieval.formats import register_heif
+    from retrieval.media.formats import register_heif
     from tests.test_formats import LISBON, TOKYO, exif_of, two_halves
 
     register_heif()

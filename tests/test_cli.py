@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from photosearch.demo import shapes
+from retrieval.index.vector_index import INDEX_NAME, read_header
 from retrieval.store import DATABASE_NAME, Store
-from retrieval.vector_index import INDEX_NAME, read_header
 from tests.conftest import draw, main_in_fresh_process, run_cli
 
 
@@ -73,7 +73,7 @@ def test_search_matches_brute_force_and_k_beyond_library_returns_all(lib: str) -
     ids, vectors = next(store.iter_vectors(model.dim, chunk=100000))
     store.close()
     assert len(hits) == len(ids)
-    from retrieval.encoder import OpenClipEncoder
+    from retrieval.model.torch_clip import OpenClipEncoder
 
     text = OpenClipEncoder(model, "cpu").encode_texts(["a green heart"])[0]
     scores = vectors @ text

@@ -14,12 +14,12 @@ from PIL import Image
 
 from photosearch.demo import run as demo_run
 from photosearch.demo import shapes
-from retrieval.concepts import VOCABULARY_FILE, describe, vocabulary
+from photosearch.warm.answer import QueryRequest, run_request
 from retrieval.library import Library
-from retrieval.query import parse_image
-from retrieval.requests import QueryRequest, run_request
-from retrieval.search import image_vector
+from retrieval.search.search import image_vector
+from retrieval.search.terms import parse_image
 from retrieval.settings import Settings
+from retrieval.tagging.concepts import VOCABULARY_FILE, describe, vocabulary
 from tests.conftest import index_with_demo, run_cli
 
 # data/demo/EVAL.md: zero-shot shape accuracy on seen combinations.

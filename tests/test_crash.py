@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from indexer.pipeline import index_folders
-from retrieval.index_sync import open_index
+from retrieval.index.sync import open_index
 from retrieval.library import Library
-from retrieval.search import SearchOptions, search
+from retrieval.search.search import SearchOptions, search
 from retrieval.settings import Settings
 from retrieval.store import DATABASE_NAME
 from tests.conftest import draw, random_color

@@ -14,7 +14,7 @@ from PIL import Image
 
 from photosearch.demo import shapes
 from photosearch.demo.evaluate_tags import LIBRARY_IMAGES, LIBRARY_SEED
-from retrieval.demo_model import demo_weights_path
+from retrieval.model.demo import demo_weights_path
 from tests.conftest import REPO, run_cli
 
 LABELS = ("heart", "star")

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retrieval import db
-from retrieval.formats import register_heif
-from retrieval.imaging import decode, read_photo_info
+from photosearch.warm.answer import QueryRequest, run_request
 from retrieval.library import Library
-from retrieval.photo_info import PhotoInfo
-from retrieval.places import places_of
-from retrieval.requests import QueryRequest, run_request
+from retrieval.media.decode import decode, read_photo_info
+from retrieval.media.exif import PhotoInfo
+from retrieval.media.formats import register_heif
+from retrieval.media.places import places_of
 from retrieval.settings import Settings
+from retrieval.store import engine as db
 from tests.conftest import index_with_demo, run_cli
 from tests.dng import write_dng
 
@@ -180,7 +180,7 @@ def test_exif_fields_that_do_not_parse_are_dropped() -> None:
 
 
 def read_info_of(exif: Image.Exif) -> PhotoInfo:
-    from retrieval.photo_info import read_info
+    from retrieval.media.exif import read_info
 
     return read_info(exif)
 
@@ -463,7 +463,7 @@ def quicktime_with_id(path: Path, content_id: str) -> Path:
 
 def test_live_photo_content_identifiers(fake_library: Library, tmp_path: Path) -> None:
     from indexer.pipeline import index_folders
-    from retrieval.live_photos import still_content_id, video_content_id
+    from retrieval.media.live_photos import still_content_id, video_content_id
 
     register_heif()
     photos = tmp_path / "live"

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from retrieval.errors import DecodeError
-from retrieval.imaging import decode
+from retrieval.media.decode import decode
 
 LIMIT = 50_000_000
 
@@ -199,7 +199,9 @@ def test_every_mode_decodes_on_the_fast_path(
                 break
     else:
         # No file format keeps this mode: hand the picture to decode as if opened.
-        monkeypatch.setattr("retrieval.imaging.Image.open", lambda _path: image.copy())
+        monkeypatch.setattr(
+            "retrieval.media.decode.Image.open", lambda _path: image.copy()
+        )
     fast = decode(path, max_pixels=LIMIT, draft_size=64)
     plain = decode(path, max_pixels=LIMIT)
     assert fast.image.mode == plain.image.mode == "RGB"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from indexer.pipeline import index_folders
-from retrieval.index_sync import (
+from retrieval.index.sync import (
     RERANKS,
     IndexPolicy,
     exact_top,
@@ -17,11 +17,11 @@ from retrieval.index_sync import (
     recall_at,
     stored_vectors,
 )
+from retrieval.index.vector_index import INDEX_NAME, VectorIndex, read_header
 from retrieval.library import Library
 from retrieval.records import EncodedFile
 from retrieval.store import Store
 from retrieval.types import ModelInfo
-from retrieval.vector_index import INDEX_NAME, VectorIndex, read_header
 from retrieval.vectors import l2_normalize
 from tests.conftest import draw, random_color
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from retrieval import db
-from retrieval.models import Base
-from retrieval.schema import quick_head
 from retrieval.store import DATABASE_NAME, Store
+from retrieval.store import engine as db
+from retrieval.store.models import Base
+from retrieval.store.schema import quick_head
 
 
 def test_upgrade_blank_database_matches_models(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from retrieval.encoder import OpenClipEncoder, _open_clip, resolve_model
-from retrieval.model_input import split_transform
+from retrieval.model.torch_clip import OpenClipEncoder, _open_clip, resolve_model
+from retrieval.model.transform import split_transform
 
 
 def images() -> list[Image.Image]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from indexer.query_server import QueryServer
+from photosearch.warm.server import QueryServer
 from retrieval.library import Library
 from retrieval.settings import Settings
 from retrieval.store import Store

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.encoder import OpenClipEncoder, resolve_model
 from retrieval.errors import (
     ModelError,
     ModelMismatchError,
@@ -14,6 +13,7 @@ from retrieval.errors import (
     UsageError,
 )
 from retrieval.library import choose_model
+from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
 from retrieval.settings import Settings
 from retrieval.types import ModelInfo
 

@@ -17,8 +17,8 @@ from indexer.watch import Watcher, WatchOptions
 from photosearch.web.app import create_app
 from retrieval.errors import UsageError
 from retrieval.library import Library
-from retrieval.search import SearchOptions, search
-from retrieval.tagging import tag_images
+from retrieval.search.search import SearchOptions, search
+from retrieval.tagging.scoring import tag_images
 from tests.conftest import draw, run_cli
 from tests.test_pipeline import encoder_of
 from tests.test_watch import wait_for

@@ -12,21 +12,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retrieval.encoder import OpenClipEncoder, _open_clip, resolve_model
+from photosearch.warm.answer import QueryRequest, run_request
 from retrieval.library import Library
-from retrieval.model_thread import SerialEncoder
-from retrieval.onnx_encoder import OnnxEncoder
-from retrieval.onnx_export import export_towers
-from retrieval.onnx_files import (
+from retrieval.model.onnx.export import export_towers
+from retrieval.model.onnx.fallback import OnnxFirstEncoder
+from retrieval.model.onnx.files import (
     IMAGE_FILE,
     META_NAME,
     TEXT_FILE,
     read_meta,
     towers_folder,
 )
-from retrieval.onnx_first import OnnxFirstEncoder
-from retrieval.preprocess import ImageInput
-from retrieval.requests import QueryRequest, run_request
+from retrieval.model.onnx.runtime import OnnxEncoder
+from retrieval.model.preprocess import ImageInput
+from retrieval.model.thread import SerialEncoder
+from retrieval.model.torch_clip import OpenClipEncoder, _open_clip, resolve_model
 from retrieval.settings import Settings
 from retrieval.types import ModelInfo
 from tests.conftest import draw, index_with_demo, main_in_fresh_process, run_cli
@@ -122,7 +122,7 @@ def test_preprocessing_without_torch_is_open_clips_pixel_for_pixel(mode: str) ->
         transform = _open_clip().image_transform(
             size, is_train=False, mean=image_input.mean, std=image_input.std
         )
-        from retrieval.model_input import split_transform
+        from retrieval.model.transform import split_transform
 
         reference = split_transform(transform)
         for picture in _pictures(6, seed=size):

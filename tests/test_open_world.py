@@ -12,10 +12,10 @@ import pytest
 from indexer.pipeline import index_folders
 from photosearch.demo import shapes
 from photosearch.demo.run import generate
-from retrieval.calibration import Calibration, Normal, Prior, fit_label
 from retrieval.library import Library
 from retrieval.settings import Settings
-from retrieval.tagging import scorer, tag_images
+from retrieval.tagging.calibration import Calibration, Normal, Prior, fit_label
+from retrieval.tagging.scoring import scorer, tag_images
 from tests.fakes import FakeEncoder
 
 Scenes = dict[str, shapes.Scene]

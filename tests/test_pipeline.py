@@ -10,8 +10,8 @@ import numpy as np
 from PIL import Image
 
 from indexer.pipeline import index_folders
+from retrieval.index.vector_index import INDEX_NAME, VectorIndex
 from retrieval.library import Library
-from retrieval.vector_index import INDEX_NAME, VectorIndex
 from retrieval.vectors import stored_precision
 from tests.conftest import draw, random_color
 from tests.fakes import FakeEncoder
@@ -165,7 +165,7 @@ def test_saved_label_sets_tag_new_images(fake_library: Library, tmp_path: Path) 
 def test_two_writers_never_save_an_index_that_misses_the_others_vectors(
     fake_library: Library, tmp_path: Path
 ) -> None:
-    from retrieval.index_sync import open_index
+    from retrieval.index.sync import open_index
     from retrieval.store import Store
 
     make_photos(tmp_path / "a", 3)

@@ -7,8 +7,8 @@ import errno
 
 from indexer.plan import make_plan
 from indexer.scan import FileEntry
-from retrieval.models import STATUS_OK
 from retrieval.records import FileState
+from retrieval.store.models import STATUS_OK
 
 
 def test_plan_in_scan_order_with_unreadable_and_vanished_files() -> None:

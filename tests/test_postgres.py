@@ -15,13 +15,13 @@ from sqlalchemy import create_engine, text
 
 from indexer.daemon_lock import DaemonLock
 from indexer.pipeline import index_folders
-from retrieval import db
 from retrieval.errors import LibraryError
 from retrieval.library import Library
-from retrieval.models import Base
-from retrieval.search import SearchOptions, search
+from retrieval.search.search import SearchOptions, search
 from retrieval.settings import Settings
 from retrieval.store import Store
+from retrieval.store import engine as db
+from retrieval.store.models import Base
 from tests.conftest import draw, index_with_demo, run_cli
 from tests.fakes import FakeEncoder
 from tests.postgres import fresh_database, postgres_server

@@ -9,8 +9,8 @@ from indexer.pipeline import index_folders
 from photosearch.cli import build_parser, split_query_terms
 from retrieval.errors import UsageError
 from retrieval.library import Library
-from retrieval.query import QueryTerm, parse_box, parse_extra_terms, parse_term
-from retrieval.search import SearchOptions, query_vector, search
+from retrieval.search.search import SearchOptions, query_vector, search
+from retrieval.search.terms import QueryTerm, parse_box, parse_extra_terms, parse_term
 from retrieval.vectors import l2_normalize
 from tests.conftest import draw
 

@@ -15,8 +15,8 @@ from photosearch.demo.evaluate import (
     recall_at,
     tagging_accuracy,
 )
-from retrieval.encoder import OpenClipEncoder, resolve_model
-from retrieval.prompts import label_vectors
+from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+from retrieval.tagging.prompts import label_vectors
 
 
 @pytest.fixture(scope="module")

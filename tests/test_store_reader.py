@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import db
-from retrieval.photo_info import PhotoInfo
+from retrieval.media.exif import PhotoInfo
 from retrieval.records import EncodedFile, FailedFile, PhotoDetails
-from retrieval.schema import DATABASE_NAME
 from retrieval.store import Store
-from retrieval.store_reader import QuickStore
+from retrieval.store import engine as db
+from retrieval.store.quick import QuickStore
+from retrieval.store.schema import DATABASE_NAME
 from retrieval.types import ModelInfo
 from tests.conftest import draw, index_with_demo, run_cli, run_in_fresh_process
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from retrieval import text_tower
-from retrieval.encoder import OpenClipEncoder, _open_clip, resolve_model
-from retrieval.prompts import label_vectors
-from retrieval.text_cache import TextCache
+from retrieval.model import text_tower
+from retrieval.model.text_cache import TextCache
+from retrieval.model.torch_clip import OpenClipEncoder, _open_clip, resolve_model
+from retrieval.tagging.prompts import label_vectors
 
 TEXTS = [
     "a star",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from retrieval.tokenizer import default_tokenizer
+from retrieval.model.tokenizer import default_tokenizer
 from tests.conftest import run_in_fresh_process
 
 PIECES = [
@@ -111,7 +111,7 @@ def test_long_texts_are_cut_with_the_end_token(length: int) -> None:
 
 def test_tokenizing_imports_no_torch() -> None:
     out, torch = run_in_fresh_process(
-        "from retrieval.tokenizer import default_tokenizer\n"
+        "from retrieval.model.tokenizer import default_tokenizer\n"
         "print(default_tokenizer()(['a photo of a dog'])[0, :3].tolist())"
     )
     assert not torch and out == str([49406, 320, 1125]), out
@@ -126,7 +126,7 @@ def test_text_that_skips_ftfy_cleans_as_with_ftfy(text: str) -> None:
 
     import ftfy
 
-    from retrieval.tokenizer import Tokenizer
+    from retrieval.model.tokenizer import Tokenizer
 
     with_ftfy = html.unescape(html.unescape(ftfy.fix_text(text))).strip()
     assert Tokenizer.clean(text) == " ".join(with_ftfy.split()).lower()

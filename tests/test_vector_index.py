@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.index_sync import open_index
+from retrieval.index.sync import open_index
+from retrieval.index.vector_index import INDEX_NAME, IndexFileError, VectorIndex
 from retrieval.records import EncodedFile
 from retrieval.store import Store
 from retrieval.types import ModelInfo
-from retrieval.vector_index import INDEX_NAME, IndexFileError, VectorIndex
 from retrieval.vectors import l2_normalize
 
 

@@ -19,10 +19,10 @@ from PIL import Image
 from indexer.pipeline import index_folders
 from indexer.watch import Watcher
 from retrieval.errors import DecodeError
+from retrieval.index.ids import MOMENT_BASE, image_ids
 from retrieval.library import Library
-from retrieval.search import SearchOptions, search
-from retrieval.video import Sampling, frame_at, read_info, sample
-from retrieval.views import MOMENT_BASE, image_ids
+from retrieval.media.video.sample import Sampling, frame_at, read_info, sample
+from retrieval.search.search import SearchOptions, search
 from tests.conftest import draw
 from tests.fakes import FakeEncoder
 from tests.test_pipeline import encoder_of
@@ -364,7 +364,7 @@ def test_tags_of_a_video_carry_the_stretches_the_label_shows_in(
     fake_library: Library, tmp_path: Path
 ) -> None:
     from retrieval.records import Clip
-    from retrieval.tagging import shown_in
+    from retrieval.tagging.scoring import shown_in
 
     # Moments every 2 s of a 12 s video; the label shows at 4 and 6 s, and at 10 s.
     clip = Clip(np.array([0, 2, 4, 6, 8, 10], dtype=np.float32), 12.0)
@@ -473,8 +473,8 @@ def test_a_video_still_being_written_waits_until_it_settles(
 def test_the_index_removes_every_moment_of_a_video_even_after_a_reload(
     tmp_path: Path, kind: str, mapped: bool
 ) -> None:
-    from retrieval.vector_index import VectorIndex
-    from retrieval.views import entries
+    from retrieval.index.ids import entries
+    from retrieval.index.vector_index import VectorIndex
 
     rng = np.random.default_rng(0)
     dim = 16

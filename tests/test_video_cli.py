@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.index.ids import image_ids
 from retrieval.library import Library
 from retrieval.settings import Settings
 from retrieval.store import DATABASE_NAME
-from retrieval.views import image_ids
 from tests.conftest import index_with_demo, run_cli
 from tests.test_crash import start_index
 from tests.videos import (

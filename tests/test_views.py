@@ -10,12 +10,7 @@ import pytest
 
 from indexer.pipeline import index_folders
 from photosearch.demo import wide
-from retrieval.library import Library
-from retrieval.query import QueryTerm
-from retrieval.search import SearchOptions, query_vector, search
-from retrieval.settings import Settings
-from retrieval.tagging import tag_images
-from retrieval.views import (
+from retrieval.index.ids import (
     MAX_VIEWS,
     VIEW_STRIDE,
     best_per_photo,
@@ -24,6 +19,11 @@ from retrieval.views import (
     tile_boxes,
     view_boxes,
 )
+from retrieval.library import Library
+from retrieval.search.search import SearchOptions, query_vector, search
+from retrieval.search.terms import QueryTerm
+from retrieval.settings import Settings
+from retrieval.tagging.scoring import tag_images
 
 COMBINATIONS = wide.COMBINATIONS
 

@@ -209,7 +209,7 @@ def test_churn_ends_equal_to_a_fresh_full_index(
     for path, (vector, tags) in expected.items():
         np.testing.assert_allclose(watched[path][0], vector, atol=1e-6)
         assert watched[path][1] == tags, path
-    from retrieval.index_sync import open_index
+    from retrieval.index.sync import open_index
 
     assert len(open_index(fake_library.store, 16)) == len(expected)
     fresh.close()

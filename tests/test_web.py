@@ -18,9 +18,9 @@ from indexer.pipeline import index_folders
 from photosearch.web.app import create_app
 from retrieval.errors import UsageError
 from retrieval.library import Library
+from retrieval.media.thumbnails import FOLDER
 from retrieval.settings import Settings
 from retrieval.store import Store
-from retrieval.thumbnails import FOLDER
 from tests.fakes import FakeEncoder
 
 # The fake encoder sees brightness on a 4x4 grid: each picture is dark with one bright

@@ -122,7 +122,7 @@ def test_a_video_is_served_in_parts(client: TestClient, library: Library) -> Non
 def test_a_videos_detail_has_its_length_and_tag_stretches(
     client: TestClient, library: Library
 ) -> None:
-    from retrieval.tagging import tag_images
+    from retrieval.tagging.scoring import tag_images
 
     video = next(r for r in by_picture(client, BLUE_STAR) if r["name"] == "party.mp4")
     library.store.save_label_set("colours", ["blue"], threshold=0.0, top=1)

@@ -86,10 +86,10 @@ def run_eval(args: argparse.Namespace) -> int:
     from platformdirs import user_cache_path
 
     from photosearch.eval_report import table, write_report
-    from retrieval.encoder import OpenClipEncoder, resolve_model
     from retrieval.errors import UsageError
-    from retrieval.evaluation import evaluate_model, read_eval_folder
+    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
     from retrieval.settings import DEFAULT_MODEL, Settings
+    from retrieval.tagging.evaluation import evaluate_model, read_eval_folder
 
     settings = Settings.from_env()
     models = args.models or [[settings.model or DEFAULT_MODEL, settings.pretrained]]

@@ -128,7 +128,7 @@ def run_failures(args: argparse.Namespace) -> int:
 
 
 def run_duplicates(args: argparse.Namespace) -> int:
-    from retrieval.duplicates import duplicate_groups
+    from retrieval.index.duplicates import duplicate_groups
 
     with open_library(args) as library:
         threshold = library.settings.duplicate_threshold

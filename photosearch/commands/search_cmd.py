@@ -20,7 +20,7 @@ from retrieval.errors import UsageError
 if TYPE_CHECKING:
     from typing import Any
 
-    # What a query asks, as retrieval.requests.QueryRequest's fields: a plain dict here,
+    # What a query asks, as photosearch.warm.answer.QueryRequest's fields: a plain dict here,
     # so that a query a daemon answers never imports dataclasses and the library's modules.
     Request = dict[str, Any]
 
@@ -200,7 +200,7 @@ def _answer(
     The rows are shown before the library closes: closing may still export the towers
     for the next query (once, seconds), which must not hold back this answer."""
     if args.model is None and args.pretrained is None and args.device is None:
-        from photosearch.warm import ask_daemon
+        from photosearch.warm.client import ask_daemon
 
         library = library_location(args.library)
         answer = ask_daemon(library.expanduser().absolute(), request)
@@ -211,8 +211,8 @@ def _answer(
             return
     configure_logging(args.verbose)
     from photosearch.commands.common import settings_from
+    from photosearch.warm.answer import QueryRequest, run_request
     from retrieval.library import Library
-    from retrieval.requests import QueryRequest, run_request
 
     with Library.open(settings_from(args), writer=False, cold=True) as opened:
         show(run_request(opened, QueryRequest.from_json(request)))

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from indexer.daemon_lock import running_pid
-    from indexer.query_server import QueryServer
+    from photosearch.warm.server import QueryServer
     from photosearch.web.app import create_app
 
     for name in ("indexer", "retrieval", "photosearch"):

@@ -110,7 +110,7 @@ def register(
 
 
 def run_tag(args: argparse.Namespace) -> int:
-    from retrieval.tagging import clean_labels
+    from retrieval.tagging.scoring import clean_labels
 
     raw = list(args.label)
     if args.labels is not None:
@@ -126,7 +126,7 @@ def _save_and_tag(
     library: Library, name: str, labels: list[str], *, exclusive: bool
 ) -> None:
     """Save the label set, tag every photo with it, and say how many got each label."""
-    from retrieval.tagging import tag_images
+    from retrieval.tagging.scoring import tag_images
 
     settings = library.settings
     threshold, top = settings.tag_threshold, settings.tag_top
@@ -147,8 +147,8 @@ def _save_and_tag(
 
 
 def run_concepts(args: argparse.Namespace) -> int:
-    from retrieval.concepts import library_concepts, vocabulary
-    from retrieval.tagging import clean_labels
+    from retrieval.tagging.concepts import library_concepts, vocabulary
+    from retrieval.tagging.scoring import clean_labels
 
     with open_library(args) as library:
         words = vocabulary(library, args.vocabulary)

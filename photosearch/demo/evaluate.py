@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from photosearch.demo import shapes
-from retrieval.demo_model import DEMO_MODEL_NAME, demo_weights_path
-from retrieval.encoder import OpenClipEncoder
-from retrieval.prompts import label_vectors
+from retrieval.model.demo import DEMO_MODEL_NAME, demo_weights_path
+from retrieval.model.torch_clip import OpenClipEncoder
+from retrieval.tagging.prompts import label_vectors
 from retrieval.types import FloatArray, ModelInfo
 
 EVAL_SEED = 20261124
@@ -136,7 +136,7 @@ def evaluate(weights: Path) -> dict:
 
     from photosearch.demo.evaluate_tags import open_world
     from photosearch.demo.evaluate_views import wide_photos
-    from retrieval.demo_model import register_demo_config
+    from retrieval.model.demo import register_demo_config
 
     register_demo_config()
     dim = int(open_clip.get_model_config(DEMO_MODEL_NAME)["embed_dim"])
@@ -192,7 +192,7 @@ def write_report(weights: Path) -> dict:
         "## Zero-shot classification",
         "",
         (
-            "Top label of the prompt-template ensemble (`retrieval.prompts.TEMPLATES`) "
+            "Top label of the prompt-template ensemble (`retrieval.tagging.prompts.TEMPLATES`) "
             "against the true attribute, labels being the six shapes or the six colours."
         ),
         "",

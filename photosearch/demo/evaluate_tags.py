@@ -11,8 +11,8 @@ import numpy as np
 
 from photosearch.demo import shapes
 from photosearch.demo.evaluate import EvalSet, encode_scenes
-from retrieval.encoder import OpenClipEncoder
-from retrieval.evaluation import tag_scores
+from retrieval.model.torch_clip import OpenClipEncoder
+from retrieval.tagging.evaluation import tag_scores
 
 LIBRARY_SEED = 20261130
 LIBRARY_IMAGES = 1200

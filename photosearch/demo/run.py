@@ -95,11 +95,11 @@ def generate(
 def run(args: argparse.Namespace) -> int:
     from indexer.pipeline import index_folders
     from photosearch.commands.common import settings_from
-    from retrieval.duplicates import duplicate_groups
+    from retrieval.index.duplicates import duplicate_groups
     from retrieval.library import Library
-    from retrieval.query import QueryTerm
-    from retrieval.search import SearchOptions, query_vector, search
-    from retrieval.tagging import tag_images
+    from retrieval.search.search import SearchOptions, query_vector, search
+    from retrieval.search.terms import QueryTerm
+    from retrieval.tagging.scoring import tag_images
 
     root: Path = args.dir.resolve()
     photos = root / "photos"

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from photosearch.demo import shapes
-from retrieval.demo_model import (
+from retrieval.model.demo import (
     DEMO_MODEL_NAME,
     demo_weights_path,
     register_demo_config,

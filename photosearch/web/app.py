@@ -33,16 +33,16 @@ from retrieval.errors import (
     UsageError,
 )
 from retrieval.library import Library
-from retrieval.query import QueryTerm, parse_box, parse_near
 from retrieval.records import PhotoDetails, TagRecord
-from retrieval.search import (
+from retrieval.search.search import (
     SearchOptions,
     library_vector,
     query_vector,
     rank_texts,
     search,
 )
-from retrieval.search import browse as search_browse
+from retrieval.search.search import browse as search_browse
+from retrieval.search.terms import QueryTerm, parse_box, parse_near
 from retrieval.types import ImageMeta, SearchHit
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ ScoreQ = Annotated[float | None, Query(ge=-1.0, le=1.0)]
 
 class Web:
     """The app's state: the library, whose one model thread runs every query's model
-    work (see `retrieval.model_thread`)."""
+    work (see `retrieval.model.thread`)."""
 
     def __init__(self, library: Library) -> None:
         self.library = library
@@ -465,8 +465,8 @@ def create_app(
     )
     def concepts(image_id: ImageIdP) -> schemas.Concepts:
         """What is in this photo: the vocabulary's concepts it shows, and a caption."""
-        from retrieval.concepts import describe as describe_photo
-        from retrieval.concepts import vocabulary
+        from retrieval.tagging.concepts import describe as describe_photo
+        from retrieval.tagging.concepts import vocabulary
 
         web.meta(image_id)
         found = web.with_model(
@@ -506,7 +506,7 @@ def create_app(
     ) -> FileResponse:
         """A JPEG whose longer side is at most `size`, cached. A video's shows the frame
         at `t`, or its most typical moment."""
-        from retrieval.thumbnails import thumbnail as make
+        from retrieval.media.thumbnails import thumbnail as make
 
         path = make(
             library.store.root,
@@ -573,7 +573,7 @@ def create_app(
         }
 
     def apply(name: str) -> schemas.Tagged:
-        from retrieval.tagging import tag_images
+        from retrieval.tagging.scoring import tag_images
 
         tagged = web.with_model(
             lambda lib: tag_images(lib.store, lib.encoder, lib.store.label_set(name))
@@ -589,7 +589,7 @@ def create_app(
     @app.post("/api/labelsets", response_model=schemas.Tagged, responses=errors)
     def create_label_set(request: schemas.LabelSetIn) -> schemas.Tagged:
         """Create (or replace) a label set and tag every photo with it."""
-        from retrieval.tagging import clean_labels
+        from retrieval.tagging.scoring import clean_labels
 
         settings = library.settings
         library.store.save_label_set(
@@ -621,7 +621,7 @@ def create_app(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> schemas.Duplicates:
         """Groups of near-identical photos (resized and re-encoded copies), largest first."""
-        from retrieval.duplicates import duplicate_groups
+        from retrieval.index.duplicates import duplicate_groups
 
         least = library.settings.duplicate_threshold if threshold is None else threshold
         groups = web.with_model(

@@ -1,20 +1,25 @@
 """The library's database: images, their vectors, the model, label sets and tags.
 
-Vectors in SQLite are the source of truth; the FAISS index is rebuilt from them, or follows
-them through the change log. Each write method is one transaction, so a batch lands whole
-or not at all. One module per concern; `Store` is all of them.
+Vectors in the database are the source of truth; the FAISS index is rebuilt from them, or
+follows them through the change log. Each write method is one transaction, so a batch
+lands whole or not at all. One module per concern; `Store` (retrieval.store.store) is all
+of them; `QuickStore` (retrieval.store.quick) answers a cold query's few reads without
+SQLAlchemy.
+
+`Store` and `open_store` are imported on first use: a cold query imports this package for
+the quick reader and must not pay for SQLAlchemy's import.
 """
 
 from __future__ import annotations
 
-from retrieval.schema import DATABASE_NAME
-from retrieval.settings import Settings
-from retrieval.store.batch import BatchMixin
-from retrieval.store.details import DetailsMixin
-from retrieval.store.images import ImagesMixin
-from retrieval.store.roots import RootRecord, RootsMixin
-from retrieval.store.tags import TagsMixin, check_label_set_name
-from retrieval.store.vectors import VectorsMixin
+from typing import TYPE_CHECKING, Any
+
+from retrieval.store.schema import DATABASE_NAME
+
+if TYPE_CHECKING:
+    from retrieval.store.roots import RootRecord
+    from retrieval.store.store import Store, open_store
+    from retrieval.store.tags import check_label_set_name
 
 __all__ = [
     "DATABASE_NAME",
@@ -24,11 +29,17 @@ __all__ = [
     "open_store",
 ]
 
+_LAZY = {
+    "Store": "retrieval.store.store",
+    "open_store": "retrieval.store.store",
+    "RootRecord": "retrieval.store.roots",
+    "check_label_set_name": "retrieval.store.tags",
+}
 
-class Store(BatchMixin, ImagesMixin, VectorsMixin, TagsMixin, RootsMixin, DetailsMixin):
-    pass
 
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
 
-def open_store(settings: Settings, *, create: bool = False) -> Store:
-    """The store of the library the settings name (its folder, and its database)."""
-    return Store.open(settings.library, create=create, database=settings.database)
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

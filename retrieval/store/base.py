@@ -29,13 +29,13 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from retrieval import db
 from retrieval.errors import LibraryError, first_line
-from retrieval.models import Embedding, Image
-from retrieval.schema import DATABASE_NAME
+from retrieval.index.ids import entries
+from retrieval.store import engine as db
+from retrieval.store.models import Embedding, Image
+from retrieval.store.schema import DATABASE_NAME
 from retrieval.types import FloatArray, IdArray, ImageMeta
 from retrieval.vectors import STORED_DTYPE, TIMES_DTYPE, from_blobs
-from retrieval.views import entries
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def searchable_vectors(
 ) -> tuple[IdArray, FloatArray]:
     """Inside the caller's transaction: the vectors among `ids` that search can return
     (ids without one, or in the trash, are left out), ids ascending. `views`: each wide
-    photo's other views too, as the index holds them (see retrieval.views)."""
+    photo's other views too, as the index holds them (see retrieval.index.ids)."""
     found: dict[int, tuple[bytes, bytes | None, bool]] = {}
     # The views column only when asked: a wide photo's views outweigh its vector.
     extra = Embedding.views if views else null()
@@ -93,7 +93,7 @@ def with_views(
     ids: Sequence[int], rows: Sequence[tuple[bytes, bytes | None, bool]], dim: int
 ) -> tuple[IdArray, FloatArray]:
     """Index entries of stored (vector, views, is a video) rows: see
-    retrieval.views.entries."""
+    retrieval.index.ids.entries."""
     return entries(
         list(ids),
         from_blobs([row[0] for row in rows], dim),

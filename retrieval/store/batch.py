@@ -14,13 +14,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from retrieval.faults import checkpoint
-from retrieval.models import (
-    STATUS_FAILED,
-    STATUS_OK,
-    Embedding,
-    Image,
-    ImageTag,
-)
 from retrieval.records import (
     EncodedFile,
     FailedFile,
@@ -32,6 +25,13 @@ from retrieval.store.base import (
 )
 from retrieval.store.details import replace_details
 from retrieval.store.generation import GenerationMixin
+from retrieval.store.models import (
+    STATUS_FAILED,
+    STATUS_OK,
+    Embedding,
+    Image,
+    ImageTag,
+)
 from retrieval.store.tags import TagsMixin
 from retrieval.vectors import times_to_blob, to_blob
 

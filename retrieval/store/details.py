@@ -10,11 +10,11 @@ import numpy as np
 from sqlalchemy import and_, delete, extract, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from retrieval.models import STATUS_OK, Embedding, Image, ImageDetails
-from retrieval.photo_info import PhotoInfo
-from retrieval.places import EARTH_RADIUS_KM, Place, km_between
+from retrieval.media.exif import PhotoInfo
+from retrieval.media.places import EARTH_RADIUS_KM, Place, km_between
 from retrieval.records import PhotoDetails
 from retrieval.store.base import LIVE, StoreBase, chunks
+from retrieval.store.models import STATUS_OK, Embedding, Image, ImageDetails
 from retrieval.types import IdArray
 
 _INFO_COLUMNS = (

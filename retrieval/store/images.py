@@ -15,13 +15,6 @@ from sqlalchemy import (
 )
 
 from retrieval.errors import NotFoundError
-from retrieval.models import (
-    STATUS_FAILED,
-    STATUS_OK,
-    Embedding,
-    Image,
-    LabelSet,
-)
 from retrieval.records import (
     FileState,
 )
@@ -33,6 +26,13 @@ from retrieval.store.base import (
     path_under,
 )
 from retrieval.store.generation import GenerationMixin
+from retrieval.store.models import (
+    STATUS_FAILED,
+    STATUS_OK,
+    Embedding,
+    Image,
+    LabelSet,
+)
 from retrieval.types import ImageMeta
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from retrieval.models import Image, Root
 from retrieval.store.base import LIVE, StoreBase, now, path_under
+from retrieval.store.models import Image, Root
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
-from retrieval.calibration import Calibration
 from retrieval.errors import NotFoundError, UsageError
-from retrieval.models import (
-    Image,
-    ImageTag,
-    Label,
-    LabelSet,
-)
 from retrieval.records import (
     LabelSetRecord,
     TagRecord,
@@ -33,6 +26,13 @@ from retrieval.store.base import (
     chunks,
     now,
 )
+from retrieval.store.models import (
+    Image,
+    ImageTag,
+    Label,
+    LabelSet,
+)
+from retrieval.tagging.calibration import Calibration
 from retrieval.types import IdArray
 
 log = logging.getLogger(__name__)

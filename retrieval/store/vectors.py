@@ -14,10 +14,6 @@ from sqlalchemy import (
 )
 
 from retrieval.errors import NotFoundError
-from retrieval.models import (
-    Embedding,
-    Image,
-)
 from retrieval.store.base import (
     IS_VIDEO,
     LIVE,
@@ -28,6 +24,10 @@ from retrieval.store.base import (
     stored_moments,
     views_blob,
     with_views,
+)
+from retrieval.store.models import (
+    Embedding,
+    Image,
 )
 from retrieval.types import FloatArray, IdArray
 from retrieval.vectors import STORED_DTYPE, from_blobs, times_blob

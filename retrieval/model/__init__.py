@@ -1,0 +1,13 @@
+"""Images and texts to unit vectors: the encoder interface, open_clip on torch, the same
+towers on ONNX Runtime, and what feeds them."""
+
+__all__ = [
+    "demo",
+    "preprocess",
+    "text_cache",
+    "text_tower",
+    "thread",
+    "tokenizer",
+    "torch_clip",
+    "transform",
+]

@@ -1,0 +1,237 @@
+"""Choosing what runs the model (the `engine` setting), and the encoder that prefers the
+library's ONNX towers: ONNX Runtime where they are exported and sound, so that no torch
+is imported; torch for a tower that has no sound export (then the towers are exported
+again for the next process).
+
+A process that only answers queries (`photosearch search` and friends without a daemon)
+always prefers ONNX unless the engine is torch; indexing does with `--engine onnx` or
+`onnx-int8`, which export the towers first if needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from retrieval.errors import UsageError
+from retrieval.model.onnx.files import discard, read_meta, towers_folder
+from retrieval.model.onnx.runtime import OnnxEncoder, OnnxUnusable
+from retrieval.model.torch_clip import Encoder, OpenClipEncoder
+from retrieval.settings import Settings
+from retrieval.types import FloatArray, ModelInfo
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def onnx_runtime_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def choose_encoder(
+    settings: Settings, info: ModelInfo, library_root: Path, *, cold: bool
+) -> Encoder:
+    """The encoder for a library opened with `settings`; `cold`: a one-shot query."""
+    engine = settings.engine
+    if engine == "torch" or settings.device in ("cuda", "mps"):
+        return OpenClipEncoder(info, settings.device)
+    if cold:
+        return OnnxFirstEncoder(info, settings.device, library_root, one_shot=True)
+    if engine == "auto":
+        return OpenClipEncoder(info, settings.device)
+    if not onnx_runtime_available():
+        raise UsageError(
+            f"--engine {engine} needs onnxruntime: pip install onnxruntime, or use "
+            "--engine torch"
+        )
+    int8 = engine == "onnx-int8"
+    folder = towers_folder(library_root, info)
+    meta = read_meta(folder)
+    if meta is None:
+        export_for(OpenClipEncoder(info, "cpu"), library_root)
+        meta = read_meta(folder)
+    if int8 and meta is not None and meta.image is not None:
+        from retrieval.model.onnx.export import quantize_images
+
+        quantize_images(folder)
+    return OnnxFirstEncoder(
+        info, settings.device, library_root, one_shot=False, int8_images=int8
+    )
+
+
+class OnnxFirstEncoder:
+    def __init__(
+        self,
+        info: ModelInfo,
+        device: str,
+        library_root: Path,
+        *,
+        one_shot: bool,
+        int8_images: bool = False,
+    ) -> None:
+        self._info = info
+        self._device = device
+        self._root = library_root
+        self._folder = towers_folder(library_root, info)
+        self._torch: OpenClipEncoder | None = None
+        self._onnx: OnnxEncoder | None = None
+        self._said: set[str] = set()
+        runtime = onnx_runtime_available()
+        meta = read_meta(self._folder) if runtime else None
+        if meta is not None:
+            self._onnx = OnnxEncoder(
+                self._folder, meta, info, one_shot=one_shot, int8_images=int8_images
+            )
+        # Export once torch has been loaded anyway: no export yet, or one found unsound.
+        self.export_wanted = meta is None and runtime
+        if not runtime:
+            self._say("onnxruntime is not installed: queries load torch")
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def engine(self) -> str:
+        """What serves texts now: 'onnx' or 'torch' (for tests and --verbose)."""
+        return "onnx" if self._onnx is not None and self._onnx.has_text else "torch"
+
+    def _say(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            log.info("%s", message)
+
+    def torch_encoder(self) -> OpenClipEncoder:
+        if self._torch is None:
+            self._torch = OpenClipEncoder(self._info, self._device)
+        return self._torch
+
+    def _serve(
+        self,
+        tower: str,
+        onnx_call: Callable[[OnnxEncoder], T],
+        torch_call: Callable[[OpenClipEncoder], T],
+    ) -> T:
+        """`onnx_call` if the `tower` ("text" or "image") has a sound export, else (or
+        once it proves unsound) `torch_call`."""
+        onnx = self._onnx
+        exported = onnx is not None and (
+            onnx.has_text if tower == "text" else onnx.has_image
+        )
+        if onnx is not None and exported:
+            try:
+                return onnx_call(onnx)
+            except OnnxUnusable as exc:
+                self._say(
+                    f"ONNX towers in {self._folder} are unusable ({exc}): "
+                    "using torch, and exporting them again"
+                )
+                self._onnx = None
+                discard(self._folder)
+                self.export_wanted = True
+        elif onnx is not None:
+            problem = (
+                onnx.meta.text_problem if tower == "text" else onnx.meta.image_problem
+            )
+            self._say(f"{problem}: this model's {tower} tower runs on torch")
+        return torch_call(self.torch_encoder())
+
+    @property
+    def image_size(self) -> int:
+        return self._serve(
+            "image",
+            lambda o: o.image_size,
+            lambda t: t.image_size,
+        )
+
+    @property
+    def logit_scale(self) -> float:
+        if self._onnx is not None:
+            return self._onnx.logit_scale
+        return self.torch_encoder().logit_scale
+
+    @property
+    def logit_bias(self) -> float | None:
+        if self._onnx is not None:
+            return self._onnx.logit_bias
+        return self.torch_encoder().logit_bias
+
+    def load(self) -> None:
+        if self._onnx is None:
+            self.torch_encoder().load()
+
+    def prepare(self, image: Image.Image) -> Any:
+        # Both engines prepare the same uint8 pixels (tests/test_onnx.py), so a batch
+        # prepared for one can be encoded by the other after a fallback.
+        return self._serve(
+            "image",
+            lambda o: o.prepare(image),
+            lambda t: t.prepare(image),
+        )
+
+    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
+        return self._serve(
+            "image",
+            lambda o: o.encode_prepared(items),
+            lambda t: t.encode_prepared(items),
+        )
+
+    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
+        return self._serve(
+            "image",
+            lambda o: o.encode_images(images),
+            lambda t: t.encode_images(images),
+        )
+
+    def encode_texts(self, texts: Sequence[str]) -> FloatArray:
+        return self._serve(
+            "text",
+            lambda o: o.encode_texts(texts),
+            lambda t: t.encode_texts(texts),
+        )
+
+    def close(self) -> None:
+        """Export the towers if this query had to load torch and none are sound yet."""
+        if self.export_wanted and self._torch is not None and self._torch.loaded:
+            export_for(self._torch, self._root)
+
+
+def export_for(encoder: OpenClipEncoder, library_root: Path) -> None:
+    """Export the loaded model's towers into the library; a library that cannot be
+    written to (read-only media) just keeps using torch."""
+    from retrieval.model.onnx.export import export_towers
+
+    # Seconds (tens for a large model), once per model: worth a word, since the command
+    # seems to hang otherwise.
+    log.warning(
+        "exporting %s to ONNX so that queries start without torch (once)...",
+        encoder.info.name,
+    )
+    try:
+        meta = export_towers(encoder, library_root)
+    except OSError as exc:
+        log.warning("could not save the ONNX towers under %s: %s", library_root, exc)
+        return
+    for problem in (meta.text_problem, meta.image_problem):
+        if problem:
+            log.info("%s: that tower stays on torch", problem)
+
+
+def ensure_exported(encoder: Any, library_root: Path) -> None:
+    """After indexing: export the towers of the library's model if it has none yet (the
+    model is loaded then, so this costs the export alone, seconds, once)."""
+    inner = getattr(encoder, "inner", encoder)
+    if not isinstance(inner, OpenClipEncoder) or not inner.loaded:
+        return
+    if not onnx_runtime_available():
+        return
+    if read_meta(towers_folder(library_root, inner.info)) is None:
+        export_for(inner, library_root)

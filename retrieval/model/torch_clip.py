@@ -1,0 +1,304 @@
+"""Encoders: images and texts to unit vectors in one shared space.
+
+`Encoder` is the small interface the rest of the code sees. `OpenClipEncoder` is the only
+place that touches open_clip and torch, and it imports them lazily, so commands that do not
+encode anything start fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from retrieval.errors import (
+    ModelError,
+    ModelUnavailableError,
+    UsageError,
+    first_line,
+)
+from retrieval.model import text_tower
+from retrieval.model.demo import (
+    DEMO_MODEL_NAME,
+    DEMO_PRETRAINED,
+    demo_weights_path,
+    register_demo_config,
+)
+from retrieval.model.text_cache import TextCache
+from retrieval.model.transform import SplitTransform, split_transform
+from retrieval.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED
+from retrieval.types import FloatArray, ModelInfo
+from retrieval.vectors import l2_normalize
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+log = logging.getLogger(__name__)
+
+_WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
+
+
+class Encoder(Protocol):
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def image_size(self) -> int:
+        """Side of the square the image tower sees, in pixels."""
+        ...
+
+    @property
+    def logit_scale(self) -> float:
+        """The model's softmax temperature for image-text logits."""
+        ...
+
+    @property
+    def logit_bias(self) -> float | None:
+        """The bias of a model trained with a sigmoid loss (SigLIP): with it, a pair's
+        probability is sigmoid(scale * cosine + bias). None for softmax-trained models."""
+        ...
+
+    def load(self) -> None:
+        """Load the weights now rather than on first use (a server's first query)."""
+        ...
+
+    def prepare(self, image: Image.Image) -> Any:
+        """The model's input for one image (resized, cropped, normalised); thread-safe, so
+        decode workers run it ahead of the model."""
+        ...
+
+    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
+        """Unit vectors of prepared images."""
+        ...
+
+    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray: ...
+
+    def encode_texts(self, texts: Sequence[str]) -> FloatArray: ...
+
+
+def _open_clip() -> Any:
+    import open_clip
+
+    register_demo_config()
+    return open_clip
+
+
+def _looks_like_file(value: str) -> bool:
+    return (
+        os.sep in value
+        or value.startswith(".")
+        or value.lower().endswith(_WEIGHT_SUFFIXES)
+    )
+
+
+def resolve_model(name: str, pretrained: str | None) -> ModelInfo:
+    """Check a model name and weights without loading them; say what is wrong and how to fix it.
+
+    `pretrained` is an open_clip tag or a local weights file; None picks the model's default.
+    """
+    open_clip = _open_clip()
+    models = open_clip.list_models()
+    if name not in models:
+        close = difflib.get_close_matches(name, models, n=5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise ModelError(
+            f"unknown model {name!r}: {hint}choose one of open_clip's {len(models)} "
+            "architectures (python -c 'import open_clip; print(open_clip.list_models())'), "
+            f"or --model {DEMO_MODEL_NAME} for the offline demo"
+        )
+    dim = int(open_clip.get_model_config(name)["embed_dim"])
+    if name == DEMO_MODEL_NAME and pretrained in (None, DEMO_PRETRAINED):
+        weights = demo_weights_path()
+        if not weights.is_file():
+            raise ModelUnavailableError(
+                f"the demo model's weights are missing at {weights}: retrain them with "
+                "`python -m photosearch.demo.train`, or set PHOTOSEARCH_DEMO_WEIGHTS"
+            )
+        return ModelInfo(name, DEMO_PRETRAINED, dim)
+    if pretrained is None:
+        tags = open_clip.list_pretrained_tags_by_model(name)
+        if name == DEFAULT_MODEL:
+            pretrained = DEFAULT_PRETRAINED
+        elif tags:
+            pretrained = tags[0]
+        else:
+            raise ModelError(
+                f"model {name!r} has no published weights: pass --pretrained /path/to/weights"
+            )
+    if Path(pretrained).expanduser().is_file():
+        return ModelInfo(name, str(Path(pretrained).expanduser().resolve()), dim)
+    if _looks_like_file(pretrained):
+        raise UsageError(
+            f"weights file {pretrained} not found: check the path given to --pretrained"
+        )
+    tags = open_clip.list_pretrained_tags_by_model(name)
+    if pretrained not in tags:
+        choices = (
+            ", ".join(tags) if tags else "none; pass --pretrained /path/to/weights"
+        )
+        raise ModelError(
+            f"unknown pretrained tag {pretrained!r} for {name}: available: {choices}"
+        )
+    return ModelInfo(name, pretrained, dim)
+
+
+def pick_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise UsageError(
+            "--device cuda: no CUDA GPU is available; use --device auto or cpu"
+        )
+    if requested == "mps" and not torch.backends.mps.is_available():
+        raise UsageError(
+            "--device mps: Apple's MPS is not available; use --device auto or cpu"
+        )
+    return requested
+
+
+class OpenClipEncoder:
+    """An open_clip model; weights load on first use."""
+
+    def __init__(self, info: ModelInfo, device: str = "auto") -> None:
+        self._info = info
+        self._requested_device = device
+        self._model: Any = None
+        self._input: SplitTransform | None = None
+        self._tokenizer: Any = None
+        self._text_cache = TextCache()
+        self.text_batches = 0  # forward passes of the text tower (tests count them)
+        self.device = "cpu"
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def _weights(self) -> str:
+        if self._info.pretrained == DEMO_PRETRAINED:
+            return str(demo_weights_path())
+        return self._info.pretrained
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        open_clip = _open_clip()
+        import torch
+
+        self.device = pick_device(self._requested_device)
+        weights = self._weights()
+        is_file = Path(weights).is_file()
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                self._info.name,
+                pretrained=weights,
+                device=self.device,
+                weights_only=True,
+            )
+        # open_clip raises many kinds of errors for weights it cannot get; all mean the same.
+        except Exception as exc:  # noqa: BLE001
+            reason = first_line(exc)
+            if is_file:
+                raise ModelError(
+                    f"cannot load weights {weights} into {self._info.name}: {reason}; "
+                    "check that the file is a checkpoint of that architecture"
+                ) from None
+            raise ModelUnavailableError(
+                f"cannot get weights {weights!r} for {self._info.name} (no network or no cache?): "
+                "pass --pretrained /path/to/weights.safetensors, or use --model demo"
+            ) from None
+        model.eval()
+        self._model = model
+        self._input = split_transform(preprocess)
+        self._tokenizer = open_clip.get_tokenizer(self._info.name)
+        self._torch = torch
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    @property
+    def model(self) -> Any:
+        """The open_clip model (loaded on first use)."""
+        self.load()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    @property
+    def image_size(self) -> int:
+        self.load()
+        size = self._model.visual.image_size
+        return int(size[0] if isinstance(size, tuple | list) else size)
+
+    @property
+    def logit_scale(self) -> float:
+        self.load()
+        return float(self._model.logit_scale.exp().clamp(max=100).item())
+
+    @property
+    def logit_bias(self) -> float | None:
+        self.load()
+        bias = getattr(self._model, "logit_bias", None)
+        return None if bias is None else float(bias.item())
+
+    def _autocast(self) -> Any:
+        torch = self._torch
+        if self.device == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return torch.autocast("cpu", enabled=False)
+
+    def _split(self) -> SplitTransform:
+        self.load()
+        assert self._input is not None
+        return self._input
+
+    def prepare(self, image: Image.Image) -> Any:
+        return self._split().pixels(image)
+
+    def collate(self, items: Sequence[Any]) -> Any:
+        """Prepared images as one input batch on the model's device."""
+        return self._split().batch(items, self.device)
+
+    def encode_batch(self, batch: Any) -> FloatArray:
+        """Unit vectors of a collated batch: the forward pass alone."""
+        self.load()
+        with self._torch.inference_mode(), self._autocast():
+            features = self._model.encode_image(batch)
+        return l2_normalize(features.float().cpu().numpy())
+
+    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
+        if not items:
+            return np.zeros((0, self._info.dim), dtype=np.float32)
+        return self.encode_batch(self.collate(items))
+
+    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray:
+        return self.encode_prepared([self.prepare(image) for image in images])
+
+    def encode_texts(self, texts: Sequence[str]) -> FloatArray:
+        """Unit vectors of the texts; repeated texts (queries, label prompts) are cached."""
+        if texts:
+            self.load()
+        return self._text_cache.encode(texts, self._encode_texts, self._info.dim)
+
+    def _encode_texts(self, texts: Sequence[str]) -> FloatArray:
+        """The text tower on these texts, no cache."""
+        torch = self._torch
+        self.text_batches += 1
+        tokens = self._tokenizer(list(texts)).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            features = text_tower.encode_text(self._model, tokens)
+        return l2_normalize(features.float().cpu().numpy())
