@@ -28,8 +28,7 @@ from retrieval.tagging.calibration import (
     pick_rivals,
 )
 from retrieval.tagging.scoring import Scorer, library_sample
-from retrieval.types import FloatArray
-from retrieval.vocabulary import (
+from retrieval.tagging.vocabulary import (
     CACHE_FOLDER,
     builtin_vocabulary,
     cache_key,
@@ -37,6 +36,7 @@ from retrieval.vocabulary import (
     vocabulary_vectors,
     write_cache,
 )
+from retrieval.types import FloatArray
 
 # The user's own words, added to the vocabulary of every describe in this library.
 VOCABULARY_FILE = "vocabulary.txt"

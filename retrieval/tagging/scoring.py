@@ -25,8 +25,8 @@ from retrieval.tagging.calibration import (
     pick_rivals,
 )
 from retrieval.tagging.prompts import label_vectors
+from retrieval.tagging.vocabulary import builtin_vocabulary, vocabulary_vectors
 from retrieval.types import FloatArray
-from retrieval.vocabulary import builtin_vocabulary, vocabulary_vectors
 
 # Photos whose scores a calibration is fitted to: a spread sample of a larger library is
 # as good as all of it.
