@@ -24,10 +24,9 @@ import numpy as np
 from bench.bench_search import clustered
 from retrieval.index.sync import open_index, rebuild
 from retrieval.library import Library
-from retrieval.records import EncodedFile
+from retrieval.records import EncodedFile, ModelInfo
 from retrieval.settings import Settings
 from retrieval.store import Store
-from retrieval.types import ModelInfo
 from retrieval.vectors import stored_precision
 
 

@@ -26,10 +26,16 @@ from retrieval.faults import checkpoint
 from retrieval.index.ids import entries
 from retrieval.library import Library
 from retrieval.media.video.sample import is_video
-from retrieval.records import Clip, EncodedFile, FailedFile, FileState, TagScores
+from retrieval.records import (
+    Clip,
+    EncodedFile,
+    FailedFile,
+    FileState,
+    FloatArray,
+    TagScores,
+)
 from retrieval.settings import batch_size_for
 from retrieval.tagging.scoring import FIT_SAMPLE, Scorer, calibrated, scorer
-from retrieval.types import FloatArray
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,8 @@ from typing import Any, Self
 from indexer.encode import Encoding, Written
 from indexer.plan import Work
 from retrieval.errors import LibraryError, PhotosearchError, UsageError, first_line
-from retrieval.records import EncodedFile, FailedFile
+from retrieval.records import EncodedFile, FailedFile, ModelInfo
 from retrieval.settings import Settings
-from retrieval.types import ModelInfo
 
 log = logging.getLogger(__name__)
 

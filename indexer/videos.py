@@ -25,8 +25,7 @@ from indexer.plan import Work
 from retrieval.errors import DecodeError
 from retrieval.faults import checkpoint
 from retrieval.media.video.sample import Sampled, Sampling, VideoInfo, sample
-from retrieval.records import EncodedFile, FailedFile, PhotoDetails
-from retrieval.types import FloatArray
+from retrieval.records import EncodedFile, FailedFile, FloatArray, PhotoDetails
 from retrieval.vectors import stored_precision
 
 log = logging.getLogger(__name__)

@@ -1,36 +1,31 @@
-"""The photosearch library: CLIP encoders, the SQLite store, the FAISS vector index, search,
+"""The photosearch library: CLIP encoders, the store, the FAISS vector index, search,
 zero-shot tagging and near-duplicates. It never imports `indexer` (the writing side) or
-`photosearch` (the command line). Modules are imported one by one, so that light commands
-do not pay for torch:
+`photosearch` (the command line and the web). Modules are imported one by one, so that
+light commands do not pay for torch.
 
-- `settings`, `errors`, `types`, `records`: configuration, errors, typed records
-- `encoder`, `text_tower`, `demo_model`: images and texts to unit vectors (open_clip)
-- `models`, `db`, `store`: the SQLite schema (owned by Alembic), engine, and store
-- `vector_index`, `index_sync`, `library`: the FAISS index, kept in step with the store
-- `imaging`: decoding files into upright RGB pictures, with guards
-- `query`, `search`, `requests`, `tagging`, `duplicates`: what users ask for
+- `errors`, `settings`, `choices`, `records`, `vectors`: what every floor shares
+- `model/`: images and texts to unit vectors (open_clip on torch, or ONNX Runtime)
+- `media/`: files to upright pictures, their EXIF and places, videos as moments
+- `store/`: the database (schema owned by Alembic), its engine and readers
+- `index/`: the FAISS index, the ids of views and moments, kept in step with the store
+- `search/`: query terms, filters, search and browse
+- `tagging/`: label sets, prompt ensembles, calibration, the vocabulary
+- `library`: a library opened for use: its store, model and index together
 """
 
 __all__ = [
-    "db",
-    "demo_model",
-    "duplicates",
-    "encoder",
+    "choices",
     "errors",
     "faults",
-    "imaging",
-    "index_sync",
+    "index",
     "library",
-    "models",
-    "query",
+    "media",
+    "model",
     "records",
-    "requests",
+    "resources",
     "search",
     "settings",
     "store",
     "tagging",
-    "text_tower",
-    "types",
-    "vector_index",
     "vectors",
 ]

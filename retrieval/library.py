@@ -25,9 +25,9 @@ from retrieval.index.vector_index import VectorIndex
 from retrieval.model.onnx.fallback import choose_encoder, ensure_exported
 from retrieval.model.thread import ModelThread, SerialEncoder
 from retrieval.model.torch_clip import Encoder, resolve_model
+from retrieval.records import FloatArray, IdArray, ModelInfo
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store.quick import QuickStore
-from retrieval.types import FloatArray, IdArray, ModelInfo
 
 if TYPE_CHECKING:
     from retrieval.store import Store

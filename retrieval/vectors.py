@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.types import FloatArray
+from retrieval.records import FloatArray
 
 
 def l2_normalize(vectors: FloatArray) -> FloatArray:

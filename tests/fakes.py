@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from retrieval.types import FloatArray, ModelInfo
+from retrieval.records import FloatArray, ModelInfo
 from retrieval.vectors import l2_normalize
 
 FAKE_MODEL = ModelInfo("fake", "fake-weights", 16)

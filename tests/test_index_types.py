@@ -19,9 +19,8 @@ from retrieval.index.sync import (
 )
 from retrieval.index.vector_index import INDEX_NAME, VectorIndex, read_header
 from retrieval.library import Library
-from retrieval.records import EncodedFile
+from retrieval.records import EncodedFile, ModelInfo
 from retrieval.store import Store
-from retrieval.types import ModelInfo
 from retrieval.vectors import l2_normalize
 from tests.conftest import draw, random_color
 

@@ -14,9 +14,9 @@ from PIL import Image
 
 from photosearch.warm.server import QueryServer
 from retrieval.library import Library
+from retrieval.records import FloatArray
 from retrieval.settings import Settings
 from retrieval.store import Store
-from retrieval.types import FloatArray
 from tests.fakes import FakeEncoder
 
 

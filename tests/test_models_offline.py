@@ -14,8 +14,8 @@ from retrieval.errors import (
 )
 from retrieval.library import choose_model
 from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+from retrieval.records import ModelInfo
 from retrieval.settings import Settings
-from retrieval.types import ModelInfo
 
 
 def test_unknown_model_suggests_close_names() -> None:

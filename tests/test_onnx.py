@@ -27,8 +27,8 @@ from retrieval.model.onnx.runtime import OnnxEncoder
 from retrieval.model.preprocess import ImageInput
 from retrieval.model.thread import SerialEncoder
 from retrieval.model.torch_clip import OpenClipEncoder, _open_clip, resolve_model
+from retrieval.records import ModelInfo
 from retrieval.settings import Settings
-from retrieval.types import ModelInfo
 from tests.conftest import draw, index_with_demo, main_in_fresh_process, run_cli
 
 TEXTS = [

@@ -14,12 +14,11 @@ import pytest
 from photosearch.library_status import collect
 from retrieval.index.vector_index import INDEX_NAME
 from retrieval.library import Library
-from retrieval.records import EncodedFile
+from retrieval.records import EncodedFile, ModelInfo
 from retrieval.search.search import SearchOptions, search
 from retrieval.settings import Settings
 from retrieval.store import Store
 from retrieval.store import generation as generation_module
-from retrieval.types import ModelInfo
 from tests.fakes import FakeEncoder
 from tests.test_index_types import DIM, clustered
 

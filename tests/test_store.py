@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from retrieval.errors import LibraryError, NotFoundError
-from retrieval.records import EncodedFile, FailedFile, TagScores
+from retrieval.records import EncodedFile, FailedFile, ModelInfo, TagScores
 from retrieval.store import Store
-from retrieval.types import ModelInfo
 from retrieval.vectors import l2_normalize
 
 MODEL = ModelInfo("m", "w", 4)

@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.media.exif import PhotoInfo
-from retrieval.records import EncodedFile, FailedFile, PhotoDetails
+from retrieval.records import EncodedFile, FailedFile, ModelInfo, PhotoDetails
 from retrieval.store import Store
 from retrieval.store import engine as db
 from retrieval.store.quick import QuickStore
 from retrieval.store.schema import DATABASE_NAME
-from retrieval.types import ModelInfo
 from tests.conftest import draw, index_with_demo, run_cli, run_in_fresh_process
 
 

@@ -7,9 +7,8 @@ import pytest
 
 from retrieval.index.sync import open_index
 from retrieval.index.vector_index import INDEX_NAME, IndexFileError, VectorIndex
-from retrieval.records import EncodedFile
+from retrieval.records import EncodedFile, ModelInfo
 from retrieval.store import Store
-from retrieval.types import ModelInfo
 from retrieval.vectors import l2_normalize
 
 

@@ -17,8 +17,8 @@ import numpy as np
 from photosearch.demo import shapes
 from retrieval.model.demo import DEMO_MODEL_NAME, demo_weights_path
 from retrieval.model.torch_clip import OpenClipEncoder
+from retrieval.records import FloatArray, ModelInfo
 from retrieval.tagging.prompts import label_vectors
-from retrieval.types import FloatArray, ModelInfo
 
 EVAL_SEED = 20261124
 EVAL_IMAGES = 1200

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from retrieval.library import Library
-    from retrieval.types import FloatArray, SearchHit
+    from retrieval.records import FloatArray, SearchHit
 
 OPS = ("search", "similar", "describe")
 

@@ -33,7 +33,7 @@ from retrieval.errors import (
     UsageError,
 )
 from retrieval.library import Library
-from retrieval.records import PhotoDetails, TagRecord
+from retrieval.records import ImageMeta, PhotoDetails, SearchHit, TagRecord
 from retrieval.search.search import (
     SearchOptions,
     library_vector,
@@ -43,7 +43,6 @@ from retrieval.search.search import (
 )
 from retrieval.search.search import browse as search_browse
 from retrieval.search.terms import QueryTerm, parse_box, parse_near
-from retrieval.types import ImageMeta, SearchHit
 
 log = logging.getLogger(__name__)
 

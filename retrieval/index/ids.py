@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.types import FloatArray, IdArray
+from retrieval.records import FloatArray, IdArray
 
 # Above any image id (the API allows up to 2**53); times MAX_VIEWS + 1 it stays far below
 # the 2**63 of FAISS's int64 ids.

@@ -18,8 +18,8 @@ from retrieval.index.vector_index import (
     VectorIndex,
     remove_stale_temp_files,
 )
+from retrieval.records import FloatArray, IdArray
 from retrieval.settings import Settings
-from retrieval.types import FloatArray, IdArray
 
 if TYPE_CHECKING:
     from retrieval.store import Store

@@ -21,7 +21,7 @@ from retrieval.index.file import (
     write_index_file,
 )
 from retrieval.index.ids import MOMENT_BASE, every_view_id, moment_counts, moment_ids
-from retrieval.types import FloatArray, IdArray
+from retrieval.records import FloatArray, IdArray
 
 __all__ = [
     "INDEX_NAME",

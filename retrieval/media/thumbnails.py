@@ -14,7 +14,7 @@ from PIL import Image
 from retrieval.errors import DecodeError, NotFoundError, UsageError
 from retrieval.media.decode import decode
 from retrieval.media.video.sample import frame_at
-from retrieval.types import ImageMeta
+from retrieval.records import ImageMeta
 
 FOLDER = "thumbnails"
 # The grid's tiles, and the large view (which also serves formats browsers cannot show).

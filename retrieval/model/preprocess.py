@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from retrieval.types import FloatArray
+from retrieval.records import FloatArray
 
 UInt8Array = npt.NDArray[np.uint8]
 

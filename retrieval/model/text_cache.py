@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from retrieval.types import FloatArray
+from retrieval.records import FloatArray
 
 _SIZE = 4096
 # Texts per forward pass of a text tower: a label set's thousands of prompts in one batch

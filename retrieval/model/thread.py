@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.types import FloatArray, ModelInfo
+from retrieval.records import FloatArray, ModelInfo
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -31,8 +31,8 @@ from retrieval.model.demo import (
 )
 from retrieval.model.text_cache import TextCache
 from retrieval.model.transform import SplitTransform, split_transform
+from retrieval.records import FloatArray, ModelInfo
 from retrieval.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED
-from retrieval.types import FloatArray, ModelInfo
 from retrieval.vectors import l2_normalize
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.types import FloatArray, MomentHit
+from retrieval.records import FloatArray, MomentHit
 
 MOMENTS_SHOWN = 5
 # Two moments closer than this are one moment to a viewer: the lesser is not shown.

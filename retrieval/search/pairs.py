@@ -13,7 +13,7 @@ from typing import Protocol
 from retrieval.media.formats import RAW_EXTENSIONS
 from retrieval.media.live_photos import video_content_id
 from retrieval.media.video.sample import is_video
-from retrieval.types import SearchHit
+from retrieval.records import SearchHit
 
 # A Live Photo's motion part, as iPhones (and Android "motion photo" exports) name it.
 LIVE_VIDEO_SUFFIXES = (".MOV", ".mov", ".MP4", ".mp4")

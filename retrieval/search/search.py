@@ -16,10 +16,10 @@ from retrieval.choices import SORTS
 from retrieval.errors import DecodeError, NotFoundError, UsageError
 from retrieval.library import Library
 from retrieval.media.decode import decode
+from retrieval.records import FloatArray, IdArray, ImageMeta, SearchHit
 from retrieval.search.moments import best_moments
 from retrieval.search.pairs import pair_up
 from retrieval.search.terms import Box, QueryTerm
-from retrieval.types import FloatArray, IdArray, ImageMeta, SearchHit
 from retrieval.vectors import l2_normalize
 
 if TYPE_CHECKING:

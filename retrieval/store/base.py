@@ -31,10 +31,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from retrieval.errors import LibraryError, first_line
 from retrieval.index.ids import entries
+from retrieval.records import FloatArray, IdArray, ImageMeta
 from retrieval.store import engine as db
 from retrieval.store.models import Embedding, Image
 from retrieval.store.schema import DATABASE_NAME
-from retrieval.types import FloatArray, IdArray, ImageMeta
 from retrieval.vectors import STORED_DTYPE, TIMES_DTYPE, from_blobs
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 
 from retrieval.media.exif import PhotoInfo
 from retrieval.media.places import EARTH_RADIUS_KM, Place, km_between
-from retrieval.records import PhotoDetails
+from retrieval.records import IdArray, PhotoDetails
 from retrieval.store.base import LIVE, StoreBase, chunks
 from retrieval.store.models import STATUS_OK, Embedding, Image, ImageDetails
-from retrieval.types import IdArray
 
 _INFO_COLUMNS = (
     "utc_offset_min",

@@ -10,9 +10,9 @@ import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from retrieval.records import FloatArray, IdArray, ModelInfo
 from retrieval.store.base import StoreBase, now, searchable_vectors
 from retrieval.store.models import Embedding, ImageTag, LibraryInfo, VectorChange
-from retrieval.types import FloatArray, IdArray, ModelInfo
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from retrieval.errors import NotFoundError
 from retrieval.records import (
     FileState,
+    ImageMeta,
 )
 from retrieval.store.base import (
     LIVE,
@@ -33,7 +34,6 @@ from retrieval.store.models import (
     Image,
     LabelSet,
 )
-from retrieval.types import ImageMeta
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from retrieval.records import ImageMeta, ModelInfo
 from retrieval.store.schema import DATABASE_NAME, is_current
-from retrieval.types import ImageMeta, ModelInfo
 
 if TYPE_CHECKING:
-    from retrieval.types import FloatArray
+    from retrieval.records import FloatArray
 
 if TYPE_CHECKING:
     from retrieval.store import Store

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from retrieval.errors import NotFoundError, UsageError
 from retrieval.records import (
+    IdArray,
     LabelSetRecord,
     TagRecord,
     TagScores,
@@ -33,7 +34,6 @@ from retrieval.store.models import (
     LabelSet,
 )
 from retrieval.tagging.calibration import Calibration
-from retrieval.types import IdArray
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 
 from retrieval.errors import NotFoundError
+from retrieval.records import FloatArray, IdArray
 from retrieval.store.base import (
     IS_VIDEO,
     LIVE,
@@ -29,7 +30,6 @@ from retrieval.store.models import (
     Embedding,
     Image,
 )
-from retrieval.types import FloatArray, IdArray
 from retrieval.vectors import STORED_DTYPE, from_blobs, times_blob
 
 log = logging.getLogger(__name__)

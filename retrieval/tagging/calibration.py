@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.types import FloatArray
+from retrieval.records import FloatArray
 
 Float64Array = npt.NDArray[np.float64]
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from retrieval.errors import UsageError
 from retrieval.library import Library
-from retrieval.records import LabelSetRecord
+from retrieval.records import FloatArray, LabelSetRecord
 from retrieval.tagging.calibration import (
     Calibration,
     fit_label,
@@ -36,7 +36,6 @@ from retrieval.tagging.vocabulary import (
     vocabulary_vectors,
     write_cache,
 )
-from retrieval.types import FloatArray
 
 # The user's own words, added to the vocabulary of every describe in this library.
 VOCABULARY_FILE = "vocabulary.txt"

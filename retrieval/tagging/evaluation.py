@@ -18,10 +18,9 @@ import numpy as np
 from retrieval.errors import DecodeError, UsageError
 from retrieval.media.decode import IMAGE_EXTENSIONS, decode
 from retrieval.model.torch_clip import Encoder
-from retrieval.records import LabelSetRecord, TagScores
+from retrieval.records import FloatArray, LabelSetRecord, TagScores
 from retrieval.tagging.prompts import label_vectors
 from retrieval.tagging.scoring import calibrate, scorer
-from retrieval.types import FloatArray
 
 CAPTIONS_FILE = "captions.csv"
 RECALL_AT = (1, 5, 10)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from retrieval.model.torch_clip import Encoder
-from retrieval.types import FloatArray
+from retrieval.records import FloatArray
 from retrieval.vectors import l2_normalize
 
 TEMPLATES = (

@@ -16,7 +16,7 @@ import numpy as np
 
 from retrieval.errors import UsageError
 from retrieval.model.torch_clip import Encoder
-from retrieval.records import Clip, LabelSetRecord, TagScores
+from retrieval.records import Clip, FloatArray, LabelSetRecord, TagScores
 from retrieval.store import Store
 from retrieval.tagging.calibration import (
     Calibration,
@@ -26,7 +26,6 @@ from retrieval.tagging.calibration import (
 )
 from retrieval.tagging.prompts import label_vectors
 from retrieval.tagging.vocabulary import builtin_vocabulary, vocabulary_vectors
-from retrieval.types import FloatArray
 
 # Photos whose scores a calibration is fitted to: a spread sample of a larger library is
 # as good as all of it.

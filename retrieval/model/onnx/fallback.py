@@ -19,8 +19,8 @@ from retrieval.errors import UsageError
 from retrieval.model.onnx.files import discard, read_meta, towers_folder
 from retrieval.model.onnx.runtime import OnnxEncoder, OnnxUnusable
 from retrieval.model.torch_clip import Encoder, OpenClipEncoder
+from retrieval.records import FloatArray, ModelInfo
 from retrieval.settings import Settings
-from retrieval.types import FloatArray, ModelInfo
 
 if TYPE_CHECKING:
     from PIL import Image

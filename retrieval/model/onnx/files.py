@@ -22,7 +22,7 @@ import numpy as np
 
 from retrieval.model.demo import DEMO_PRETRAINED, demo_weights_path
 from retrieval.model.preprocess import ImageInput, UInt8Array
-from retrieval.types import ModelInfo
+from retrieval.records import ModelInfo
 
 ONNX_FOLDER = Path("cache") / "onnx"
 META_NAME = "meta.json"

@@ -29,7 +29,7 @@ from retrieval.model.onnx.files import (
 from retrieval.model.preprocess import ImageInput, UInt8Array
 from retrieval.model.text_cache import TextCache
 from retrieval.model.tokenizer import default_tokenizer
-from retrieval.types import FloatArray, ModelInfo
+from retrieval.records import FloatArray, ModelInfo
 from retrieval.vectors import l2_normalize
 
 if TYPE_CHECKING:
