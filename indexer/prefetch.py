@@ -13,8 +13,8 @@ from typing import Any
 
 from indexer.plan import Work
 from retrieval.errors import DecodeError
-from retrieval.index.ids import view_boxes
 from retrieval.media.decode import Decoded, decode
+from retrieval.media.views import view_boxes
 from retrieval.records import FailedFile
 
 
@@ -38,7 +38,7 @@ def decode_one(
     tile_side: int = 1,
 ) -> Ready | FailedFile | None:
     """The model input for a file (with its other views when it is wide: see
-    retrieval.index.ids), the reason it failed, or None for a file gone since the scan (the
+    retrieval.media.views), the reason it failed, or None for a file gone since the scan (the
     next scan or event deals with its absence)."""
     entry = work.entry
     try:

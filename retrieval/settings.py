@@ -64,7 +64,7 @@ class Settings:
     rescan_interval: float = 3600.0
     root_check_interval: float = 5.0
     # Photos at least this many times wider than tall (or taller than wide) are also
-    # encoded as overlapping squares along the long side (retrieval.index.ids); 0: never.
+    # encoded as overlapping squares along the long side (retrieval.media.views); 0: never.
     # 1.6 takes in 16:9 and panoramas, not 3:2 or 4:3.
     views_aspect: float = 1.6
     # Tiles: also encode a grid of squares a `tiles`-th of the short side wide (2: four

@@ -11,15 +11,13 @@ import pytest
 from indexer.pipeline import index_folders
 from photosearch.demo import wide
 from retrieval.index.ids import (
-    MAX_VIEWS,
     VIEW_STRIDE,
     best_per_photo,
     every_view_id,
     image_ids,
-    tile_boxes,
-    view_boxes,
 )
 from retrieval.library import Library
+from retrieval.media.views import MAX_VIEWS, tile_boxes, view_boxes
 from retrieval.search.search import SearchOptions, query_vector, search
 from retrieval.search.terms import QueryTerm
 from retrieval.settings import Settings

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from photosearch.demo import wide
-from retrieval.index.ids import view_boxes
+from retrieval.media.views import view_boxes
 from retrieval.model.torch_clip import OpenClipEncoder
 
 SEEDS = (21, 22, 23, 24, 25)
@@ -112,7 +112,7 @@ def report_lines(rows: list[dict[str, Any]]) -> list[str]:
             "the same shapes at the same size in the middle of square photos. A query "
             '"a {colour} {shape}" hits when one of its first five results shows it. Views: '
             f"photos at least {VIEWS_ASPECT} times wider than tall are also encoded as "
-            "squares along their long side (`retrieval/index/ids.py`), a photo scored by its "
+            "squares along their long side (`retrieval/media/views.py`), a photo scored by its "
             "best view. Small shapes in large photos: a shape a quarter or an eighth of "
             "a 512 px photo's side, anywhere in it, with `--tiles` 0 (off, the default), "
             "2 or 3."
