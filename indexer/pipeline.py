@@ -25,7 +25,7 @@ from indexer.scan import FileEntry, file_entry, inside, walk
 from retrieval.faults import checkpoint
 from retrieval.index.ids import entries
 from retrieval.library import Library
-from retrieval.media.video.sample import is_video
+from retrieval.media.video.probe import is_video
 from retrieval.records import (
     Clip,
     EncodedFile,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from retrieval.errors import UsageError
 from retrieval.media.decode import IMAGE_EXTENSIONS
-from retrieval.media.video.sample import VIDEO_EXTENSIONS
+from retrieval.media.video.probe import VIDEO_EXTENSIONS
 
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 

@@ -24,7 +24,8 @@ import numpy as np
 from indexer.plan import Work
 from retrieval.errors import DecodeError
 from retrieval.faults import checkpoint
-from retrieval.media.video.sample import Sampled, Sampling, VideoInfo, sample
+from retrieval.media.video.probe import VideoInfo
+from retrieval.media.video.sample import Sampled, Sampling, sample
 from retrieval.records import EncodedFile, FailedFile, FloatArray, PhotoDetails
 from retrieval.vectors import stored_precision
 

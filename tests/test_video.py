@@ -21,7 +21,9 @@ from indexer.watch import Watcher
 from retrieval.errors import DecodeError
 from retrieval.index.ids import MOMENT_BASE, image_ids
 from retrieval.library import Library
-from retrieval.media.video.sample import Sampling, frame_at, read_info, sample
+from retrieval.media.video.frames import frame_at
+from retrieval.media.video.probe import read_info
+from retrieval.media.video.sample import Sampling, sample
 from retrieval.search.search import SearchOptions, search
 from tests.conftest import draw
 from tests.fakes import FakeEncoder

@@ -13,7 +13,7 @@ from PIL import Image
 
 from retrieval.errors import DecodeError, NotFoundError, UsageError
 from retrieval.media.decode import decode
-from retrieval.media.video.sample import frame_at
+from retrieval.media.video.frames import frame_at
 from retrieval.records import ImageMeta
 
 FOLDER = "thumbnails"

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from retrieval.media.formats import RAW_EXTENSIONS
 from retrieval.media.live_photos import video_content_id
-from retrieval.media.video.sample import is_video
+from retrieval.media.video.probe import is_video
 from retrieval.records import SearchHit
 
 # A Live Photo's motion part, as iPhones (and Android "motion photo" exports) name it.
