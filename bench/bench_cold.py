@@ -54,8 +54,9 @@ def measured(
 
 def build_library(library: Path, model: str, weights: str, count: int) -> None:
     from retrieval.index.sync import open_index
+    from retrieval.model.factory import resolve_model
     from retrieval.model.onnx.export import export_towers
-    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+    from retrieval.model.torch_clip import OpenClipEncoder
     from retrieval.records import EncodedFile
     from retrieval.store import Store
 

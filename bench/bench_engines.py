@@ -60,9 +60,10 @@ def main() -> None:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from retrieval.model.factory import resolve_model
     from retrieval.model.onnx.export import export_towers
     from retrieval.model.onnx.files import IMAGE_FILE, towers_folder
-    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+    from retrieval.model.torch_clip import OpenClipEncoder
     from retrieval.vectors import l2_normalize
 
     torch.set_num_threads(args.threads)
@@ -126,10 +127,11 @@ def main() -> None:
 
 def quality(work: Path) -> None:
     from photosearch.demo.evaluate import encode_eval_set, recall_at, tagging_accuracy
+    from retrieval.model.factory import resolve_model
     from retrieval.model.onnx.export import export_towers, quantize_images
     from retrieval.model.onnx.files import read_meta, towers_folder
     from retrieval.model.onnx.runtime import OnnxEncoder
-    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+    from retrieval.model.torch_clip import OpenClipEncoder
 
     info = resolve_model("demo", None)
     torch_encoder = OpenClipEncoder(info, "cpu")

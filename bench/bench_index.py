@@ -80,7 +80,8 @@ def main() -> None:
     from indexer.pipeline import index_folders
     from retrieval.library import Library
     from retrieval.media.decode import decode
-    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+    from retrieval.model.factory import resolve_model
+    from retrieval.model.torch_clip import OpenClipEncoder
     from retrieval.settings import Settings
     from retrieval.store import Store
 

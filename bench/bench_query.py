@@ -32,7 +32,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
 
-    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+    from retrieval.model.factory import resolve_model
+    from retrieval.model.torch_clip import OpenClipEncoder
 
     weights = args.pretrained or str(
         random_weights(args.model, Path(tempfile.gettempdir()))

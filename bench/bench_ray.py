@@ -32,7 +32,8 @@ def main() -> None:
     from indexer.pipeline import index_folders
     from indexer.ray_encode import RayEncoding
     from retrieval.library import Library
-    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+    from retrieval.model.factory import resolve_model
+    from retrieval.model.torch_clip import OpenClipEncoder
     from retrieval.settings import Settings
     from retrieval.store import Store
 

@@ -15,7 +15,7 @@ from indexer.prefetch import Ready, decode_one
 from indexer.videos import encode_videos
 from retrieval.faults import checkpoint
 from retrieval.media.video.sample import Sampling
-from retrieval.model.torch_clip import Encoder
+from retrieval.model.protocol import Encoder
 from retrieval.records import EncodedFile, FailedFile
 from retrieval.settings import Settings
 from retrieval.vectors import stored_precision

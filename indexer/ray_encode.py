@@ -66,7 +66,7 @@ class _Worker:
     ) -> None:
         import ray
 
-        from retrieval.model.onnx.fallback import choose_encoder
+        from retrieval.model.factory import choose_encoder
 
         encoder = choose_encoder(settings, info, Path(root), cold=False)
         self.encoding = Encoding(settings, encoder, batch_size)

@@ -22,9 +22,10 @@ from retrieval.index.sync import (
     save_index,
 )
 from retrieval.index.vector_index import VectorIndex
-from retrieval.model.onnx.fallback import choose_encoder, ensure_exported
+from retrieval.model.factory import choose_encoder, resolve_model
+from retrieval.model.onnx.fallback import ensure_exported
+from retrieval.model.protocol import Encoder
 from retrieval.model.thread import ModelThread, SerialEncoder
-from retrieval.model.torch_clip import Encoder, resolve_model
 from retrieval.records import FloatArray, IdArray, ModelInfo
 from retrieval.settings import DEFAULT_MODEL, Settings
 from retrieval.store.quick import QuickStore

@@ -8,7 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
-from retrieval.model.torch_clip import OpenClipEncoder, _open_clip, resolve_model
+from retrieval.model.demo import open_clip_module
+from retrieval.model.factory import resolve_model
+from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.model.transform import split_transform
 
 
@@ -28,7 +30,7 @@ def images() -> list[Image.Image]:
 
 @pytest.mark.parametrize("name", ["demo", "ViT-B-32"])
 def test_split_transform_is_bit_for_bit_the_whole_transform(name: str) -> None:
-    open_clip = _open_clip()
+    open_clip = open_clip_module()
     _, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
     split = split_transform(preprocess)
     assert split.split
@@ -65,7 +67,7 @@ def test_encoder_embeds_what_the_model_embeds_from_the_whole_transform() -> None
     encoder = OpenClipEncoder(resolve_model("demo", None), "cpu")
     pictures = images()
     ours = encoder.encode_images(pictures)
-    open_clip = _open_clip()
+    open_clip = open_clip_module()
     model, _, preprocess = open_clip.create_model_and_transforms(
         "demo", pretrained=encoder._weights(), weights_only=True
     )

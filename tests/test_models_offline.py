@@ -13,7 +13,8 @@ from retrieval.errors import (
     UsageError,
 )
 from retrieval.library import choose_model
-from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+from retrieval.model.factory import resolve_model
+from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.records import ModelInfo
 from retrieval.settings import Settings
 

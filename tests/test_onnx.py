@@ -14,6 +14,8 @@ from PIL import Image
 
 from photosearch.warm.answer import QueryRequest, run_request
 from retrieval.library import Library
+from retrieval.model.demo import open_clip_module
+from retrieval.model.factory import resolve_model
 from retrieval.model.onnx.export import export_towers
 from retrieval.model.onnx.fallback import OnnxFirstEncoder
 from retrieval.model.onnx.files import (
@@ -26,7 +28,7 @@ from retrieval.model.onnx.files import (
 from retrieval.model.onnx.runtime import OnnxEncoder
 from retrieval.model.preprocess import ImageInput
 from retrieval.model.thread import SerialEncoder
-from retrieval.model.torch_clip import OpenClipEncoder, _open_clip, resolve_model
+from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.records import ModelInfo
 from retrieval.settings import Settings
 from tests.conftest import draw, index_with_demo, main_in_fresh_process, run_cli
@@ -62,7 +64,7 @@ def _random_weights(name: str, folder: Path) -> ModelInfo:
     import torch
     from safetensors.torch import save_file
 
-    open_clip = _open_clip()
+    open_clip = open_clip_module()
     torch.manual_seed(0)
     model = open_clip.create_model(name, pretrained=None)
     path = folder / f"{name}.safetensors"
@@ -119,7 +121,7 @@ def test_preprocessing_without_torch_is_open_clips_pixel_for_pixel(mode: str) ->
     for size in (64, 224):
         image_input = ImageInput.from_open_clip({**config, "size": (size, size)})
         assert image_input is not None
-        transform = _open_clip().image_transform(
+        transform = open_clip_module().image_transform(
             size, is_train=False, mean=image_input.mean, std=image_input.std
         )
         from retrieval.model.transform import split_transform

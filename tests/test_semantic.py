@@ -15,7 +15,8 @@ from photosearch.demo.evaluate import (
     recall_at,
     tagging_accuracy,
 )
-from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+from retrieval.model.factory import resolve_model
+from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.tagging.prompts import label_vectors
 
 

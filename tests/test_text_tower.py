@@ -10,8 +10,10 @@ import pytest
 import torch
 
 from retrieval.model import text_tower
+from retrieval.model.demo import open_clip_module
+from retrieval.model.factory import resolve_model
 from retrieval.model.text_cache import TextCache
-from retrieval.model.torch_clip import OpenClipEncoder, _open_clip, resolve_model
+from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.tagging.prompts import label_vectors
 
 TEXTS = [
@@ -24,7 +26,7 @@ TEXTS = [
 
 @pytest.mark.parametrize("name", ["demo", "ViT-B-32"])
 def test_trimmed_text_tower_equals_the_full_one(name: str) -> None:
-    open_clip = _open_clip()
+    open_clip = open_clip_module()
     torch.manual_seed(0)
     model = open_clip.create_model(name, pretrained=None).eval()
     assert text_tower.can_trim(model)

@@ -87,7 +87,8 @@ def run_eval(args: argparse.Namespace) -> int:
 
     from photosearch.eval_report import table, write_report
     from retrieval.errors import UsageError
-    from retrieval.model.torch_clip import OpenClipEncoder, resolve_model
+    from retrieval.model.factory import resolve_model
+    from retrieval.model.torch_clip import OpenClipEncoder
     from retrieval.settings import DEFAULT_MODEL, Settings
     from retrieval.tagging.evaluation import evaluate_model, read_eval_folder
 

@@ -3,7 +3,9 @@ towers on ONNX Runtime, and what feeds them."""
 
 __all__ = [
     "demo",
+    "factory",
     "preprocess",
+    "protocol",
     "text_cache",
     "text_tower",
     "thread",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from retrieval.resources import demo_weights
 
@@ -28,3 +29,11 @@ def register_demo_config() -> None:
 
     if DEMO_MODEL_NAME not in open_clip.list_models():
         open_clip.add_model_config(DEMO_CONFIG)
+
+
+def open_clip_module() -> Any:
+    """open_clip, with the demo model's config registered beside its own."""
+    import open_clip
+
+    register_demo_config()
+    return open_clip

@@ -17,7 +17,7 @@ from retrieval.records import FloatArray, ModelInfo
 if TYPE_CHECKING:
     from PIL import Image
 
-    from retrieval.model.torch_clip import Encoder
+    from retrieval.model.protocol import Encoder
 
 T = TypeVar("T")
 

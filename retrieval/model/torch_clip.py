@@ -1,18 +1,15 @@
-"""Encoders: images and texts to unit vectors in one shared space.
+"""open_clip on torch behind the `Encoder` interface (retrieval.model.protocol).
 
-`Encoder` is the small interface the rest of the code sees. `OpenClipEncoder` is the only
-place that touches open_clip and torch, and it imports them lazily, so commands that do not
-encode anything start fast.
+`OpenClipEncoder` is the only place that runs open_clip's models with torch, and it imports
+them lazily, so commands that do not encode anything start fast.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,128 +20,16 @@ from retrieval.errors import (
     first_line,
 )
 from retrieval.model import text_tower
-from retrieval.model.demo import (
-    DEMO_MODEL_NAME,
-    DEMO_PRETRAINED,
-    demo_weights_path,
-    register_demo_config,
-)
+from retrieval.model.demo import DEMO_PRETRAINED, demo_weights_path, open_clip_module
 from retrieval.model.text_cache import TextCache
 from retrieval.model.transform import SplitTransform, split_transform
 from retrieval.records import FloatArray, ModelInfo
-from retrieval.settings import DEFAULT_MODEL, DEFAULT_PRETRAINED
 from retrieval.vectors import l2_normalize
 
 if TYPE_CHECKING:
     from PIL import Image
 
 log = logging.getLogger(__name__)
-
-_WEIGHT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
-
-
-class Encoder(Protocol):
-    @property
-    def info(self) -> ModelInfo: ...
-
-    @property
-    def image_size(self) -> int:
-        """Side of the square the image tower sees, in pixels."""
-        ...
-
-    @property
-    def logit_scale(self) -> float:
-        """The model's softmax temperature for image-text logits."""
-        ...
-
-    @property
-    def logit_bias(self) -> float | None:
-        """The bias of a model trained with a sigmoid loss (SigLIP): with it, a pair's
-        probability is sigmoid(scale * cosine + bias). None for softmax-trained models."""
-        ...
-
-    def load(self) -> None:
-        """Load the weights now rather than on first use (a server's first query)."""
-        ...
-
-    def prepare(self, image: Image.Image) -> Any:
-        """The model's input for one image (resized, cropped, normalised); thread-safe, so
-        decode workers run it ahead of the model."""
-        ...
-
-    def encode_prepared(self, items: Sequence[Any]) -> FloatArray:
-        """Unit vectors of prepared images."""
-        ...
-
-    def encode_images(self, images: Sequence[Image.Image]) -> FloatArray: ...
-
-    def encode_texts(self, texts: Sequence[str]) -> FloatArray: ...
-
-
-def _open_clip() -> Any:
-    import open_clip
-
-    register_demo_config()
-    return open_clip
-
-
-def _looks_like_file(value: str) -> bool:
-    return (
-        os.sep in value
-        or value.startswith(".")
-        or value.lower().endswith(_WEIGHT_SUFFIXES)
-    )
-
-
-def resolve_model(name: str, pretrained: str | None) -> ModelInfo:
-    """Check a model name and weights without loading them; say what is wrong and how to fix it.
-
-    `pretrained` is an open_clip tag or a local weights file; None picks the model's default.
-    """
-    open_clip = _open_clip()
-    models = open_clip.list_models()
-    if name not in models:
-        close = difflib.get_close_matches(name, models, n=5)
-        hint = f"did you mean {', '.join(close)}? " if close else ""
-        raise ModelError(
-            f"unknown model {name!r}: {hint}choose one of open_clip's {len(models)} "
-            "architectures (python -c 'import open_clip; print(open_clip.list_models())'), "
-            f"or --model {DEMO_MODEL_NAME} for the offline demo"
-        )
-    dim = int(open_clip.get_model_config(name)["embed_dim"])
-    if name == DEMO_MODEL_NAME and pretrained in (None, DEMO_PRETRAINED):
-        weights = demo_weights_path()
-        if not weights.is_file():
-            raise ModelUnavailableError(
-                f"the demo model's weights are missing at {weights}: retrain them with "
-                "`python -m photosearch.demo.train`, or set PHOTOSEARCH_DEMO_WEIGHTS"
-            )
-        return ModelInfo(name, DEMO_PRETRAINED, dim)
-    if pretrained is None:
-        tags = open_clip.list_pretrained_tags_by_model(name)
-        if name == DEFAULT_MODEL:
-            pretrained = DEFAULT_PRETRAINED
-        elif tags:
-            pretrained = tags[0]
-        else:
-            raise ModelError(
-                f"model {name!r} has no published weights: pass --pretrained /path/to/weights"
-            )
-    if Path(pretrained).expanduser().is_file():
-        return ModelInfo(name, str(Path(pretrained).expanduser().resolve()), dim)
-    if _looks_like_file(pretrained):
-        raise UsageError(
-            f"weights file {pretrained} not found: check the path given to --pretrained"
-        )
-    tags = open_clip.list_pretrained_tags_by_model(name)
-    if pretrained not in tags:
-        choices = (
-            ", ".join(tags) if tags else "none; pass --pretrained /path/to/weights"
-        )
-        raise ModelError(
-            f"unknown pretrained tag {pretrained!r} for {name}: available: {choices}"
-        )
-    return ModelInfo(name, pretrained, dim)
 
 
 def pick_device(requested: str) -> str:
@@ -192,7 +77,7 @@ class OpenClipEncoder:
     def load(self) -> None:
         if self._model is not None:
             return
-        open_clip = _open_clip()
+        open_clip = open_clip_module()
         import torch
 
         self.device = pick_device(self._requested_device)

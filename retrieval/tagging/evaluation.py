@@ -17,7 +17,7 @@ import numpy as np
 
 from retrieval.errors import DecodeError, UsageError
 from retrieval.media.decode import IMAGE_EXTENSIONS, decode
-from retrieval.model.torch_clip import Encoder
+from retrieval.model.protocol import Encoder
 from retrieval.records import FloatArray, LabelSetRecord, TagScores
 from retrieval.tagging.prompts import label_vectors
 from retrieval.tagging.scoring import calibrate, scorer

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from retrieval.model.torch_clip import Encoder
+from retrieval.model.protocol import Encoder
 from retrieval.records import FloatArray
 from retrieval.vectors import l2_normalize
 

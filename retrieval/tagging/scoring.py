@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import UsageError
-from retrieval.model.torch_clip import Encoder
+from retrieval.model.protocol import Encoder
 from retrieval.records import Clip, FloatArray, LabelSetRecord, TagScores
 from retrieval.store import Store
 from retrieval.tagging.calibration import (

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.model.demo import DEMO_MODEL_NAME
-from retrieval.model.torch_clip import Encoder
+from retrieval.model.protocol import Encoder
 from retrieval.records import FloatArray, ModelInfo
 from retrieval.resources import demo_vocabulary
 from retrieval.tagging.prompts import TEMPLATES, label_vectors

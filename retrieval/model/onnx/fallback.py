@@ -15,12 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.errors import UsageError
 from retrieval.model.onnx.files import discard, read_meta, towers_folder
 from retrieval.model.onnx.runtime import OnnxEncoder, OnnxUnusable
-from retrieval.model.torch_clip import Encoder, OpenClipEncoder
+from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.records import FloatArray, ModelInfo
-from retrieval.settings import Settings
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -34,37 +32,6 @@ def onnx_runtime_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("onnxruntime") is not None
-
-
-def choose_encoder(
-    settings: Settings, info: ModelInfo, library_root: Path, *, cold: bool
-) -> Encoder:
-    """The encoder for a library opened with `settings`; `cold`: a one-shot query."""
-    engine = settings.engine
-    if engine == "torch" or settings.device in ("cuda", "mps"):
-        return OpenClipEncoder(info, settings.device)
-    if cold:
-        return OnnxFirstEncoder(info, settings.device, library_root, one_shot=True)
-    if engine == "auto":
-        return OpenClipEncoder(info, settings.device)
-    if not onnx_runtime_available():
-        raise UsageError(
-            f"--engine {engine} needs onnxruntime: pip install onnxruntime, or use "
-            "--engine torch"
-        )
-    int8 = engine == "onnx-int8"
-    folder = towers_folder(library_root, info)
-    meta = read_meta(folder)
-    if meta is None:
-        export_for(OpenClipEncoder(info, "cpu"), library_root)
-        meta = read_meta(folder)
-    if int8 and meta is not None and meta.image is not None:
-        from retrieval.model.onnx.export import quantize_images
-
-        quantize_images(folder)
-    return OnnxFirstEncoder(
-        info, settings.device, library_root, one_shot=False, int8_images=int8
-    )
 
 
 class OnnxFirstEncoder:
