@@ -75,8 +75,7 @@ def alembic_config() -> Any:
 def is_current(engine: Engine) -> bool:
     """The schema is at the newest revision (checked without Alembic)."""
     if engine.dialect.name != "sqlite":
-        head = schema.quick_head()
-        return head is not None and revision_of(engine) == head
+        return revision_of(engine) == schema.SCHEMA_HEAD
     try:
         connection = engine.raw_connection()
     # A damaged file fails here already: "not current", and Alembic's upgrade reports it.
