@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -23,7 +24,6 @@ from indexer.daemon_lock import write_status
 from indexer.pipeline import IndexSummary, index_changes, index_folders
 from indexer.roots import classify
 from indexer.scan import inside
-from photosearch.warm.server import QueryServer
 from retrieval.library import Library
 from retrieval.settings import Settings
 
@@ -40,8 +40,6 @@ class WatchOptions:
     # How often the roots are looked at: an unplugged drive is noticed (and its files
     # kept), a drive plugged back in is reconciled.
     root_check_interval: float = 5.0
-    # Answer `photosearch search` over the library's socket, with the model kept loaded.
-    serve_queries: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WatchOptions:
@@ -87,11 +85,28 @@ def _observer(options: WatchOptions) -> BaseObserver:
     return Observer()
 
 
+class Service(Protocol):
+    """Something the daemon runs beside its indexing while it runs, such as the query
+    server of the warm path (photosearch.warm.server): started after the observer, stopped
+    when the daemon stops."""
+
+    def start(self) -> bool:
+        """Whether it started (False: it said why, and the daemon goes on without it)."""
+        ...
+
+    def stop(self) -> None: ...
+
+
 class Watcher:
     def __init__(
-        self, library: Library, roots: Sequence[str], options: WatchOptions
+        self,
+        library: Library,
+        roots: Sequence[str],
+        options: WatchOptions,
+        services: Sequence[Service] = (),
     ) -> None:
         self.library = library
+        self.services = list(services)
         # Not checked here: a root that is offline now is waited for (see _check_roots).
         self.roots = [os.path.abspath(os.path.expanduser(r)) for r in roots]
         self.options = options
@@ -221,11 +236,9 @@ class Watcher:
         self._status("reconciling")
         self.online = set(classify(self.library.store, self.roots, strict=False).online)
         self._start_observer()  # first, so that nothing changed during the scan is missed
-        queries = QueryServer(self.library) if self.options.serve_queries else None
-        if queries is not None and queries.start():
-            _ = (
-                self.library.encoder.logit_scale
-            )  # load the model now: queries come warm
+        started = [service for service in self.services if service.start()]
+        if started:
+            _ = self.library.encoder.logit_scale  # the model now: queries come warm
         summary = index_folders(
             self.library, self.roots, stop=self.stop_event.is_set, strict=False
         )
@@ -267,8 +280,8 @@ class Watcher:
                     self._log("rescanned", summary)
                     next_rescan = time.monotonic() + self.options.rescan_interval
         finally:
-            if queries is not None:
-                queries.stop()
+            for service in started:
+                service.stop()
             if self.observer is not None:
                 self.observer.stop()
                 self.observer.join(timeout=5)

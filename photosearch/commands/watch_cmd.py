@@ -50,6 +50,7 @@ def register(
 def run(args: argparse.Namespace) -> int:
     from indexer.daemon_lock import DaemonLock
     from indexer.watch import Watcher, WatchOptions
+    from photosearch.warm.server import QueryServer
 
     check_folders(args)
     root_logger = logging.getLogger()
@@ -79,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
         lock = DaemonLock(library.store.root, library.store.engine)
         lock.acquire()
         watcher = Watcher(
-            library, args.folders, WatchOptions.from_settings(library.settings)
+            library,
+            args.folders,
+            WatchOptions.from_settings(library.settings),
+            # Answers `photosearch search` over the library's socket, model loaded.
+            services=[QueryServer(library)],
         )
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
