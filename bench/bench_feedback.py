@@ -25,8 +25,9 @@ from indexer.pipeline import index_folders
 from photosearch.demo import shapes
 from photosearch.demo.run import generate
 from retrieval.library import Library
-from retrieval.search.search import SearchOptions, query_vector, search
+from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm
+from retrieval.search.vectors import query_vector
 from retrieval.settings import Settings
 
 K = 10

@@ -25,8 +25,9 @@ from PIL import Image
 from indexer.pipeline import index_folders
 from photosearch.demo import wide
 from retrieval.library import Library
-from retrieval.search.search import SearchOptions, query_vector, search
+from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm
+from retrieval.search.vectors import query_vector
 from retrieval.settings import Settings
 
 

@@ -58,38 +58,57 @@ def split_query_terms(
     """Take the `+TERM` / `-TERM` query terms out of the arguments of search and similar.
 
     argparse would read `-TERM` as an unknown option, so terms are set aside before it
-    parses: a token after the command that starts with '+', or with '-' without being one
-    of the command's options (or an option's value). Everything after '--' is left alone.
+    parses: a token after the command that starts with '+', or with one '-' and more
+    than one character, without being one of the command's options (or an option's
+    value). A token that looks like an option the command does not have (`--colour`,
+    `-x`) is an error, never a term: a mistyped option must not quietly change the
+    answer. After '--', every token that starts with '+' or '-' is a term.
     """
     if not argv or argv[0] not in QUERY_COMMANDS:
         return argv, []
     sub_action = next(
         a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
     )
-    options = sub_action.choices[argv[0]]._option_string_actions
-    kept, terms = [argv[0]], []
+    command = sub_action.choices[argv[0]]
+    options = command._option_string_actions
+    kept: list[str] = [argv[0]]
+    terms: list[str] = []
     expecting_value = False
-    for position, token in enumerate(argv[1:], 1):
+    after_dashes = False
+    for token in argv[1:]:
+        name = token.split("=", 1)[0]
         if expecting_value:
             kept.append(token)
             expecting_value = False
-        elif token == "--":
-            kept.extend(argv[position:])
-            break
-        elif (
-            token.startswith("-")
-            and len(token) > 1
-            and token.split("=", 1)[0] in options
-        ):
-            kept.append(token)
-            expecting_value = (
-                "=" not in token and options[token.split("=", 1)[0]].nargs != 0
+        elif after_dashes:
+            (terms if token.startswith(("+", "-")) and len(token) > 1 else kept).append(
+                token
             )
+        elif token == "--":
+            after_dashes = True
+        elif token.startswith("-") and len(token) > 1 and name in options:
+            kept.append(token)
+            expecting_value = "=" not in token and options[name].nargs != 0
+        elif token.startswith("--") or (
+            len(token) == 2 and token[0] == "-" and token[1].isalpha()
+        ):
+            command.error(_unknown_option(name, options))
         elif token.startswith(("+", "-")) and len(token) > 1:
             terms.append(token)
         else:
             kept.append(token)
     return kept, terms
+
+
+def _unknown_option(name: str, options: dict[str, argparse.Action]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(options), n=2, cutoff=0.65)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return (
+        f"unknown option {name}{hint}; a query term that starts with '-' goes after "
+        "'--': photosearch search red -- -blue"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 
-from photosearch.commands.options import TYPE_CHECKING
+from photosearch.warm.lean import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any

@@ -113,6 +113,27 @@ def test_combined_query_with_negative_term(lib: str) -> None:
     assert plain >= 5  # the query alone finds red things...
     assert reds("-red") < plain  # ...and steering away from red finds fewer
     assert reds("-2:red", "+2:blue") < plain
+    # After --, a term may look like an option.
+    assert reds("--", "-red") == reds("-red")
+
+
+def test_a_mistyped_option_is_an_error_not_a_term(lib: str) -> None:
+    """An option the command does not have never becomes a subtracted term (which
+    would change the answer and exit 0): it is named, with what was meant."""
+    for args in (
+        ["--colour", "blue"],
+        ["red", "--colour"],
+        ["--colour=blue", "red"],
+        ["red", "-x"],
+    ):
+        result = run_cli("search", *args, "--library", lib)
+        assert result.returncode == 2, (args, result.stdout)
+        assert result.stdout == ""
+        name = args[0] if args[0].startswith("-") else args[1]
+        assert f"unknown option {name.split('=')[0]}" in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    near_miss = run_cli("search", "red", "--plac", "Lisbon", "--library", lib)
+    assert near_miss.returncode == 2 and "did you mean --place?" in near_miss.stderr
 
 
 def test_similar_finds_the_resized_copy(demo: Path, lib: str) -> None:

@@ -14,13 +14,14 @@ from PIL import Image
 
 from photosearch.demo import run as demo_run
 from photosearch.demo import shapes
-from photosearch.warm.answer import QueryRequest, run_request
+from photosearch.warm.answer import run_request
 from retrieval.library import Library
-from retrieval.search.search import image_vector
 from retrieval.search.terms import parse_image
+from retrieval.search.vectors import image_vector
 from retrieval.settings import Settings
 from retrieval.tagging.concepts import VOCABULARY_FILE, describe, vocabulary
 from tests.conftest import index_with_demo, run_cli
+from tests.helpers import query_request
 
 # data/demo/EVAL.md: zero-shot shape accuracy on seen combinations.
 EVAL_SHAPE_ACCURACY = 0.943
@@ -180,6 +181,6 @@ def test_the_api_answers_what_is_in_a_photo(demo_library: Path) -> None:
         assert body["caption"].startswith("a photo of")
         missing = client.get("/api/images/999999/concepts")
         assert missing.status_code == 404 and "999999" in missing.json()["error"]
-        request = QueryRequest("describe", star.path, "/", texts=[])
+        request = query_request("describe", star.path, "/", texts=[])
         rows = run_request(library, request)
         assert [r["kind"] for r in rows][-1] == "caption"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosearch.warm.answer import QueryRequest, run_request
+from photosearch.warm.answer import run_request
 from retrieval.library import Library
 from retrieval.model.demo import open_clip_module
 from retrieval.model.factory import resolve_model
@@ -32,6 +32,7 @@ from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.records import ModelInfo
 from retrieval.settings import Settings
 from tests.conftest import draw, index_with_demo, main_in_fresh_process, run_cli
+from tests.helpers import query_request
 
 TEXTS = [
     "a photo of a dog",
@@ -205,7 +206,7 @@ def test_onnx_and_torch_answer_the_same_top_10(demo_library: Path) -> None:
 
     def answers(library: Library) -> list[list[int]]:
         return [
-            [row["id"] for row in run_request(library, QueryRequest("search", q, "/"))]
+            [row["id"] for row in run_request(library, query_request("search", q, "/"))]
             for q in queries
         ]
 
@@ -231,7 +232,7 @@ def test_damaged_or_stale_export_is_never_trusted(
     with Library.open(settings, writer=False) as library:
         expected = [
             row["id"]
-            for row in run_request(library, QueryRequest("search", "a blue star", "/"))
+            for row in run_request(library, query_request("search", "a blue star", "/"))
         ]
     info = resolve_model("demo", None)
     folder = towers_folder(demo_library, info)
@@ -253,13 +254,13 @@ def test_damaged_or_stale_export_is_never_trusted(
     else:
         (folder / META_NAME).write_text("{not json")
     with Library.open(settings, writer=False, cold=True) as library:
-        rows = run_request(library, QueryRequest("search", "a blue star", "/"))
+        rows = run_request(library, query_request("search", "a blue star", "/"))
         assert [row["id"] for row in rows] == expected
     meta = read_meta(folder)
     assert meta is not None and meta.key == folder.name
     with Library.open(settings, writer=False, cold=True) as library:
         assert _inner(library).engine == "onnx"
-        rows = run_request(library, QueryRequest("search", "a blue star", "/"))
+        rows = run_request(library, query_request("search", "a blue star", "/"))
         assert [row["id"] for row in rows] == expected
 
 

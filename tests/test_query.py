@@ -9,8 +9,10 @@ from indexer.pipeline import index_folders
 from photosearch.cli import build_parser, split_query_terms
 from retrieval.errors import UsageError
 from retrieval.library import Library
-from retrieval.search.search import SearchOptions, query_vector, search
+from retrieval.search.filters import Filters
+from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm, parse_box, parse_extra_terms, parse_term
+from retrieval.search.vectors import query_vector
 from retrieval.vectors import l2_normalize
 from tests.conftest import draw
 
@@ -104,7 +106,9 @@ def test_similar_excludes_the_query_image_and_uses_its_stored_vector(
     assert next(Path(h.path).name for h in hits) == "red2.png"
     assert "red.png" not in [Path(h.path).name for h in hits]
     under = search(
-        fake_library, vector, SearchOptions(top=5, under=str(tmp_path / "q"))
+        fake_library,
+        vector,
+        SearchOptions(top=5, filters=Filters(folder=str(tmp_path / "q"))),
     )
     assert under == []
 

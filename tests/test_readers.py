@@ -15,6 +15,7 @@ from photosearch.library_status import collect
 from retrieval.index.vector_index import INDEX_NAME
 from retrieval.library import Library
 from retrieval.records import EncodedFile, ModelInfo
+from retrieval.search.filters import Filters
 from retrieval.search.search import SearchOptions, search
 from retrieval.settings import Settings
 from retrieval.store import Store
@@ -180,9 +181,13 @@ def test_a_small_filtered_subset_is_searched_exactly(large_ivf: Library) -> None
     plain = [large_ivf.index.search(q, 60, allowed)[1] for q in clustered(10, seed=11)]
     assert min(int((ids >= 0).sum()) for ids in plain) < 50
     for query in clustered(10, seed=11):
-        hits = search(large_ivf, query, SearchOptions(top=10, under="/few"))
+        hits = search(
+            large_ivf, query, SearchOptions(top=10, filters=Filters(folder="/few"))
+        )
         assert [h.image_id for h in hits] == brute_force(large_ivf, query, "/few", 10)
-        everything = search(large_ivf, query, SearchOptions(top=60, under="/few"))
+        everything = search(
+            large_ivf, query, SearchOptions(top=60, filters=Filters(folder="/few"))
+        )
         assert len(everything) == 50
 
 
@@ -191,7 +196,9 @@ def test_a_larger_filtered_subset_widens_the_search(large_ivf: Library) -> None:
     try:
         recall = []
         for query in clustered(20, seed=12):
-            hits = search(large_ivf, query, SearchOptions(top=10, under="/many"))
+            hits = search(
+                large_ivf, query, SearchOptions(top=10, filters=Filters(folder="/many"))
+            )
             exact = brute_force(large_ivf, query, "/many", 10)
             assert len(hits) == 10
             recall.append(len({h.image_id for h in hits} & set(exact)) / 10)
@@ -211,7 +218,11 @@ def test_catching_up_is_fast_on_a_large_index(large_ivf: Library) -> None:
     reader.reload_if_stale()
     print(f"caught up with 100 photos in {time.perf_counter() - started:.3f} s")
     assert len(reader.index) == 200_100
-    hits = search(reader, clustered(1, seed=9)[0], SearchOptions(top=1, under="/late"))
+    hits = search(
+        reader,
+        clustered(1, seed=9)[0],
+        SearchOptions(top=1, filters=Filters(folder="/late")),
+    )
     assert hits and hits[0].path.startswith("/late/")
     reader.close()
 
@@ -236,7 +247,9 @@ def test_a_pq_library_searches_exactly_scored_and_readers_follow_it(
         # Scores are the stored vectors' own.
         stored = writer.store.vectors([h.image_id for h in hits], DIM) @ query
         np.testing.assert_allclose([h.score for h in hits], stored, atol=1e-5)
-        few = search(writer, query, SearchOptions(top=5, under="/few"))
+        few = search(
+            writer, query, SearchOptions(top=5, filters=Filters(folder="/few"))
+        )
         assert [h.image_id for h in few] == brute_force(writer, query, "/few", 5)
     assert np.mean(recall) >= 0.9, recall
     writer.save_index()

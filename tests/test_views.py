@@ -18,8 +18,10 @@ from retrieval.index.ids import (
 )
 from retrieval.library import Library
 from retrieval.media.views import MAX_VIEWS, tile_boxes, view_boxes
-from retrieval.search.search import SearchOptions, query_vector, search
+from retrieval.search.filters import Filters
+from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm
+from retrieval.search.vectors import query_vector
 from retrieval.settings import Settings
 from retrieval.tagging.scoring import tag_images
 
@@ -143,7 +145,9 @@ def test_filtered_search_gives_each_photo_once(tmp_path: Path, index_type: str) 
         everything = search(library, vector, SearchOptions(top=len(made) + 5))
         assert len(everything) == len({h.image_id for h in everything}) == len(made)
         inside = search(
-            library, vector, SearchOptions(top=10, under=str(tmp_path / "photos"))
+            library,
+            vector,
+            SearchOptions(top=10, filters=Filters(folder=str(tmp_path / "photos"))),
         )
         assert len(inside) == len({h.image_id for h in inside}) == 10
         assert made[inside[0].path] == (shape, colour)

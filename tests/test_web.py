@@ -340,7 +340,7 @@ def test_bad_requests_get_one_line_json_errors(client: TestClient) -> None:
         ),
         (client.get("/api/search", params={"q": "x", "date_from": "May"}), 422, "date"),
         (client.get("/api/search"), 422, "'q'"),
-        (client.get("/api/search", params={"q": "   "}), 400, "empty query"),
+        (client.get("/api/search", params={"q": "   "}), 422, "must not be blank"),
         (client.get("/api/images/abc"), 422, "image_id"),
         (client.get("/api/duplicates", params={"threshold": 2}), 422, "threshold"),
         (
@@ -686,3 +686,56 @@ def test_feedback_by_image_id_moves_the_results(
     assert names({"image_id": red, "weight": 3})[0] == "red-copy.jpg"
     assert names({"image_id": red, "weight": -3})[-1] == "red-copy.jpg"
     assert "red.png" not in names({"image_id": red, "weight": 3})  # the query itself
+
+
+def test_errors_name_the_apis_own_fields_not_the_command_lines(
+    client: TestClient, library: Library
+) -> None:
+    """What the API refuses it refuses in its own words (`near`, `box`, `texts`), and
+    what a schema can say it says: those refusals are 422s the description predicts."""
+    red = ids_by_name(library)["red.png"]
+    answers = [
+        client.get("/api/search", params={"q": "x", "near": "95,10"}),
+        client.get("/api/search", params={"q": "x", "near": "10,190,5"}),
+        client.get("/api/search", params={"q": "x", "near": "10,10,0"}),
+        client.get(f"/api/images/{red}/similar", params={"box": "0,0,0,0"}),
+        client.post(f"/api/images/{red}/describe", json={"texts": ["  ", "\t"]}),
+        client.post(
+            "/api/search", json={"terms": [{"image_id": red, "box": [0, 0, 0, 1]}]}
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code == 422, (answer.request.url, answer.text)
+        assert "--" not in answer.json()["error"], answer.json()
+    outside = client.get(f"/api/images/{red}/similar", params={"box": "500,0,10,10"})
+    assert outside.status_code == 400
+    message = outside.json()["error"]
+    assert message.startswith("box ") and "--box" not in message
+    spec = client.get("/api/openapi.json").json()
+    upload = spec["components"]["schemas"]["Body_search_upload_api_search_image_post"]
+    assert upload["properties"]["file"]["minLength"] == 1
+
+
+def test_dates_mean_the_same_here_as_on_the_command_line(
+    client: TestClient, photos: Path, library: Library
+) -> None:
+    """`date_to` and the command line's `--before` both include their day."""
+    from photosearch.warm.answer import run_request
+    from tests.helpers import query_request
+
+    save(photos / "solstice.jpg", RED, when="2024:06:30 23:59:00")
+    save(photos / "after.jpg", RED, when="2024:07:01 00:00:00")
+    index_folders(library, [str(photos)])
+
+    def api(**params: str) -> set[str]:
+        answer = client.get("/api/images", params=params)
+        return {r["name"] for r in answer.json()["results"]}
+
+    def cli(**fields: str) -> set[str]:
+        request = query_request("search", "", "/", **fields)
+        return {Path(r["path"]).name for r in run_request(library, request)}
+
+    assert api(date_to="2024-06-30", date_from="2024-06-30") == {"solstice.jpg"}
+    assert cli(date_to="2024-06-30", date_from="2024-06-30") == {"solstice.jpg"}
+    assert cli(date_from="2024-06", date_to="2024-06") == {"solstice.jpg"}
+    assert cli(date_from="2024-07-01") == api(date_from="2024-07-01") == {"after.jpg"}

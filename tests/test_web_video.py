@@ -116,7 +116,15 @@ def test_a_video_is_served_in_parts(client: TestClient, library: Library) -> Non
         f"/api/images/{video['id']}/original",
         headers={"Range": f"bytes={size + 10}-"},
     )
+    # The project's own JSON error, with the size the client may ask within.
     assert beyond.status_code == 416
+    assert beyond.headers["content-type"] == "application/json"
+    assert "outside the file" in beyond.json()["error"]
+    assert beyond.headers["content-range"] == f"bytes */{size}"
+    garbled = client.get(
+        f"/api/images/{video['id']}/original", headers={"Range": "pages=1-2"}
+    )
+    assert garbled.status_code == 400 and "Range" in garbled.json()["error"]
 
 
 def test_a_videos_detail_has_its_length_and_tag_stretches(

@@ -8,11 +8,9 @@ import os
 import sys
 from pathlib import Path
 
+from photosearch.warm.lean import TYPE_CHECKING
 from retrieval.choices import DEVICES, ENGINES
 
-# For type checkers only, in the modules a warm query imports: `typing` alone costs that
-# query 2 ms.
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 

@@ -8,12 +8,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from photosearch.commands.options import (
-    TYPE_CHECKING,
-    configure_logging,
-    positive_int,
-)
+from photosearch.commands.options import configure_logging, positive_int
 from photosearch.output import emit_hit_rows, emit_json
+from photosearch.warm.lean import TYPE_CHECKING
+from photosearch.warm.protocol import make_request
 from retrieval.choices import SORTS, library_location
 from retrieval.errors import UsageError
 
@@ -29,7 +27,8 @@ COMMANDS = ("search", "similar", "describe")
 TERMS_HELP = (
     "extra terms: +TERM adds, -TERM subtracts; a TERM is a sentence, an image path or a "
     "library image as id:N (a result you liked or not), with an optional weight (+2:cat, "
-    "'-0.5:a blurry photo', -id:42)"
+    "'-0.5:a blurry photo', -id:42); a term that looks like an option (-x, --word) "
+    "goes after --"
 )
 
 
@@ -41,7 +40,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
         "--min-score", type=float, metavar="S", help="only results scoring >= S"
     )
     p.add_argument(
-        "--in", dest="under", metavar="PATH_PREFIX", help="only images under a folder"
+        "--in", dest="folder", metavar="FOLDER", help="only images in or below a folder"
     )
     p.add_argument("--tag", metavar="LABEL", help="only images tagged LABEL")
     p.add_argument(
@@ -60,11 +59,19 @@ def _filters(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--after",
+        "--from",
+        dest="date_from",
         metavar="DATE",
-        help="only photos taken on or after DATE (YYYY-MM-DD, YYYY-MM or YYYY)",
+        help="only photos taken on DATE or later (YYYY-MM-DD; YYYY-MM or YYYY: from "
+        "its first day)",
     )
     p.add_argument(
-        "--before", metavar="DATE", help="only photos taken before DATE (same forms)"
+        "--before",
+        "--to",
+        dest="date_to",
+        metavar="DATE",
+        help="only photos taken on DATE or earlier: the day itself is included, as the "
+        "API's date_to (YYYY-MM: to its last day; YYYY: to the 31st of December)",
     )
     p.add_argument(
         "--sort",
@@ -172,23 +179,15 @@ def _register_describe(
 
 
 def _request(args: argparse.Namespace, op: str, main: str, texts: list[str]) -> Request:
-    return {
-        "op": op,
-        "main": main,
-        "cwd": os.getcwd(),
-        "terms": list(args.terms) if hasattr(args, "terms") else [],
-        "top": getattr(args, "top", 10),
-        "min_score": getattr(args, "min_score", None),
-        "under": getattr(args, "under", None),
-        "tag": getattr(args, "tag", None),
-        "texts": texts,
-        "box": getattr(args, "box", None),
-        "sort": getattr(args, "sort", "score"),
-        **{
-            f: getattr(args, f, None)
-            for f in ("place", "near", "camera", "after", "before")
-        },
-    }
+    return make_request(
+        args,
+        op=op,
+        main=main,
+        cwd=os.getcwd(),
+        terms=getattr(args, "terms", []),
+        texts=texts,
+        vocabulary=str(args.vocabulary) if getattr(args, "vocabulary", None) else None,
+    )
 
 
 def _answer(
@@ -211,11 +210,11 @@ def _answer(
             return
     configure_logging(args.verbose)
     from photosearch.commands.common import settings_from
-    from photosearch.warm.answer import QueryRequest, run_request
+    from photosearch.warm.answer import run_request
     from retrieval.library import Library
 
     with Library.open(settings_from(args), writer=False, cold=True) as opened:
-        show(run_request(opened, QueryRequest.from_json(request)))
+        show(run_request(opened, request))
         sys.stdout.flush()
 
 
@@ -233,17 +232,17 @@ def run_similar(args: argparse.Namespace) -> int:
 
 def run_describe(args: argparse.Namespace) -> int:
     texts = list(args.text)
+    if any(not t.strip() for t in texts):
+        raise UsageError("--text '': give a text to rank, not a blank one")
     if args.texts is not None:
         from photosearch.commands.common import read_lines
 
-        texts += [line for line in read_lines(args.texts, "texts") if line.strip()]
+        found = [line for line in read_lines(args.texts, "texts") if line.strip()]
+        if not found:
+            raise UsageError(f"--texts {args.texts}: the file has no text to rank")
+        texts += found
     request = _request(args, "describe", args.image, texts)
-    if texts:
-        _answer(args, request, _show_ranked(args))
-        return 0
-    if args.vocabulary is not None:
-        request["vocabulary"] = str(args.vocabulary)
-    _answer(args, request, _show_concepts(args))
+    _answer(args, request, _show_ranked(args) if texts else _show_concepts(args))
     return 0
 
 

@@ -110,11 +110,16 @@ def register(
 
 
 def run_tag(args: argparse.Namespace) -> int:
+    from retrieval.errors import UsageError
     from retrieval.tagging.scoring import clean_labels
 
     raw = list(args.label)
     if args.labels is not None:
         raw += read_lines(args.labels, "labels")
+    if not any(line.strip() and not line.strip().startswith("#") for line in raw):
+        raise UsageError(
+            "no labels given: pass --label L ... or a --labels FILE with one per line"
+        )
     labels = clean_labels(raw)
     name = args.set_name or (args.labels.stem if args.labels is not None else "labels")
     with open_library(args) as library:

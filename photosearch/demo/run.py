@@ -97,8 +97,9 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.commands.common import settings_from
     from retrieval.index.duplicates import duplicate_groups
     from retrieval.library import Library
-    from retrieval.search.search import SearchOptions, query_vector, search
+    from retrieval.search.search import SearchOptions, search
     from retrieval.search.terms import QueryTerm
+    from retrieval.search.vectors import query_vector
     from retrieval.tagging.scoring import tag_images
 
     root: Path = args.dir.resolve()

@@ -1,9 +1,6 @@
-"""The warm path: a running daemon answers queries over a Unix socket in the library
-directory, so `photosearch search` needs neither torch nor the model in its own process.
-
-One JSON request per connection, one JSON answer: {"rows": [...]} or {"error": "..."}.
-The socket file's permissions keep other users out.
-"""
+"""The server side of the warm path: a running daemon (`watch`, `serve`) answers queries
+over a Unix socket in the library's folder (photosearch.warm.protocol), so that
+`photosearch search` needs neither torch nor the model in its own process."""
 
 from __future__ import annotations
 
@@ -15,14 +12,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from photosearch.warm.answer import QueryRequest, run_request
+from photosearch.warm.answer import run_request
+from photosearch.warm.protocol import MAX_REQUEST, SOCKET_NAME, checked
 from retrieval.errors import PhotosearchError
 from retrieval.library import Library
 
 log = logging.getLogger(__name__)
-
-SOCKET_NAME = "query.sock"
-MAX_REQUEST = 1 << 20
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -32,7 +27,7 @@ class _Handler(socketserver.StreamRequestHandler):
         line = self.rfile.readline(MAX_REQUEST)
         answer: dict[str, Any]
         try:
-            request = QueryRequest.from_json(json.loads(line))
+            request = checked(json.loads(line))
             reader = self.server.reader
 
             def answer_it(library: Library) -> list[dict[str, Any]]:

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-Text = Annotated[str, Field(min_length=1, max_length=1000)]
+# At least one character that is not white space (a blank text means nothing).
+NOT_BLANK = r"\S"
+Text = Annotated[str, Field(min_length=1, max_length=1000, pattern=NOT_BLANK)]
 Score = Annotated[float, Field(ge=-1.0, le=1.0)]
 
 
@@ -65,13 +67,33 @@ Day = Annotated[date, BeforeValidator(_iso_day)]
 
 Sort = Literal["score", "newest", "oldest"]
 # A region of a picture: x, y, width, height in pixels, or fractions when all are <= 1.
-Fraction = Annotated[float, Field(ge=0.0, le=1_000_000.0)]
-Region = Annotated[list[Fraction], Field(min_length=4, max_length=4)]
-BOX_PATTERN = r"^\s*\d+(\.\d+)?(\s*,\s*\d+(\.\d+)?){3}\s*$"
+Start = Annotated[float, Field(ge=0.0, le=1_000_000.0)]
+Extent = Annotated[float, Field(gt=0.0, le=1_000_000.0)]
+Region = tuple[Start, Start, Extent, Extent]
+# The same written "X,Y,W,H": X and Y at least 0, W and H above 0.
+_AT_LEAST_0 = r"\s*\d+(\.\d+)?\s*"
+_ABOVE_0 = r"\s*(\d*[1-9]\d*(\.\d+)?|\d+\.\d*[1-9]\d*)\s*"
+BOX_PATTERN = rf"^{_AT_LEAST_0},{_AT_LEAST_0},{_ABOVE_0},{_ABOVE_0}$"
 
-
-_NUMBER = r"\s*[+-]?\d+(\.\d+)?\s*"
-NEAR_PATTERN = rf"^{_NUMBER},{_NUMBER}(,{_NUMBER})?$"
+# "LAT,LON" or "LAT,LON,KM", the ranges in the pattern itself: latitude -90..90,
+# longitude -180..180, a distance above 0.
+_LATITUDE = r"\s*[+-]?(90(\.0+)?|[1-8]?\d(\.\d+)?)\s*"
+_LONGITUDE = r"\s*[+-]?(180(\.0+)?|(1[0-7]\d|[1-9]?\d)(\.\d+)?)\s*"
+NEAR_PATTERN = rf"^{_LATITUDE},{_LONGITUDE}(,{_ABOVE_0})?$"
+NEAR_HELP = (
+    "only photos taken within KM (default 10) of LAT,LON: 'LAT,LON' or 'LAT,LON,KM' "
+    "in decimal degrees (latitude -90..90, longitude -180..180, KM above 0)"
+)
+MONTH_DAY_PATTERN = r"^(1[0-2]|0?[1-9])-(3[01]|[12][0-9]|0?[1-9])$"
+DATE_FROM_HELP = (
+    "only photos taken on this day or later (EXIF date; the day itself included, as "
+    "the command line's --after)"
+)
+DATE_TO_HELP = (
+    "only photos taken on this day or earlier (EXIF date; the day itself included, as "
+    "the command line's --before). A range whose start is after its end is refused "
+    "with 400: one parameter cannot state it of another."
+)
 
 
 class Error(BaseModel):
@@ -89,8 +111,8 @@ class Filters(BaseModel):
     tag: str | None = Field(
         default=None, description="only images with this assigned tag"
     )
-    date_from: Day | None = Field(default=None, description="EXIF date, inclusive")
-    date_to: Day | None = Field(default=None, description="EXIF date, inclusive")
+    date_from: Day | None = Field(default=None, description=DATE_FROM_HELP)
+    date_to: Day | None = Field(default=None, description=DATE_TO_HELP)
     min_score: Score | None = None
     place: str | None = Field(
         default=None,
@@ -98,12 +120,7 @@ class Filters(BaseModel):
         description="only photos taken in this town, region or country (name or "
         "ISO code), from their GPS position",
     )
-    near: str | None = Field(
-        default=None,
-        pattern=NEAR_PATTERN,
-        description="only photos taken within KM (default 10) of LAT,LON: "
-        "'LAT,LON' or 'LAT,LON,KM' in decimal degrees",
-    )
+    near: str | None = Field(default=None, pattern=NEAR_PATTERN, description=NEAR_HELP)
     camera: str | None = Field(
         default=None,
         max_length=200,
@@ -145,11 +162,27 @@ class ImageTerm(Request):
 
     image_id: ImageId
     weight: Weight = 1.0
-    box: Region | None = None
+    # Not strict: JSON has no tuples, and the list it gives is this tuple.
+    box: Region | None = Field(
+        default=None,
+        strict=False,
+        description="only this region: [x, y, width, height] in pixels of the upright "
+        "picture, or fractions of it when all four are at most 1. A region wholly "
+        "outside the picture is refused with 400: its size is not known here.",
+    )
 
 
 class SearchRequest(Request, Filters):
-    terms: Annotated[list[TextTerm | ImageTerm], Field(min_length=1, max_length=20)]
+    terms: Annotated[
+        list[TextTerm | ImageTerm],
+        Field(
+            min_length=1,
+            max_length=20,
+            description="the query's terms, summed by weight; terms that cancel out "
+            "(their sum points nowhere) are refused with 400, which a schema cannot "
+            "state",
+        ),
+    ]
 
 
 class MomentOut(BaseModel):

@@ -1,4 +1,12 @@
-"""What users ask: query terms, filters, search and browse, the files of one shot, a
-video's moments."""
+"""What users ask: query terms and their vector, one filter model, search and browse,
+the files of one shot, a video's moments, texts ranked for a photo."""
 
-__all__ = ["moments", "pairs", "search", "terms"]
+__all__ = [
+    "describe",
+    "filters",
+    "moments",
+    "pairs",
+    "search",
+    "terms",
+    "vectors",
+]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from retrieval.errors import UsageError
@@ -33,62 +32,32 @@ class QueryTerm:
                 "a query term is one of: a text, an image file, an image id, an upload"
             )
         if self.box is not None and self.text is not None:
-            raise UsageError("a region (--box) applies to an image, not to a text")
+            raise UsageError("a region applies to an image, not to a text")
 
 
 Box = tuple[float, float, float, float]
 _ID_TERM = re.compile(r"id:(\d+)")
 
 
-def parse_box(raw: str) -> Box:
-    """`X,Y,W,H`: pixels, or fractions of the picture when all four are at most 1."""
+def parse_box(raw: str, name: str = "--box") -> Box:
+    """`X,Y,W,H`: pixels, or fractions of the picture when all four are at most 1.
+    `name`: what the user called it (the option or the field), for the message."""
     parts = raw.replace(" ", "").split(",")
     try:
         x, y, w, h = (float(p) for p in parts)
     except ValueError:
         raise UsageError(
-            f"--box {raw!r}: give X,Y,W,H (pixels, or fractions such as 0,0,0.5,1)"
+            f"{name} {raw!r}: give X,Y,W,H (pixels, or fractions such as 0,0,0.5,1)"
         ) from None
-    if min(x, y) < 0 or w <= 0 or h <= 0:
-        raise UsageError(f"--box {raw!r}: X and Y must be >= 0, W and H above 0")
-    return (x, y, w, h)
+    return check_box((x, y, w, h), name)
 
 
-# --near without a distance: about a town's size.
-NEAR_DEFAULT_KM = 10.0
-
-
-def parse_near(raw: str) -> tuple[float, float, float]:
-    """`LAT,LON[,KM]` in decimal degrees -> (latitude, longitude, km)."""
-    parts = raw.replace(" ", "").split(",")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        numbers = []
-    if len(numbers) not in (2, 3) or not all(math.isfinite(n) for n in numbers):
-        raise UsageError(
-            f"--near {raw!r}: give LAT,LON or LAT,LON,KM in decimal degrees, "
-            "e.g. 38.72,-9.14,5"
-        )
-    latitude, longitude = numbers[0], numbers[1]
-    km = numbers[2] if len(numbers) == 3 else NEAR_DEFAULT_KM
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or km <= 0:
-        raise UsageError(
-            f"--near {raw!r}: latitude within -90..90, longitude within -180..180, "
-            "and a distance above 0 km"
-        )
-    return latitude, longitude, km
-
-
-def parse_day(raw: str, option: str) -> datetime:
-    """`YYYY-MM-DD` (or `YYYY-MM`, `YYYY`: its first day) -> midnight of that day."""
-    text = raw.strip()
-    for pattern in ("%Y-%m-%d", "%Y-%m", "%Y"):
-        try:
-            return datetime.strptime(text, pattern)
-        except ValueError:
-            continue
-    raise UsageError(f"{option} {raw!r}: give a date as YYYY-MM-DD, YYYY-MM or YYYY")
+def check_box(box: Box, name: str = "--box") -> Box:
+    x, y, w, h = box
+    if not all(math.isfinite(v) for v in box) or min(x, y) < 0 or w <= 0 or h <= 0:
+        shown = ",".join(f"{v:g}" for v in box)
+        raise UsageError(f"{name} {shown!r}: X and Y must be >= 0, W and H above 0")
+    return box
 
 
 def _split_weight(raw: str) -> tuple[float, str]:

@@ -126,12 +126,16 @@ class ImagesMixin(GenerationMixin):
                 ]
         return found
 
-    def browse(self, offset: int, limit: int) -> list[ImageMeta]:
-        """Indexed images, newest first by EXIF date (undated ones last, by path)."""
+    def browse(
+        self, offset: int, limit: int, *, oldest: bool = False
+    ) -> list[ImageMeta]:
+        """Indexed images, newest (or oldest) first by EXIF date (undated ones last, by
+        path)."""
+        taken = Image.taken_at.asc() if oldest else Image.taken_at.desc()
         query = (
             select(Image)
             .where(Image.status == STATUS_OK, LIVE)
-            .order_by(Image.taken_at.desc().nulls_last(), Image.path)
+            .order_by(taken.nulls_last(), Image.path)
             .offset(offset)
             .limit(limit)
         )

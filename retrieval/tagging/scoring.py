@@ -41,7 +41,7 @@ def clean_labels(labels: Sequence[str]) -> list[str]:
             out.append(label)
     if len(out) < 1:
         raise UsageError(
-            "no labels given: pass --label L ... or a --labels FILE with one per line"
+            "no labels given: every label is blank or a '#' comment; give at least one"
         )
     return out
 

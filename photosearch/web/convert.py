@@ -1,0 +1,107 @@
+"""The library's records as the API's bodies (photosearch.web.schemas)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from photosearch.web import schemas
+from photosearch.web.params import options_from
+from photosearch.web.state import Web
+from retrieval.library import Library
+from retrieval.records import ImageMeta, PhotoDetails, SearchHit, TagRecord
+from retrieval.search.search import search
+from retrieval.search.terms import QueryTerm
+from retrieval.search.vectors import query_vector
+
+
+def tag_out(tag: TagRecord) -> schemas.TagOut:
+    return schemas.TagOut(
+        label=tag.label,
+        label_set=tag.label_set,
+        score=tag.score,
+        assigned=tag.assigned,
+        ranges=[tuple(r) for r in json.loads(tag.ranges)] if tag.ranges else [],
+    )
+
+
+def hit(
+    meta: ImageMeta, score: float | None = None, found: SearchHit | None = None
+) -> schemas.Hit:
+    """A result for the page; `found`: the search hit it comes from (its moments)."""
+    video = found.video_id if found is not None else None
+    if video is None and meta.kind == "video":
+        video = meta.image_id
+    return schemas.Hit(
+        id=meta.image_id,
+        path=meta.path,
+        name=os.path.basename(meta.path),
+        score=score,
+        width=meta.width,
+        height=meta.height,
+        taken_at=meta.taken_at,
+        version=meta.mtime_ns,
+        kind="video" if meta.kind == "video" else "photo",
+        duration=meta.duration,
+        video=video,
+        t=found.t if found is not None else None,
+        moments=[
+            schemas.MomentOut(t=m.t, score=m.score)
+            for m in (found.moments if found is not None else ())
+        ],
+    )
+
+
+def described(details: PhotoDetails) -> dict[str, Any]:
+    """The large view's lines about where and with what a photo was taken."""
+    info, place = details.info, details.place
+    exposure = []
+    if info.exposure_s:
+        exposure.append(
+            f"1/{round(1 / info.exposure_s)} s"
+            if info.exposure_s < 1
+            else f"{info.exposure_s:g} s"
+        )
+    if info.f_number:
+        exposure.append(f"f/{info.f_number:g}")
+    if info.iso:
+        exposure.append(f"ISO {info.iso}")
+    if info.focal_length_mm:
+        exposure.append(f"{info.focal_length_mm:g} mm")
+    return {
+        "place": ", ".join(
+            dict.fromkeys(p for p in (place.city, place.region, place.country) if p)
+        )
+        if place
+        else None,
+        "latitude": info.latitude,
+        "longitude": info.longitude,
+        "camera": info.camera,
+        "lens": info.lens,
+        "exposure": " · ".join(exposure) or None,
+        "utc_offset_min": info.utc_offset_min,
+    }
+
+
+def results(
+    web: Web, hits: list[SearchHit], filters: schemas.Filters
+) -> schemas.Results:
+    page = hits[: filters.limit]
+    meta = web.library.store.meta(h.image_id for h in page)
+    return schemas.Results(
+        results=[hit(meta[h.image_id], h.score, h) for h in page if h.image_id in meta],
+        offset=filters.offset,
+        limit=filters.limit,
+        more=len(hits) > filters.limit,
+    )
+
+
+def run_search(
+    web: Web, terms: list[QueryTerm], filters: schemas.Filters
+) -> schemas.Results:
+    def run(library: Library) -> list[SearchHit]:
+        vector, query_ids = query_vector(library, terms)
+        return search(library, vector, options_from(filters, extra=1), query_ids)
+
+    return results(web, web.with_model(run), filters)

@@ -1,0 +1,206 @@
+"""A library's images: listing them, one image's details, its files (thumbnail, original),
+photos like it, and what it shows."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BeforeValidator
+
+from photosearch.web import schemas
+from photosearch.web.convert import described, hit, run_search, tag_out
+from photosearch.web.errors import ERRORS
+from photosearch.web.params import BoxQ, FiltersQ, ImageIdP, options_from
+from photosearch.web.ranges import check_range
+from photosearch.web.state import WebD
+from retrieval.errors import NotFoundError
+from retrieval.search.describe import rank_texts
+from retrieval.search.search import browse as browse_images
+from retrieval.search.terms import QueryTerm, parse_box
+from retrieval.search.vectors import library_vector
+
+router = APIRouter()
+IMAGE_BYTES = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get("/api/images", response_model=schemas.Results, responses=ERRORS)
+def browse(
+    filters: FiltersQ,
+    web: WebD,
+    month_day: Annotated[
+        str | None,
+        Query(
+            pattern=schemas.MONTH_DAY_PATTERN,
+            description="M-D: photos taken on this day of an earlier year "
+            '("on this day")',
+        ),
+    ] = None,
+) -> schemas.Results:
+    """Every photo, or those the filters leave (min_score aside), newest first by
+    EXIF date (oldest first with sort=oldest; undated ones last)."""
+    options = options_from(filters, extra=1, on_day=month_day)
+    if month_day is not None:
+        # An earlier year's: this year's photos of the day are not memories yet.
+        last_year = date(date.today().year - 1, 12, 31)
+        end = min(options.filters.date_to or last_year, last_year)
+        options = replace(options, filters=replace(options.filters, date_to=end))
+    rows = browse_images(web.library, options)
+    return schemas.Results(
+        results=[hit(m) for m in rows[: filters.limit]],
+        offset=filters.offset,
+        limit=filters.limit,
+        more=len(rows) > filters.limit,
+    )
+
+
+@router.get(
+    "/api/images/{image_id}", response_model=schemas.ImageDetail, responses=ERRORS
+)
+def image_detail(image_id: ImageIdP, web: WebD) -> schemas.ImageDetail:
+    store = web.library.store
+    meta = web.meta(image_id)
+    tags = store.tags(assigned_only=False, image_id=image_id)
+    details = store.details([image_id]).get(image_id)
+    return schemas.ImageDetail(
+        **hit(meta).model_dump(),
+        folder=os.path.dirname(meta.path),
+        size=meta.size,
+        tags=[tag_out(t) for t in tags],
+        **(described(details) if details is not None else {}),
+    )
+
+
+@router.get(
+    "/api/images/{image_id}/similar", response_model=schemas.Results, responses=ERRORS
+)
+def similar(
+    image_id: ImageIdP, filters: FiltersQ, web: WebD, box: BoxQ = None
+) -> schemas.Results:
+    """More like this: the photos closest to a library photo, or to a region of it
+    (the photo itself left out)."""
+    region = parse_box(box, "box") if box else None
+    return run_search(web, [QueryTerm(1.0, image_id=image_id, box=region)], filters)
+
+
+@router.post(
+    "/api/images/{image_id}/describe", response_model=schemas.Ranked, responses=ERRORS
+)
+def describe(
+    image_id: ImageIdP, request: schemas.DescribeRequest, web: WebD
+) -> schemas.Ranked:
+    """Image to text: the given texts, best match first."""
+    ranked = web.with_model(
+        lambda lib: rank_texts(lib, library_vector(lib, image_id), request.texts)
+    )
+    return schemas.Ranked(
+        results=[
+            schemas.TextScoreOut(text=r.text, score=r.score, probability=r.probability)
+            for r in ranked
+        ]
+    )
+
+
+@router.get(
+    "/api/images/{image_id}/concepts", response_model=schemas.Concepts, responses=ERRORS
+)
+def concepts(image_id: ImageIdP, web: WebD) -> schemas.Concepts:
+    """What is in this photo: the vocabulary's concepts it shows, and a caption."""
+    from retrieval.tagging.concepts import describe as describe_photo
+    from retrieval.tagging.concepts import vocabulary
+
+    web.meta(image_id)
+    found = web.with_model(
+        lambda lib: describe_photo(lib, library_vector(lib, image_id), vocabulary(lib))
+    )
+    return schemas.Concepts(
+        concepts=[
+            schemas.TextScoreOut(text=c.text, score=c.score, probability=c.probability)
+            for c in found.concepts
+        ],
+        caption=found.caption,
+    )
+
+
+@router.get(
+    "/api/images/{image_id}/thumbnail",
+    response_class=FileResponse,
+    responses={
+        **ERRORS,
+        200: {"description": "a JPEG", "content": {"image/jpeg": IMAGE_BYTES}},
+    },
+)
+def thumbnail(
+    image_id: ImageIdP,
+    web: WebD,
+    size: Annotated[
+        Literal[320, 1280],
+        Query(description="longer side"),
+        BeforeValidator(schemas.number_from_query),
+    ] = 320,
+    t: Annotated[
+        float | None,
+        Query(ge=0, le=10**7, description="a video's: the frame at this second"),
+    ] = None,
+) -> FileResponse:
+    """A JPEG whose longer side is at most `size`, cached. A video's shows the frame
+    at `t`, or its most typical moment."""
+    from retrieval.media.thumbnails import thumbnail as make
+
+    library = web.library
+    path = make(
+        library.store.root,
+        web.meta(image_id),
+        size,
+        library.settings.max_pixels,
+        t=t,
+        poster=lambda: web.poster(image_id),
+    )
+    return FileResponse(
+        path,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, max-age=86400"},
+    )
+
+
+@router.get(
+    "/api/images/{image_id}/original",
+    response_class=FileResponse,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "the photo's or video's file",
+            "content": {"image/*": IMAGE_BYTES, "video/*": IMAGE_BYTES},
+        },
+        206: {
+            "description": "the part of it a Range header asked for",
+            "content": {"image/*": IMAGE_BYTES, "video/*": IMAGE_BYTES},
+        },
+        416: {"description": "a Range outside the file", "model": schemas.Error},
+    },
+)
+def original(image_id: ImageIdP, request: Request, web: WebD) -> FileResponse:
+    """The photo's or video's own file; parts of it with a Range header (a video
+    plays from any second without being downloaded whole)."""
+    meta = web.meta(image_id)
+    if not os.path.isfile(meta.path):
+        raise NotFoundError(
+            f"image {image_id}'s file {meta.path} is gone: run `photosearch index`"
+        )
+    check_range(request.headers.get("range"), os.path.getsize(meta.path))
+    return FileResponse(meta.path, headers={"Cache-Control": "private, no-cache"})
+
+
+@router.get(
+    "/api/images/{image_id}/tags",
+    response_model=list[schemas.TagOut],
+    responses=ERRORS,
+)
+def image_tags(image_id: ImageIdP, web: WebD) -> list[schemas.TagOut]:
+    web.meta(image_id)
+    tags = web.library.store.tags(assigned_only=False, image_id=image_id)
+    return [tag_out(t) for t in tags]
