@@ -113,8 +113,14 @@ def test_combined_query_with_negative_term(lib: str) -> None:
     assert plain >= 5  # the query alone finds red things...
     assert reds("-red") < plain  # ...and steering away from red finds fewer
     assert reds("-2:red", "+2:blue") < plain
-    # After --, a term may look like an option.
-    assert reds("--", "-red") == reds("-red")
+    # After --, a term may look like an option (so the options go before it).
+    after = run_cli(
+        "search", "--library", lib, "-k", "10", "--json", "a red circle", "--", "-red"
+    )
+    assert after.returncode == 0, after.stderr
+    assert sum("red" in Path(h["path"]).name for h in json.loads(after.stdout)) == reds(
+        "-red"
+    )
 
 
 def test_a_mistyped_option_is_an_error_not_a_term(lib: str) -> None:

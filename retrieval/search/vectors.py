@@ -51,7 +51,8 @@ def crop(image: PILImage.Image, box: Box) -> PILImage.Image:
     right, bottom = min(image.width, round(x + w)), min(image.height, round(y + h))
     if right - left < 1 or bottom - top < 1:
         raise UsageError(
-            f"the region {box} is outside the {image.width}x{image.height} picture"
+            f"box {box} is outside the {image.width}x{image.height} picture: "
+            "give a region that overlaps it"
         )
     return image.crop((left, top, right, bottom))
 
