@@ -1,23 +1,33 @@
-"""From files to records: decoding a photo for the model, encoding a batch of them, and a
-list of videos; what the local pipeline and a Ray worker (indexer.ray_encode) both do."""
+"""From files to records: decoding a photo for the model and the other analyzers,
+encoding a batch of them, and a list of videos; what the local pipeline and a Ray worker
+(indexer.ray_encode) both do."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from indexer.details import details_for
+from indexer.analyzers.base import (
+    Analyzer,
+    Photo,
+    analyze_all,
+    picture_side,
+    prepare_all,
+    writers,
+)
 from indexer.plan import Work
-from indexer.prefetch import Ready, decode_one
-from indexer.videos import encode_videos
+from indexer.prefetch import PhotoDecoding, Ready, decode_one
+from indexer.videos import VideoDecoding, encode_videos
 from retrieval.faults import checkpoint
+from retrieval.media.video.probe import VideoInfo
 from retrieval.media.video.sample import Sampling
 from retrieval.model.protocol import Encoder
-from retrieval.records import EncodedFile, FailedFile
+from retrieval.records import Analyzed, EncodedFile, FailedFile
 from retrieval.settings import Settings
+from retrieval.store.analyses import AnalysisWriter
 from retrieval.vectors import stored_precision
 
 Written = tuple[list[EncodedFile], list[FailedFile]]
@@ -25,32 +35,41 @@ Written = tuple[list[EncodedFile], list[FailedFile]]
 
 @dataclass(frozen=True)
 class Encoding:
-    """How files become model input for one encoder under one library's settings."""
+    """How files become records for one encoder under one library's settings: CLIP's
+    vectors, and what each of `analyzers` makes of them."""
 
     settings: Settings
     encoder: Encoder
     batch_size: int
+    analyzers: Sequence[Analyzer] = field(default=())
 
     @property
     def tile_side(self) -> int:
         return self.encoder.image_size
 
-    def decode(self, work: Work) -> Ready | FailedFile | None:
-        # Decode no finer than the model looks (see `decode`): the rest is thrown away
-        # anyway. Tiles need their share of the photo at the model's resolution.
+    @property
+    def writers(self) -> dict[str, AnalysisWriter]:
+        return writers(self.analyzers)
+
+    def decoding(self) -> PhotoDecoding:
+        # Decode no finer than the model and the analyzers look (see `decode`): the rest
+        # is thrown away anyway. Tiles need their share of the photo at the model's
+        # resolution.
         settings, side = self.settings, self.tile_side
-        return decode_one(
-            work,
-            settings.max_pixels,
-            side * max(1, settings.tiles),
-            self.encoder.prepare,
-            settings.views_aspect,
-            settings.tiles,
-            side,
+        return PhotoDecoding(
+            max_pixels=settings.max_pixels,
+            draft=max(side * max(1, settings.tiles), picture_side(self.analyzers)),
+            views_aspect=settings.views_aspect,
+            tiles=settings.tiles,
+            tile_side=side,
         )
 
+    def decode(self, work: Work) -> Ready | FailedFile | None:
+        return decode_one(work, self.decoding(), self.encoder.prepare, self.analyzers)
+
     def photos(self, results: Sequence[Ready | FailedFile | None]) -> Written:
-        """One forward pass for the batch's photos and their other views."""
+        """One forward pass for the batch's photos and their other views, then the
+        other analyzers, a batch each."""
         ready = [r for r in results if isinstance(r, Ready)]
         bad = [r for r in results if isinstance(r, FailedFile)]
         encoded_all = stored_precision(
@@ -65,7 +84,7 @@ class Encoding:
             for r, end in zip(ready, ends, strict=True)
         ]
         checkpoint("encoded")
-        details = details_for([r.decoded.info for r in ready])
+        outcomes = analyze_all(self.analyzers, [r.analyses for r in ready])
         records = [
             EncodedFile(
                 r.work.entry.path,
@@ -77,13 +96,24 @@ class Encoding:
                 r.decoded.taken_at,
                 vector,
                 extra,
-                detail,
+                analyses,
             )
-            for r, vector, extra, detail in zip(
-                ready, vectors, views, details, strict=True
+            for r, vector, extra, analyses in zip(
+                ready, vectors, views, outcomes, strict=True
             )
         ]
         return records, bad
+
+    def video_analyses(
+        self, videos: Sequence[tuple[str, VideoInfo]]
+    ) -> list[tuple[Analyzed, ...]]:
+        """What the analyzers that take videos make of them, from their containers."""
+        takers = [a for a in self.analyzers if a.videos]
+        prepared = [
+            prepare_all(takers, Photo(path, None, info.details))
+            for path, info in videos
+        ]
+        return analyze_all(takers, prepared)
 
     def videos(
         self,
@@ -94,17 +124,20 @@ class Encoding:
         bar: Any = None,
     ) -> int:
         settings = self.settings
-        return encode_videos(
-            works,
-            encode=self.encoder.encode_prepared,
-            prepare=self.encoder.prepare,
-            short_side=self.tile_side,
+        decoding = VideoDecoding(
             sampling=Sampling(settings.video_interval, settings.video_scene),
+            short_side=self.tile_side,
             max_pixels=settings.max_pixels,
             batch_size=self.batch_size,
+            settle=settings.debounce,
+        )
+        return encode_videos(
+            works,
+            decoding,
+            encode=self.encoder.encode_prepared,
+            prepare=self.encoder.prepare,
             write=write,
-            details=lambda infos: details_for([i.details for i in infos]),
+            analyses=self.video_analyses,
             stop=stop,
             bar=bar,
-            settle=settings.debounce,
         )

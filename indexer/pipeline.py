@@ -15,7 +15,9 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from indexer.details import catch_up_details
+from indexer.analyzers.backfill import backfill
+from indexer.analyzers.base import Analyzer, writers
+from indexer.analyzers.registry import enabled
 from indexer.encode import Encoding
 from indexer.hashing import content_hash
 from indexer.plan import Plan, Work, make_plan
@@ -138,11 +140,16 @@ def index_folders(
     stop: Callable[[], bool] | None = None,
     hasher: Callable[[str], str] = content_hash,
     strict: bool = True,
+    analyzers: Sequence[Analyzer] | None = None,
+    catch_up: bool = True,
 ) -> IndexSummary:
     """Bring the library up to date with `roots`. A root that is offline (see
     `indexer.roots`) is left as it is; with `strict`, a missing root under which the
     library holds nothing is an error (the daemon is not strict: it waits for it).
-    Then, files trashed more than `trash_days` ago go for good."""
+    `analyzers`: those besides CLIP (default: the ones the settings enable); with
+    `catch_up`, the photos indexed before one of them was enabled get its records too
+    (the daemon does that a batch at a time, between rounds of changes). Then, files
+    trashed more than `trash_days` ago go for good."""
     store = library.store
     available = classify(
         store, [os.path.abspath(os.path.expanduser(r)) for r in roots], strict=strict
@@ -178,11 +185,12 @@ def index_folders(
         reencode_ids=reencode_ids,
         find_trashed=partial(store.images_with_hashes, trashed=True),
     )
-    summary = _apply(library, plan, progress=progress, stop=stop)
-    # Photos indexed before details were kept (a full run only: the daemon's rounds of
+    chosen = enabled(library.settings) if analyzers is None else list(analyzers)
+    summary = _apply(library, plan, chosen, progress=progress, stop=stop)
+    # Photos an analyzer has not looked at yet (a full run only: the daemon's rounds of
     # changes need not look for them each time).
-    if stop is None or not stop():
-        catch_up_details(store, stop)
+    if catch_up and (stop is None or not stop()):
+        backfill(library, chosen, stop=stop, progress=progress)
     days = library.settings.trash_days
     store.empty_trash(
         before=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
@@ -216,6 +224,7 @@ def index_changes(
     *,
     stop: Callable[[], bool] | None = None,
     hasher: Callable[[str], str] = content_hash,
+    analyzers: Sequence[Analyzer] | None = None,
 ) -> IndexSummary:
     """Bring the library up to date for these paths only: files or folders, present or
     gone (what the watcher saw change). A folder is rescanned whole. Moves between two of
@@ -249,13 +258,15 @@ def index_changes(
         find_copies=store.images_with_hashes,
         find_trashed=partial(store.images_with_hashes, trashed=True),
     )
+    chosen = enabled(library.settings) if analyzers is None else list(analyzers)
     # A round of changes is a few files: not worth a cluster's round trips.
-    return _apply(library, plan, progress=False, stop=stop, remote=False)
+    return _apply(library, plan, chosen, progress=False, stop=stop, remote=False)
 
 
 def _apply(
     library: Library,
     plan: Plan,
+    analyzers: Sequence[Analyzer],
     *,
     progress: bool,
     stop: Callable[[], bool] | None = None,
@@ -281,7 +292,9 @@ def _apply(
             Clip(r.times, r.duration or 0.0) if r.times is not None else None
             for r in records
         ]
-        written = store.write_batch(records, bad, tagger(vectors, views, clips))
+        written = store.write_batch(
+            records, bad, tagger(vectors, views, clips), writers(analyzers)
+        )
         checkpoint("batch-committed")
         ids, failed_ids = written.ids, written.failed_ids
         added, added_vectors = entries(
@@ -316,7 +329,6 @@ def _apply(
         # Read the sources before any batch below can replace them.
         sources = [c.source_id for c in plan.copies]
         metas = store.meta(sources)
-        source_details = store.details(sources)
         vectors = store.vectors(sources, dim)
         source_views = store.views_of(sources, dim)
         source_times = store.times_of(sources)
@@ -331,7 +343,8 @@ def _apply(
                 metas[c.source_id].taken_at,
                 vector,
                 extra,
-                source_details.get(c.source_id),
+                # The other analyzers look at the copy itself, after this run.
+                (),
                 times,
                 metas[c.source_id].duration,
             )
@@ -350,6 +363,7 @@ def _apply(
         settings,
         encoder,
         batch_size_for(settings, getattr(encoder, "device", "cpu")),
+        analyzers,
     )
     with ExitStack() as scope:
         cluster = None

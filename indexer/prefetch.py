@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.analyzers.base import Analyzer, Photo, prepare_all
 from indexer.plan import Work
 from retrieval.errors import DecodeError
 from retrieval.media.decode import Decoded, decode
@@ -26,29 +27,48 @@ class Ready:
     decoded: Decoded
     prepared: Any
     views: list[Any] = field(default_factory=list)  # a wide photo's other views
+    # The other analyzers' prepared inputs, by name (indexer.analyzers.base).
+    analyses: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PhotoDecoding:
+    """How a photo file becomes model input (from the library's settings)."""
+
+    max_pixels: int  # more is refused as a decompression bomb
+    # Decode no finer than a short side of this (None: whole): what the model, its
+    # tiles and the other analyzers look at.
+    draft: int | None
+    views_aspect: float = 0.0  # Settings.views_aspect
+    tiles: int = 0  # Settings.tiles
+    tile_side: int = 1  # the smallest a tile may be: the model's input side
 
 
 def decode_one(
     work: Work,
-    max_pixels: int,
-    draft: int | None,
+    decoding: PhotoDecoding,
     prepare: Callable[[Any], Any],
-    views_aspect: float = 0.0,
-    tiles: int = 0,
-    tile_side: int = 1,
+    analyzers: Sequence[Analyzer] = (),
 ) -> Ready | FailedFile | None:
     """The model input for a file (with its other views when it is wide: see
-    retrieval.media.views), the reason it failed, or None for a file gone since the scan (the
-    next scan or event deals with its absence)."""
+    retrieval.media.views) and the other analyzers' inputs, the reason it failed, or
+    None for a file gone since the scan (the next scan or event deals with its
+    absence)."""
     entry = work.entry
     try:
-        decoded = decode(entry.path, max_pixels=max_pixels, draft_size=draft)
+        decoded = decode(
+            entry.path, max_pixels=decoding.max_pixels, draft_size=decoding.draft
+        )
         prepared = prepare(decoded.image)
         image = decoded.image
         views = [
             prepare(image.crop(box))
             for box in view_boxes(
-                image.width, image.height, views_aspect, tiles, tile_side
+                image.width,
+                image.height,
+                decoding.views_aspect,
+                decoding.tiles,
+                decoding.tile_side,
             )
         ]
     except DecodeError as exc:
@@ -60,7 +80,8 @@ def decode_one(
             f"cannot prepare for the model: {str(exc).strip() or type(exc).__name__}"
         )
     else:
-        return Ready(work, decoded, prepared, views)
+        photo = Photo(entry.path, decoded.image, decoded.info)
+        return Ready(work, decoded, prepared, views, prepare_all(analyzers, photo))
     if not os.path.lexists(entry.path):
         return None
     return FailedFile(entry.path, entry.size, entry.mtime_ns, work.content_hash, reason)

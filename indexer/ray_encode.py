@@ -4,7 +4,7 @@ The driver (this process) scans, hashes and plans as ever, and writes every batc
 transaction; only the encoding moves. Each worker is a Ray actor holding the model (one
 per GPU, else one per `ray_worker_cpus` cores); it reads the batch's files itself, from
 the path the driver knows them by (shared storage, the same mount on every node), and
-sends back records (vectors and details) or failures. A worker that dies takes nothing
+sends back records (vectors and the analyzers' outcomes) or failures. A worker that dies takes nothing
 with it: its batches go to the others (and a replacement starts where the cluster has
 room), and since only the driver writes, what a crash leaves is what a local run's crash
 leaves: whole batches, found unchanged by the next run.
@@ -66,10 +66,13 @@ class _Worker:
     ) -> None:
         import ray
 
+        from indexer.analyzers.registry import enabled
         from retrieval.model.factory import choose_encoder
 
         encoder = choose_encoder(settings, info, Path(root), cold=False)
-        self.encoding = Encoding(settings, encoder, batch_size)
+        # The analyzers the settings enable, as the driver's by default: any other the
+        # driver was given looks at these photos after the run (a catch-up).
+        self.encoding = Encoding(settings, encoder, batch_size, enabled(settings))
         cores = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
         self.readers = ThreadPoolExecutor(
             max_workers=settings.decode_workers or max(1, int(cores))

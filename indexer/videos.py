@@ -26,7 +26,7 @@ from retrieval.errors import DecodeError
 from retrieval.faults import checkpoint
 from retrieval.media.video.probe import VideoInfo
 from retrieval.media.video.sample import Sampled, Sampling, sample
-from retrieval.records import EncodedFile, FailedFile, FloatArray, PhotoDetails
+from retrieval.records import Analyzed, EncodedFile, FailedFile, FloatArray
 from retrieval.vectors import stored_precision
 
 log = logging.getLogger(__name__)
@@ -92,13 +92,22 @@ def _settled(work: Work, settle: float, halt: threading.Event) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class VideoDecoding:
+    """How videos become model input (from the library's settings)."""
+
+    sampling: Sampling
+    short_side: int  # the model's input side: frames are scaled to it by FFmpeg
+    max_pixels: int  # frames larger than this are refused
+    batch_size: int  # frames per forward pass, across videos
+    # A video written to less than this many seconds ago is waited for (still copied?).
+    settle: float = 1.0
+
+
 def _decode_all(
     works: Sequence[Work],
-    sampling: Sampling,
-    short_side: int,
-    max_pixels: int,
+    decoding: VideoDecoding,
     prepare: Callable[[Any], Any],
-    settle: float,
     out: queue.Queue[_Frame | _Info | _End | None],
     halt: threading.Event,
 ) -> None:
@@ -107,13 +116,16 @@ def _decode_all(
         for n, work in enumerate(works):
             if halt.is_set():
                 return
-            if not _settled(work, settle, halt):
+            if not _settled(work, decoding.settle, halt):
                 out.put(_End(n, None, None, skipped=True))
                 continue
             sampled: Sampled | None = None
             try:
                 sampled = sample(
-                    work.entry.path, sampling, short_side, max_pixels=max_pixels
+                    work.entry.path,
+                    decoding.sampling,
+                    decoding.short_side,
+                    max_pixels=decoding.max_pixels,
                 )
                 out.put(_Info(n, sampled.info))
                 for moment in sampled:
@@ -136,112 +148,52 @@ def _decode_all(
         out.put(None)
 
 
+# What the analyzers that take videos make of some, from their paths and headers.
+VideoAnalyses = Callable[[Sequence[tuple[str, VideoInfo]]], list[tuple[Analyzed, ...]]]
+
+
 def encode_videos(
     works: Sequence[Work],
+    decoding: VideoDecoding,
     *,
     encode: Callable[[list[Any]], FloatArray],
     prepare: Callable[[Any], Any],
-    short_side: int,
-    sampling: Sampling,
-    max_pixels: int,
-    batch_size: int,
     write: Callable[[list[EncodedFile], list[FailedFile]], None],
-    details: Callable[[list[VideoInfo]], list[PhotoDetails]],
+    analyses: VideoAnalyses,
     stop: Callable[[], bool] | None = None,
     bar: Any = None,
-    settle: float = 1.0,
 ) -> int:
     """Encode these videos' moments and `write` each batch of videos that finished
-    (encoded ones, and failed ones with their reason); returns how many were written as
-    encoded. `bar` (a tqdm) counts the seconds of video encoded. A video written to
-    less than `settle` seconds ago is waited for; one changed since the scan is left
-    for the next."""
-    videos = [_Video(w) for w in works]
+    (encoded ones, with what `analyses` make of them, and failed ones with their
+    reason); returns how many were written as encoded. `bar` (a tqdm) counts the seconds
+    of video encoded. A video changed since the scan is left for the next."""
+    run = _VideoRun(works, decoding, encode, write, analyses, bar)
     frames: queue.Queue[_Frame | _End | _Info | None] = queue.Queue(
-        maxsize=2 * batch_size
+        maxsize=2 * decoding.batch_size
     )
     halt = threading.Event()
     producer = threading.Thread(
         target=_decode_all,
-        args=(works, sampling, short_side, max_pixels, prepare, settle, frames, halt),
+        args=(works, decoding, prepare, frames, halt),
         name="video-decode",
         daemon=True,
     )
     producer.start()
-    pending: list[_Frame] = []
-    written = 0
-    next_to_write = 0
-    said = time.monotonic()
-
-    def flush() -> None:
-        nonlocal written, next_to_write, said
-        if pending:
-            vectors = stored_precision(encode([f.prepared for f in pending]))
-            checkpoint("encoded")
-            for frame, vector in zip(pending, vectors, strict=True):
-                video = videos[frame.video]
-                video.times.append(frame.t)
-                video.vectors.append(vector)
-                if bar is not None:
-                    bar.update(max(0.0, frame.t - video.shown))
-                video.shown = max(video.shown, frame.t)
-            last = videos[pending[-1].video]
-            if (
-                time.monotonic() - said > PROGRESS_EVERY
-                and last.info is not None
-                and last.info.duration > 0
-            ):
-                said = time.monotonic()
-                log.info(
-                    "%s: %s of %s encoded",
-                    last.work.entry.path,
-                    _clock(pending[-1].t),
-                    _clock(last.info.duration),
-                )
-            pending.clear()
-        # Videos are written in the order they came, each once all of it is encoded.
-        ready: list[_Video] = []
-        while next_to_write < len(videos) and videos[next_to_write].encoded():
-            video = videos[next_to_write]
-            if bar is not None and video.info is not None:
-                bar.update(max(0.0, video.info.duration - video.shown))
-            ready.append(video)
-            next_to_write += 1
-        if ready:
-            written += _write(ready, write, details)
-
     try:
         while True:
             item = frames.get()
             if item is None:
                 break
-            if isinstance(item, _Info):
-                videos[item.video].info = item.info
-                if bar is not None:
-                    bar.total += item.info.duration
-                    bar.refresh()
-            elif isinstance(item, _Frame):
-                pending.append(item)
-                videos[item.video].frames += 1
-                if len(pending) >= batch_size:
-                    if stop is not None and stop():
-                        return written
-                    flush()
-            else:
-                video = videos[item.video]
-                video.done, video.failure = True, item.failure
-                video.skipped = item.skipped
-                video.info = item.info or video.info
-                if item.failure is not None:
-                    # Its frames already sent are encoded for nothing: a video fails whole.
-                    video.frames = len(video.vectors)
-                    pending[:] = [f for f in pending if f.video != item.video]
-                if frames.empty() or item.failure is not None:
-                    flush()
+            if isinstance(item, _Frame) and run.pending_full(item):
+                if stop is not None and stop():
+                    return run.written
+                run.flush()
+            elif not isinstance(item, _Frame) and run.took(item, frames.empty()):
+                run.flush()
         if stop is not None and stop():
-            return written
-        flush()
-        return written
+            return run.written
+        run.flush()
+        return run.written
     finally:
         halt.set()
         while producer.is_alive():
@@ -252,10 +204,100 @@ def encode_videos(
         producer.join()
 
 
+class _VideoRun:
+    """The consumer's side of `encode_videos`: frames batched for the model, across
+    videos, and each video written once all its frames are encoded, in order."""
+
+    def __init__(
+        self,
+        works: Sequence[Work],
+        decoding: VideoDecoding,
+        encode: Callable[[list[Any]], FloatArray],
+        write: Callable[[list[EncodedFile], list[FailedFile]], None],
+        analyses: VideoAnalyses,
+        bar: Any,
+    ) -> None:
+        self.videos = [_Video(w) for w in works]
+        self.batch_size = decoding.batch_size
+        self.encode, self.write, self.analyses, self.bar = encode, write, analyses, bar
+        self.pending: list[_Frame] = []
+        self.written = 0
+        self.next_to_write = 0
+        self.said = time.monotonic()
+
+    def pending_full(self, frame: _Frame) -> bool:
+        """Take a frame; whether a batch is full."""
+        self.pending.append(frame)
+        self.videos[frame.video].frames += 1
+        return len(self.pending) >= self.batch_size
+
+    def took(self, item: _Info | _End, queue_empty: bool) -> bool:
+        """Take a video's info or end; whether to flush now (its last frames may
+        complete it, and nothing else is waiting)."""
+        video = self.videos[item.video]
+        if isinstance(item, _Info):
+            video.info = item.info
+            if self.bar is not None:
+                self.bar.total += item.info.duration
+                self.bar.refresh()
+            return False
+        video.done, video.failure = True, item.failure
+        video.skipped = item.skipped
+        video.info = item.info or video.info
+        if item.failure is not None:
+            # Its frames already sent are encoded for nothing: a video fails whole.
+            video.frames = len(video.vectors)
+            self.pending[:] = [f for f in self.pending if f.video != item.video]
+        return queue_empty or item.failure is not None
+
+    def flush(self) -> None:
+        if self.pending:
+            self._encode_pending()
+        # Videos are written in the order they came, each once all of it is encoded.
+        ready: list[_Video] = []
+        while (
+            self.next_to_write < len(self.videos)
+            and self.videos[self.next_to_write].encoded()
+        ):
+            video = self.videos[self.next_to_write]
+            if self.bar is not None and video.info is not None:
+                self.bar.update(max(0.0, video.info.duration - video.shown))
+            ready.append(video)
+            self.next_to_write += 1
+        if ready:
+            self.written += _write(ready, self.write, self.analyses)
+
+    def _encode_pending(self) -> None:
+        pending = self.pending
+        vectors = stored_precision(self.encode([f.prepared for f in pending]))
+        checkpoint("encoded")
+        for frame, vector in zip(pending, vectors, strict=True):
+            video = self.videos[frame.video]
+            video.times.append(frame.t)
+            video.vectors.append(vector)
+            if self.bar is not None:
+                self.bar.update(max(0.0, frame.t - video.shown))
+            video.shown = max(video.shown, frame.t)
+        last = self.videos[pending[-1].video]
+        if (
+            time.monotonic() - self.said > PROGRESS_EVERY
+            and last.info is not None
+            and last.info.duration > 0
+        ):
+            self.said = time.monotonic()
+            log.info(
+                "%s: %s of %s encoded",
+                last.work.entry.path,
+                _clock(pending[-1].t),
+                _clock(last.info.duration),
+            )
+        pending.clear()
+
+
 def _write(
     ready: list[_Video],
     write: Callable[[list[EncodedFile], list[FailedFile]], None],
-    details: Callable[[list[VideoInfo]], list[PhotoDetails]],
+    analyses: VideoAnalyses,
 ) -> int:
     good = [
         v
@@ -274,12 +316,14 @@ def _write(
         # A file gone since the scan is not a failure: its absence is the next scan's.
         if v not in good and not v.skipped and os.path.lexists(v.work.entry.path)
     ]
-    found = details([v.info for v in good if v.info is not None])
-    write([_record(v, detail) for v, detail in zip(good, found, strict=True)], failed)
+    found = analyses([(v.work.entry.path, v.info) for v in good if v.info is not None])
+    write(
+        [_record(v, outcomes) for v, outcomes in zip(good, found, strict=True)], failed
+    )
     return len(good)
 
 
-def _record(video: _Video, detail: PhotoDetails) -> EncodedFile:
+def _record(video: _Video, outcomes: tuple[Analyzed, ...]) -> EncodedFile:
     assert video.info is not None
     entry, info = video.work.entry, video.info
     vectors = np.stack(video.vectors)
@@ -298,7 +342,7 @@ def _record(video: _Video, detail: PhotoDetails) -> EncodedFile:
         info.details.taken_at,
         vectors[first],
         vectors[order[1:]] if len(order) > 1 else None,
-        detail,
+        outcomes,
         times[order],
         info.duration,
     )

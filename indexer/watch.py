@@ -20,6 +20,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
+from indexer.analyzers.backfill import backfill_batch
+from indexer.analyzers.registry import enabled
 from indexer.daemon_lock import write_status
 from indexer.pipeline import IndexSummary, index_changes, index_folders
 from indexer.roots import classify
@@ -107,6 +109,7 @@ class Watcher:
     ) -> None:
         self.library = library
         self.services = list(services)
+        self.analyzers = enabled(library.settings)
         # Not checked here: a root that is offline now is waited for (see _check_roots).
         self.roots = [os.path.abspath(os.path.expanduser(r)) for r in roots]
         self.options = options
@@ -231,6 +234,20 @@ class Watcher:
                 self.pending.last_event = time.monotonic()
             return ready
 
+    def _catch_up(self, after: int) -> tuple[bool, int]:
+        """One batch of the photos an analyzer has not looked at, above id `after`:
+        (whether none is left, the id to go on from)."""
+        try:
+            count, last = backfill_batch(self.library, self.analyzers, after)
+        except Exception:  # the daemon outlives any one batch; the next rescan retries
+            log.exception("analysing photos indexed before failed")
+            return True, 0
+        if count:
+            self.last_activity = time.time()
+            log.info("analysed %d photos indexed before", count)
+            return False, last
+        return True, 0
+
     def run(self) -> None:
         """Reconcile, then follow events until `stop()`; returns after a clean shutdown."""
         self._status("reconciling")
@@ -239,10 +256,18 @@ class Watcher:
         started = [service for service in self.services if service.start()]
         if started:
             _ = self.library.encoder.logit_scale  # the model now: queries come warm
+        # The catch-up of photos an analyzer has not looked at comes after, a batch at
+        # a time between rounds of changes: new arrivals first.
         summary = index_folders(
-            self.library, self.roots, stop=self.stop_event.is_set, strict=False
+            self.library,
+            self.roots,
+            stop=self.stop_event.is_set,
+            strict=False,
+            analyzers=self.analyzers,
+            catch_up=False,
         )
         self._log("reconciled", summary)
+        caught_up, after = False, 0
         self._status("watching")
         next_rescan = time.monotonic() + self.options.rescan_interval
         next_root_check = time.monotonic() + self.options.root_check_interval
@@ -257,11 +282,21 @@ class Watcher:
                     next_root_check = (
                         time.monotonic() + self.options.root_check_interval
                     )
-                ready = self._take_ready(deadline=next_root_check)
+                # With photos to catch up on, only events already waiting come first.
+                ready = self._take_ready(
+                    deadline=next_root_check if caught_up else time.monotonic()
+                )
+                if not ready and not caught_up:
+                    caught_up, after = self._catch_up(after)
+                    continue
                 if ready:
                     try:
                         summary = index_changes(
-                            self.library, self.roots, ready, stop=self.stop_event.is_set
+                            self.library,
+                            self.roots,
+                            ready,
+                            stop=self.stop_event.is_set,
+                            analyzers=self.analyzers,
                         )
                     except Exception:  # the daemon outlives any one batch
                         # The batch was rolled back; the next full rescan retries it.
@@ -276,8 +311,11 @@ class Watcher:
                         self.roots,
                         stop=self.stop_event.is_set,
                         strict=False,
+                        analyzers=self.analyzers,
+                        catch_up=False,
                     )
                     self._log("rescanned", summary)
+                    caught_up, after = False, 0
                     next_rescan = time.monotonic() + self.options.rescan_interval
         finally:
             for service in started:

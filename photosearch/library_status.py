@@ -10,6 +10,28 @@ if TYPE_CHECKING:
     from retrieval.store import Store
 
 
+def coverage(
+    analysed: dict[str, tuple[int, int]], counts: dict[str, int]
+) -> dict[str, dict[str, int]]:
+    """For CLIP and each enabled analyzer (and any other that has records): how many of
+    the searchable images that are its to look at it has analysed, and failed on."""
+    from indexer.analyzers.registry import enabled
+    from retrieval.settings import Settings
+    from retrieval.store.analyses import CLIP
+
+    photos = counts["images"] - counts["videos"]
+    takes_videos = {CLIP: True} | {a.name: a.videos for a in enabled(Settings())}
+    names = [*takes_videos, *sorted(set(analysed) - set(takes_videos))]
+    return {
+        name: {
+            "analysed": analysed.get(name, (0, 0))[0],
+            "failed": analysed.get(name, (0, 0))[1],
+            "of": counts["images"] if takes_videos.get(name, True) else photos,
+        }
+        for name in names
+    }
+
+
 def collect(
     root: Path, store: Store | None = None, database: str | None = None
 ) -> dict[str, Any]:
@@ -24,6 +46,7 @@ def collect(
     opened = store or Store.open(root, create=False, database=database)
     try:
         counts = opened.counts()
+        analysed = opened.analysis_counts()
         model = opened.model_info()
         store_generation = opened.generation()
         roots = opened.roots()
@@ -60,6 +83,7 @@ def collect(
         "index_bytes": index_bytes,
         "bytes_on_disk": on_disk,
         "daemon": read_status(root),
+        "analyses": coverage(analysed, counts),
         # The photos by year taken, country and camera, the most common first.
         "by_year": summary["years"],
         "by_country": summary["countries"],

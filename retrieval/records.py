@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -113,6 +113,17 @@ class PhotoDetails:
 
 
 @dataclass(frozen=True)
+class Analyzed:
+    """One analyzer's outcome for one file: what it found (for its own tables), or why
+    it could not look. Plain data, so that it crosses processes (Ray workers)."""
+
+    analyzer: str
+    version: int
+    output: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class EncodedFile:
     """A file that decoded and was encoded: everything the store keeps about it."""
 
@@ -127,8 +138,9 @@ class EncodedFile:
     # A wide photo's other views or a video's other moments (retrieval.index.ids), one row
     # each; None: the one vector only.
     views: FloatArray | None = None
-    # What its EXIF says and where that is; None: not read (the row stays as it was).
-    details: PhotoDetails | None = None
+    # What each analyzer besides CLIP made of it (indexer/analyzers/): the EXIF details,
+    # and those to come; an analyzer missing here looks at it later.
+    analyses: tuple[Analyzed, ...] = ()
     # A video's: the second of each moment, `vector`'s first; and its length.
     times: FloatArray | None = None
     duration: float | None = None

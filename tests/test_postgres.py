@@ -280,7 +280,8 @@ def test_the_daemon_follows_a_folder_into_the_server(
     import threading
 
     from indexer.watch import Watcher, WatchOptions
-    from tests.test_watch import paths_in, wait_for
+    from tests.helpers import wait_for
+    from tests.test_watch import paths_in
 
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -9,9 +9,16 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.media.exif import PhotoInfo
-from retrieval.records import EncodedFile, FailedFile, ModelInfo, PhotoDetails
+from retrieval.records import (
+    Analyzed,
+    EncodedFile,
+    FailedFile,
+    ModelInfo,
+    PhotoDetails,
+)
 from retrieval.store import Store
 from retrieval.store import engine as db
+from retrieval.store.details import replace_details
 from retrieval.store.quick import QuickStore
 from retrieval.store.schema import DATABASE_NAME
 from tests.conftest import draw, index_with_demo, run_cli, run_in_fresh_process
@@ -71,9 +78,12 @@ def test_quick_reads_equal_the_full_store(tmp_path: Path) -> None:
                 8,
                 None,
                 unit,
-                details=PhotoDetails(PhotoInfo(content_id="ABC-1")),
+                analyses=(
+                    Analyzed("exif", 1, PhotoDetails(PhotoInfo(content_id="ABC-1"))),
+                ),
             )
-        ]
+        ],
+        writers={"exif": replace_details},
     )
     asked = [*written.ids, 1, 2, 10_000]
     assert (

@@ -27,8 +27,9 @@ from retrieval.media.video.sample import Sampling, sample
 from retrieval.search.search import SearchOptions, search
 from tests.conftest import draw
 from tests.fakes import FakeEncoder
+from tests.helpers import wait_for
 from tests.test_pipeline import encoder_of
-from tests.test_watch import paths_in, wait_for, watching  # noqa: F401  # a fixture
+from tests.test_watch import paths_in, watching  # noqa: F401  # a fixture
 from tests.videos import (
     BLUE_STAR,
     GREEN_HEART,

@@ -7,7 +7,7 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,16 +22,8 @@ from retrieval.settings import Settings
 from retrieval.store import Store
 from tests.conftest import draw, random_color
 from tests.fakes import FakeEncoder
+from tests.helpers import wait_for
 from tests.test_pipeline import encoder_of
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def paths_in(library: Library) -> set[str]:
@@ -92,9 +84,9 @@ def test_a_file_still_being_written_waits_until_it_settles(
     written: list[tuple[str, int]] = []  # (path, size) of every file the daemon wrote
     write_batch = store.write_batch
 
-    def spy(encoded, failed=(), tags=()):
+    def spy(encoded, failed=(), tags=(), writers=None):
         written.extend((f.path, f.size) for f in [*encoded, *failed])
-        return write_batch(encoded, failed, tags)
+        return write_batch(encoded, failed, tags, writers)
 
     store.write_batch = spy  # type: ignore[method-assign]
     target = photos / "slow.png"

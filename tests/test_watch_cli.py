@@ -12,7 +12,7 @@ from pathlib import Path
 
 from indexer.daemon_lock import read_status
 from tests.conftest import draw, main_in_fresh_process, run_cli, run_in_fresh_process
-from tests.test_watch import wait_for
+from tests.helpers import wait_for
 
 PHOTOSEARCH = str(Path(sys.executable).with_name("photosearch"))
 

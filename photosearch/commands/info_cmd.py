@@ -18,7 +18,9 @@ def register(
     p.set_defaults(func=run_status)
 
     p = sub.add_parser(
-        "failures", parents=parents, help="files that could not be indexed"
+        "failures",
+        parents=parents,
+        help="files that could not be indexed, and photos an analyzer failed on",
     )
     p.add_argument("--json", action="store_true", help="JSON list of {path, error}")
     p.set_defaults(func=run_failures)
@@ -86,6 +88,16 @@ def run_status(args: argparse.Namespace) -> int:
         f"{human_bytes(status['index_bytes'])}"
     )
     print(f"label sets  {status['label_sets']}")
+    analyses = [
+        f"{name} {c['analysed']} of {c['of']}"
+        + (
+            f" ({c['failed']} failed: see `photosearch failures`)"
+            if c["failed"]
+            else ""
+        )
+        for name, c in status["analyses"].items()
+    ]
+    print(f"analysed    {', '.join(analyses)}")
     for label, key in (("years", "by_year"), ("countries", "by_country")):
         if status[key]:
             print(f"{label:<11} {', '.join(f'{k} {n}' for k, n in status[key])}")
@@ -115,15 +127,21 @@ def run_failures(args: argparse.Namespace) -> int:
     store = open_store(settings_from(args))
     try:
         failures = store.failures()
+        analyses = store.analysis_failures()
     finally:
         store.close()
+    rows = [
+        {"id": f.image_id, "path": f.path, "error": f.error, "analyzer": None}
+        for f in failures
+    ] + [
+        {"id": i, "path": path, "error": error, "analyzer": name}
+        for i, path, name, error in analyses
+    ]
     if args.json:
-        emit_json(
-            [{"id": f.image_id, "path": f.path, "error": f.error} for f in failures]
-        )
+        emit_json(rows)
     else:
-        for f in failures:
-            print(f"{f.path}: {f.error}")
+        for row in rows:
+            print(f"{row['path']}: {row['error']}")
     return 0
 
 

@@ -330,6 +330,12 @@ class RootOut(BaseModel):
     offline_since: str | None
 
 
+class Coverage(BaseModel):
+    analysed: int = Field(description="images it has looked at (failures included)")
+    failed: int = Field(description="of those, the ones it could not analyse")
+    of: int = Field(description="the images that are its to look at")
+
+
 class Status(BaseModel):
     library: str
     images: int
@@ -345,6 +351,10 @@ class Status(BaseModel):
     model: str | None
     index_type: str
     daemon: dict[str, Any] | None = Field(description="the watch daemon, if one runs")
+    analyses: dict[str, Coverage] = Field(
+        default={},
+        description="for CLIP and each other analyzer (EXIF, ...): how far it has got",
+    )
     by_year: list[tuple[str, int]] = Field(
         default=[], description="photos per year taken, the most common first"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -15,15 +15,22 @@ from sqlalchemy.orm import Session
 
 from retrieval.faults import checkpoint
 from retrieval.records import (
+    Analyzed,
     EncodedFile,
     FailedFile,
     TagScores,
+)
+from retrieval.store.analyses import (
+    CLIP,
+    CLIP_VERSION,
+    AnalysisWriter,
+    forget_analyses,
+    record_analyses,
 )
 from retrieval.store.base import (
     chunks,
     now,
 )
-from retrieval.store.details import replace_details
 from retrieval.store.generation import GenerationMixin
 from retrieval.store.models import (
     STATUS_FAILED,
@@ -51,9 +58,12 @@ class BatchMixin(GenerationMixin, TagsMixin):
         encoded: Sequence[EncodedFile],
         failed: Sequence[FailedFile] = (),
         tags: Sequence[TagScores] = (),
+        writers: Mapping[str, AnalysisWriter] | None = None,
     ) -> BatchWritten:
         """Insert or replace these files (matched by path), with their tags (rows follow
-        `encoded`), in one transaction: after a crash a file is there whole or not at all.
+        `encoded`) and what each analyzer made of them (written by `writers`, by the
+        analyzer's name), in one transaction: after a crash a file is there whole or not
+        at all.
 
         Returns the image ids of `encoded` and of `failed`, in order, and the generation
         the batch made. A replaced file keeps its id; its old vector and tags go, since its
@@ -115,17 +125,21 @@ class BatchMixin(GenerationMixin, TagsMixin):
                         for i, item in zip(ids, encoded, strict=True)
                     ],
                 )
-            replace_details(
+            # New content: what any analyzer said of the old one no longer holds.
+            forget_analyses(s, [*ids, *failed_ids])
+            writers = writers or {}
+            record_analyses(
                 s,
                 [
-                    *(
-                        (i, item.details)
-                        for i, item in zip(ids, encoded, strict=True)
-                        if item.details is not None
-                    ),
-                    *((i, None) for i in failed_ids),
+                    (i, outcome)
+                    for i, item in zip(ids, encoded, strict=True)
+                    for outcome in (Analyzed(CLIP, CLIP_VERSION), *item.analyses)
                 ],
+                writers,
             )
+            if failed_ids:
+                for writer in writers.values():
+                    writer(s, [(i, None) for i in failed_ids])
             for scores in tags:
                 self._write_tags(s, ids, scores)
             generation = self._bump(s, [*ids, *failed_ids])

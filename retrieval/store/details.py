@@ -58,23 +58,6 @@ def replace_details(
 
 
 class DetailsMixin(StoreBase):
-    def write_details(self, rows: Sequence[tuple[int, PhotoDetails]]) -> None:
-        """Details read for images indexed before they were kept (one transaction)."""
-        with self.session() as s:
-            replace_details(s, rows)
-
-    def ids_without_details(self, limit: int) -> list[tuple[int, str]]:
-        """(id, path) of at most `limit` readable images whose EXIF was never read."""
-        query = (
-            select(Image.id, Image.path)
-            .outerjoin(ImageDetails, ImageDetails.image_id == Image.id)
-            .where(ImageDetails.image_id.is_(None), Image.status == STATUS_OK, LIVE)
-            .order_by(Image.id)
-            .limit(limit)
-        )
-        with self.session() as s:
-            return [(int(i), str(p)) for i, p in s.execute(query)]
-
     def details(self, ids: Sequence[int]) -> dict[int, PhotoDetails]:
         found: dict[int, PhotoDetails] = {}
         with self.session() as s:

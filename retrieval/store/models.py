@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -213,3 +214,19 @@ class ImageDetails(Base):
     country: Mapped[str | None] = mapped_column(String)
     country_code: Mapped[str | None] = mapped_column(String, index=True)
     content_id: Mapped[str | None] = mapped_column(String)
+
+
+class Analysis(Base):
+    """That an analyzer (indexer/analyzers/) at a version ran on an image, and why it
+    failed if it did. No row, or an older version: the image is analysed again."""
+
+    __tablename__ = "analyses"
+    __table_args__ = (Index("ix_analyses_analyzer", "analyzer", "version"),)
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    analyzer: Mapped[str] = mapped_column(String, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    analyzed_at: Mapped[datetime] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(String)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from retrieval.settings import Settings
+from retrieval.store.analyses import AnalysesMixin
 from retrieval.store.batch import BatchMixin
 from retrieval.store.details import DetailsMixin
 from retrieval.store.images import ImagesMixin
@@ -11,7 +12,15 @@ from retrieval.store.tags import TagsMixin
 from retrieval.store.vectors import VectorsMixin
 
 
-class Store(BatchMixin, ImagesMixin, VectorsMixin, TagsMixin, RootsMixin, DetailsMixin):
+class Store(
+    BatchMixin,
+    ImagesMixin,
+    VectorsMixin,
+    TagsMixin,
+    RootsMixin,
+    DetailsMixin,
+    AnalysesMixin,
+):
     pass
 
 

@@ -1,0 +1,14 @@
+"""Which analyzers run: every one a library's settings enable, besides CLIP (which every
+indexed photo has)."""
+
+from __future__ import annotations
+
+from indexer.analyzers.base import Analyzer
+from indexer.analyzers.exif import ExifAnalyzer
+from retrieval.settings import Settings
+
+
+def enabled(settings: Settings) -> list[Analyzer]:
+    """The analyzers `settings` turn on, in the order they run."""
+    del settings  # EXIF is always read; faces and text will have settings of their own
+    return [ExifAnalyzer()]
