@@ -378,3 +378,50 @@ def test_a_video_result_plays_from_its_moment(tmp_path: Path) -> None:
         page.wait_for_selector("#viewer[open]")
         page.wait_for_selector("#v-image:not([hidden])")
         assert page.is_hidden("#v-video")
+
+
+# Whether the element's centre is the element itself to a click, once scrolled to: not
+# covered by the footer or anything else.
+UNCOVERED = """el => {
+  el.scrollIntoView({block: 'center'});
+  const r = el.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return hit !== null && (hit === el || el.contains(hit));
+}"""
+
+
+def test_a_phone_sized_screen(page: Any, server: tuple[str, Path]) -> None:
+    """At 390 px wide the viewer's picture fills the width, and every control of the
+    page and of the viewer can be reached: none sits under the footer."""
+    url, _ = server
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url)
+    page.wait_for_function(
+        "document.getElementById('status').textContent.includes('photos')"
+    )
+    page.fill("#q", "two red circles")
+    page.wait_for_function(
+        "document.getElementById('summary').textContent.startsWith('Best matches')"
+    )
+    controls = "button:visible, input:visible, select:visible, a.button:visible"
+    covered = [
+        c.evaluate("el => el.id || el.textContent.trim()")
+        for c in page.locator(f"main :is({controls})").all()
+        if not c.evaluate(UNCOVERED)
+    ]
+    assert not covered, covered
+
+    page.locator("#grid .tile").first.click()
+    page.wait_for_selector("#viewer[open]")
+    page.wait_for_function("document.getElementById('v-image').naturalWidth > 0")
+    picture = page.locator("#v-image").bounding_box()
+    assert picture is not None and picture["width"] >= 0.95 * 390, picture
+    assert page.is_visible("#v-good") and page.is_visible("#v-bad")
+    covered = [
+        c.evaluate("el => el.id || el.textContent.trim()")
+        for c in page.locator(f"#viewer :is({controls})").all()
+        if not c.evaluate(UNCOVERED)
+    ]
+    assert not covered, covered
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artifacts() / "phone-viewer.png"))
