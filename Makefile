@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= photosearch-demo
 
-.PHONY: install browser postgres test test-postgres lint format typecheck demo train-demo wheel-check
+.PHONY: install browser postgres test test-postgres lint format typecheck docs docs-serve demo train-demo wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,15 @@ format:
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The manual (docs/, mkdocs.yml) as a site in site/. --strict: a broken link, a missing
+# anchor or a page left out of the nav is an error (not with --quiet: it hides the
+# warnings strict mode counts, and the build passes).
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve
 
 demo: $(STAMP)
 	$(BIN)/photosearch demo $(DEMO_DIR)
