@@ -87,7 +87,7 @@ def build_library(library: Path, model: str, weights: str, count: int) -> None:
             )
         open_index(store, info.dim)  # built and saved as a writer does
         encoder = OpenClipEncoder(info, "cpu")
-        export_towers(encoder, library)
+        export_towers(encoder)
     finally:
         store.close()
 

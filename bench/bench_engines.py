@@ -70,10 +70,9 @@ def main() -> None:
     weights = args.pretrained or str(random_weights(args.model, args.work))
     info = resolve_model(args.model, weights)
     encoder = OpenClipEncoder(info, "cpu")
-    library = args.work / f"photosearch-engines-{args.model}"
-    folder = towers_folder(library, info)
+    folder = towers_folder(info)
     if not (folder / IMAGE_FILE).exists():
-        export_towers(encoder, library)
+        export_towers(encoder)
     quantised = folder / "image-int8.onnx"
     if not quantised.exists():
         quantize_dynamic(
@@ -135,9 +134,8 @@ def quality(work: Path) -> None:
 
     info = resolve_model("demo", None)
     torch_encoder = OpenClipEncoder(info, "cpu")
-    library = work / "photosearch-engines-demo-quality"
-    folder = towers_folder(library, info)
-    meta = read_meta(folder) or export_towers(torch_encoder, library)
+    folder = towers_folder(info)
+    meta = read_meta(folder) or export_towers(torch_encoder)
     quantize_images(folder)
     encoders: dict[str, Any] = {
         "torch": torch_encoder,

@@ -258,13 +258,16 @@ class Library:
             index.add(np.asarray(add, dtype=np.int64), vectors)
             index.generation = generation
 
-    def export_towers_if_missing(self) -> None:
-        """After indexing with the default engine: export the model's towers to ONNX if
-        the library has none yet, so that queries without a daemon run without torch. The
-        model is loaded then, so this costs the export alone (seconds, once per model)."""
+    def export_towers_if_missing(self, *, wait: bool = False) -> None:
+        """After indexing with the default engine: have the model's towers exported to
+        ONNX if the machine has none yet, so that queries without a daemon run without
+        torch; in the background unless `wait` or the `export` setting says to wait."""
         if self.settings.engine == "auto":
+            background = self.settings.export == "background" and not wait
             self.on_model_thread(
-                lambda lib: ensure_exported(lib.encoder, lib.store.root)
+                lambda lib: ensure_exported(
+                    lib.encoder, lib.store.root, background=background
+                )
             )
 
     def save_index(self) -> None:

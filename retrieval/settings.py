@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from retrieval.choices import DEVICES, ENGINES, INDEX_TYPES, library_location
+from retrieval.choices import DEVICES, ENGINES, EXPORTS, INDEX_TYPES, library_location
 from retrieval.errors import UsageError
 
 DEFAULT_MODEL = "ViT-B-32"
@@ -88,12 +88,18 @@ class Settings:
     token: str | None = None
     upload_max_mb: int = 32
     # What runs the model. auto: torch indexes (the faster engine on the CPUs measured;
-    # see the README), and the towers are exported to ONNX at the end of `index` so that
-    # queries without a daemon run them with ONNX Runtime, without importing torch.
+    # see docs/performance.md), and the towers are exported to ONNX after `index` (into
+    # the machine's cache, once per model: retrieval.model.onnx.files) so that queries
+    # without a daemon run them with ONNX Runtime, without importing torch.
     # torch: torch for everything, no export. onnx: ONNX Runtime indexes too (on the
     # CPU). onnx-int8: as onnx, with the image tower's weights quantised to int8 for
     # indexing (about twice as fast on a CPU, answers a little less exact).
     engine: str = "auto"
+    # When that export runs (retrieval.model.onnx.job). background: a process of its own
+    # at low priority, so that `index` returns once its photos are searchable (a query
+    # before it is done is answered by torch, seconds, and never waits for it). wait: the
+    # command exports before it returns (scripts that query at once, many times).
+    export: str = "background"
     # `index --ray`: the photos and videos are decoded and encoded by workers of a Ray
     # cluster ("local": one started on this machine for the run; else the address of a
     # running one, as `ray start --head` printed it); None: in this process. Each worker
@@ -116,6 +122,7 @@ class Settings:
             "index_type",
             "token",
             "engine",
+            "export",
             "database",
             "ray",
         ):
@@ -186,6 +193,11 @@ class Settings:
         if self.engine not in ENGINES:
             raise UsageError(
                 f"unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)}"
+            )
+        if self.export not in EXPORTS:
+            raise UsageError(
+                f"PHOTOSEARCH_EXPORT={self.export!r} is not one of {', '.join(EXPORTS)}: "
+                "fix or unset it"
             )
         if self.engine.startswith("onnx") and self.device in ("cuda", "mps"):
             raise UsageError(

@@ -24,6 +24,20 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_BACKEND = os.environ.get("PHOTOSEARCH_TEST_BACKEND", "sqlite")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Outside any test (module fixtures run there), the machine cache is the run's own,
+    never the user's: an `index` with the default engine exports the towers into it."""
+    import tempfile
+
+    os.environ["PHOTOSEARCH_CACHE"] = tempfile.mkdtemp(prefix="photosearch-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    shutil.rmtree(os.environ.pop("PHOTOSEARCH_CACHE", ""), ignore_errors=True)
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     import sqlite3
 
@@ -52,6 +66,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PHOTOSEARCH_ENGINE", "torch")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    # The machine cache (the ONNX towers) too: retrieval.choices.cache_location.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return library
 

@@ -32,7 +32,7 @@ from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.records import ModelInfo
 from retrieval.settings import Settings
 from tests.conftest import draw, index_with_demo, main_in_fresh_process, run_cli
-from tests.helpers import query_request
+from tests.helpers import query_request, wait_for
 
 TEXTS = [
     "a photo of a dog",
@@ -92,9 +92,9 @@ def test_onnx_towers_equal_torch(name: str, tmp_path: Path) -> None:
         else _random_weights(name, tmp_path)
     )
     torch_encoder = OpenClipEncoder(info, "cpu")
-    meta = export_towers(torch_encoder, tmp_path / "library")
+    meta = export_towers(torch_encoder)
     assert meta.text is not None and meta.image is not None
-    folder = towers_folder(tmp_path / "library", info)
+    folder = towers_folder(info)
     onnx = OnnxEncoder(folder, meta, info, one_shot=True)
     assert onnx.image_size == torch_encoder.image_size
     assert onnx.logit_scale == pytest.approx(torch_encoder.logit_scale)
@@ -166,21 +166,30 @@ def indexed_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for i in range(24):
         color = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
         draw(photos / f"p{i:02d}.png", color, size=rng.choice([48, 64, 96]))
-    library = base / "library"
-    index_with_demo(photos, library, env={"PHOTOSEARCH_ENGINE": "auto"})
-    return library
+    env = {
+        "PHOTOSEARCH_ENGINE": "auto",
+        "PHOTOSEARCH_EXPORT": "wait",
+        "PHOTOSEARCH_CACHE": str(base / "cache"),
+    }
+    index_with_demo(photos, base / "library", env=env)
+    return base
 
 
 @pytest.fixture
-def demo_library(indexed_demo: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(indexed_demo, tmp_path / "demo-library"))
+def demo_library(
+    indexed_demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A copy of the module's library, and of the machine cache with its export."""
+    cache = shutil.copytree(indexed_demo / "cache", tmp_path / "demo-cache")
+    monkeypatch.setenv("PHOTOSEARCH_CACHE", str(cache))
+    return Path(shutil.copytree(indexed_demo / "library", tmp_path / "demo-library"))
 
 
 def test_index_exports_the_towers_and_queries_never_import_torch(
     demo_library: Path, tmp_path: Path
 ) -> None:
     info = resolve_model("demo", None)
-    assert read_meta(towers_folder(demo_library, info)) is not None
+    assert read_meta(towers_folder(info)) is not None
     outside = draw(tmp_path / "outside.jpg", (200, 30, 30), size=80)
     lib = ["--library", str(demo_library)]
     for command in (
@@ -235,7 +244,7 @@ def test_damaged_or_stale_export_is_never_trusted(
             for row in run_request(library, query_request("search", "a blue star", "/"))
         ]
     info = resolve_model("demo", None)
-    folder = towers_folder(demo_library, info)
+    folder = towers_folder(info)
     if damage == "weights":
         data = folder / (TEXT_FILE + ".data")
         raw = bytearray(data.read_bytes())
@@ -256,6 +265,8 @@ def test_damaged_or_stale_export_is_never_trusted(
     with Library.open(settings, writer=False, cold=True) as library:
         rows = run_request(library, query_request("search", "a blue star", "/"))
         assert [row["id"] for row in rows] == expected
+    # The export is made again by a process of its own: the query did not wait for it.
+    wait_for(lambda: read_meta(folder) is not None, timeout=120)
     meta = read_meta(folder)
     assert meta is not None and meta.key == folder.name
     with Library.open(settings, writer=False, cold=True) as library:
@@ -284,7 +295,7 @@ def test_indexing_with_onnx_runtime(tmp_path: Path, engine: str) -> None:
         paths = [store.meta([i])[i].path for i in ids]
         vectors[name] = dict(zip(paths, store.vectors(ids, 128), strict=True))
         store.close()
-    assert read_meta(towers_folder(tmp_path / engine, resolve_model("demo", None)))
+    assert read_meta(towers_folder(resolve_model("demo", None)))
     cosines = [float(v @ vectors[engine][p]) for p, v in vectors["torch"].items()]
     if engine == "onnx-int8":
         assert 0.99 <= min(cosines) < 0.99999  # int8 weights: close, not the same
@@ -309,3 +320,60 @@ def test_onnx_engines_run_on_the_cpu() -> None:
         Settings(engine="onnx", device="cuda").validated()
     with pytest.raises(UsageError, match="unknown engine 'tensorrt'"):
         Settings(engine="tensorrt").validated()
+
+
+def test_the_first_index_returns_before_the_export_and_the_cache_is_shared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`index` returns once its photos are searchable and the export follows in a
+    process of its own, into the machine's cache; a second library of the same model
+    finds it there, exports nothing and queries without torch from the start; a library
+    that kept its own export (before the cache) has it moved into the cache."""
+    photos = tmp_path / "photos"
+    for i in range(6):
+        draw(photos / f"p{i}.png", (40 * i, 200, 30))
+    monkeypatch.setenv("PHOTOSEARCH_CACHE", str(tmp_path / "machine-cache"))
+    folder = towers_folder(resolve_model("demo", None))
+    index_with_demo(photos, tmp_path / "first")
+    # The job holds the export's lock from its start (or has finished already).
+    wait_for(lambda: (folder.parent / f"{folder.name}.lock").exists(), timeout=30)
+    wait_for(lambda: read_meta(folder) is not None, timeout=120)
+    assert not (tmp_path / "first" / "cache" / "onnx").exists()
+    made = (folder / META_NAME).stat().st_mtime_ns
+
+    second = ["--library", str(tmp_path / "second")]
+    index_with_demo(photos, tmp_path / "second")
+    output, imported_torch = main_in_fresh_process(
+        "search", "a green square", *second, "--json"
+    )
+    assert output.startswith("[") and not imported_torch, output
+    assert (folder / META_NAME).stat().st_mtime_ns == made  # not exported again
+
+    # A library with its own export, from before the cache: adopted, its copy dropped.
+    own = tmp_path / "second" / "cache" / "onnx"
+    own.mkdir(parents=True)
+    shutil.move(str(folder), str(own / folder.name))
+    output, imported_torch = main_in_fresh_process(
+        "search", "a green square", *second, "--json"
+    )
+    assert output.startswith("[") and not imported_torch, output
+    assert read_meta(folder) is not None and not own.exists()
+
+
+def test_one_export_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While one process exports a model, another neither exports it nor starts a job
+    for it; a failed export is not retried at every query."""
+    from retrieval.model.onnx import job
+    from retrieval.model.onnx.fallback import export_for
+
+    monkeypatch.setenv("PHOTOSEARCH_CACHE", str(tmp_path / "cache"))
+    info = resolve_model("demo", None)
+    folder = towers_folder(info)
+    with job.export_lock(folder) as mine:
+        assert mine and job.exporting(folder)
+        export_for(OpenClipEncoder(info, "cpu"))
+        assert read_meta(folder) is None
+        assert not job.start_background_export(info)
+    assert not job.exporting(folder)
+    job.record_failure(folder, OSError("No space left on device"))
+    assert not job.start_background_export(info)

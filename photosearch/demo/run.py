@@ -159,7 +159,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"duplicates: {len(groups)} groups of near-identical photos, e.g.")
         for group in groups[:2]:
             print("  " + "  ~  ".join(Path(meta[i].path).name for i, _ in group))
-        library.export_towers_if_missing()  # the search printed below runs without torch
+        # The demo model's export takes a second: waiting for it lets the search the
+        # demo prints run without torch at once.
+        library.export_towers_if_missing(wait=True)
     program = program_name()
     library_arg = shlex.quote(shown_path(settings.library))
     print(

@@ -20,7 +20,7 @@ from retrieval.model.onnx.fallback import (
     export_for,
     onnx_runtime_available,
 )
-from retrieval.model.onnx.files import read_meta, towers_folder
+from retrieval.model.onnx.files import adopt_library_export, read_meta, towers_folder
 from retrieval.model.protocol import Encoder
 from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.records import ModelInfo
@@ -96,7 +96,13 @@ def choose_encoder(
     if engine == "torch" or settings.device in ("cuda", "mps"):
         return OpenClipEncoder(info, settings.device)
     if cold:
-        return OnnxFirstEncoder(info, settings.device, library_root, one_shot=True)
+        return OnnxFirstEncoder(
+            info,
+            settings.device,
+            library_root,
+            one_shot=True,
+            background=settings.export == "background",
+        )
     if engine == "auto":
         return OpenClipEncoder(info, settings.device)
     if not onnx_runtime_available():
@@ -105,10 +111,11 @@ def choose_encoder(
             "--engine torch"
         )
     int8 = engine == "onnx-int8"
-    folder = towers_folder(library_root, info)
+    folder = towers_folder(info)
+    adopt_library_export(library_root, info)
     meta = read_meta(folder)
     if meta is None:
-        export_for(OpenClipEncoder(info, "cpu"), library_root)
+        export_for(OpenClipEncoder(info, "cpu"))
         meta = read_meta(folder)
     if int8 and meta is not None and meta.image is not None:
         from retrieval.model.onnx.export import quantize_images

@@ -34,6 +34,7 @@ from retrieval.model.onnx.files import (
     TowersMeta,
     discard,
     probe_image,
+    read_meta,
     towers_folder,
 )
 from retrieval.model.preprocess import ImageInput
@@ -53,11 +54,11 @@ _EXTERNAL_MIN_BYTES = 1024
 _SECOND_EXAMPLE = "Ünïcødé, emoji 🙂 & <b>markup</b>: 東京の夜景"
 
 
-def export_towers(encoder: OpenClipEncoder, library_root: Path) -> TowersMeta:
-    """Write the towers of the encoder's model under the library, replacing any earlier
-    export; returns what was recorded."""
+def export_towers(encoder: OpenClipEncoder) -> TowersMeta:
+    """Write the towers of the encoder's model into the cache, replacing any earlier
+    export of it; returns what was recorded."""
     info = encoder.info
-    final = towers_folder(library_root, info)
+    final = towers_folder(info)
     key, parent = final.name, final.parent
     parent.mkdir(parents=True, exist_ok=True)
     model, tokenizer = _cpu_copy(encoder.model), encoder.tokenizer
@@ -86,8 +87,14 @@ def export_towers(encoder: OpenClipEncoder, library_root: Path) -> TowersMeta:
         discard(work)
         raise
     for other in parent.iterdir():
-        if other.name != key and not other.name.startswith("."):
-            discard(other)  # exports for weights the library no longer uses
+        # Exports of earlier weights of this model (a local weights file changed): the
+        # cache is shared, so only they go, not other models' that other libraries use.
+        earlier = read_meta(other) if other.is_dir() and other.name != key else None
+        if earlier and (earlier.model, earlier.pretrained) == (
+            info.name,
+            info.pretrained,
+        ):
+            discard(other)
     return meta
 
 

@@ -5,7 +5,9 @@ again for the next process).
 
 A process that only answers queries (`photosearch search` and friends without a daemon)
 always prefers ONNX unless the engine is torch; indexing does with `--engine onnx` or
-`onnx-int8`, which export the towers first if needed.
+`onnx-int8`, which export the towers first if needed. A query that torch had to serve
+leaves the export to a background process (retrieval.model.onnx.job) unless the
+`export` setting says to wait.
 """
 
 from __future__ import annotations
@@ -15,7 +17,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from retrieval.model.onnx.files import discard, read_meta, towers_folder
+from retrieval.model.onnx.files import (
+    adopt_library_export,
+    discard,
+    read_meta,
+    towers_folder,
+)
+from retrieval.model.onnx.job import (
+    export_lock,
+    record_failure,
+    start_background_export,
+)
 from retrieval.model.onnx.runtime import OnnxEncoder, OnnxUnusable
 from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.records import FloatArray, ModelInfo
@@ -43,16 +55,22 @@ class OnnxFirstEncoder:
         *,
         one_shot: bool,
         int8_images: bool = False,
+        background: bool = True,
     ) -> None:
+        """`background`: a missing export is made by a process of its own (else by
+        this one, as it closes)."""
         self._info = info
         self._device = device
-        self._root = library_root
-        self._folder = towers_folder(library_root, info)
+        self._background = background
+        self._folder = towers_folder(info)
         self._torch: OpenClipEncoder | None = None
         self._onnx: OnnxEncoder | None = None
         self._said: set[str] = set()
         runtime = onnx_runtime_available()
         meta = read_meta(self._folder) if runtime else None
+        if runtime and meta is None:
+            adopt_library_export(library_root, info)
+            meta = read_meta(self._folder)
         if meta is not None:
             self._onnx = OnnxEncoder(
                 self._folder, meta, info, one_shot=one_shot, int8_images=int8_images
@@ -166,39 +184,55 @@ class OnnxFirstEncoder:
         )
 
     def close(self) -> None:
-        """Export the towers if this query had to load torch and none are sound yet."""
+        """Have the towers exported if this query had to load torch and none are sound
+        yet."""
         if self.export_wanted and self._torch is not None and self._torch.loaded:
-            export_for(self._torch, self._root)
+            if self._background:
+                start_background_export(self._info)
+            else:
+                export_for(self._torch)
 
 
-def export_for(encoder: OpenClipEncoder, library_root: Path) -> None:
-    """Export the loaded model's towers into the library; a library that cannot be
-    written to (read-only media) just keeps using torch."""
+def export_for(encoder: OpenClipEncoder) -> None:
+    """Export the model's towers into the cache unless another process is at it or has
+    just done it; a cache that cannot be written to just leaves queries on torch."""
     from retrieval.model.onnx.export import export_towers
 
-    # Seconds (tens for a large model), once per model: worth a word, since the command
-    # seems to hang otherwise.
-    log.warning(
-        "exporting %s to ONNX so that queries start without torch (once)...",
-        encoder.info.name,
-    )
+    folder = towers_folder(encoder.info)
     try:
-        meta = export_towers(encoder, library_root)
+        with export_lock(folder) as mine:
+            if not mine:
+                log.info("another process is exporting %s to ONNX", encoder.info.name)
+                return
+            if read_meta(folder) is not None:
+                return  # the one that held the lock before did it
+            # Seconds (tens for a large model), once per model: worth a word, since
+            # the command seems to hang otherwise.
+            log.warning(
+                "exporting %s to ONNX so that queries start without torch (once)...",
+                encoder.info.name,
+            )
+            meta = export_towers(encoder)
     except OSError as exc:
-        log.warning("could not save the ONNX towers under %s: %s", library_root, exc)
+        log.warning("could not save the ONNX towers under %s: %s", folder.parent, exc)
+        record_failure(folder, exc)
         return
     for problem in (meta.text_problem, meta.image_problem):
         if problem:
             log.info("%s: that tower stays on torch", problem)
 
 
-def ensure_exported(encoder: Any, library_root: Path) -> None:
-    """After indexing: export the towers of the library's model if it has none yet (the
-    model is loaded then, so this costs the export alone, seconds, once)."""
+def ensure_exported(encoder: Any, library_root: Path, *, background: bool) -> None:
+    """After indexing: have the towers of the library's model exported if none are yet:
+    by a process of its own (`background`), or now, by this one, whose model is loaded
+    (the export alone then: seconds, once per model)."""
     inner = getattr(encoder, "inner", encoder)
-    if not isinstance(inner, OpenClipEncoder) or not inner.loaded:
+    if not isinstance(inner, OpenClipEncoder) or not onnx_runtime_available():
         return
-    if not onnx_runtime_available():
+    adopt_library_export(library_root, inner.info)
+    if read_meta(towers_folder(inner.info)) is not None:
         return
-    if read_meta(towers_folder(library_root, inner.info)) is None:
-        export_for(inner, library_root)
+    if background:
+        start_background_export(inner.info)
+    elif inner.loaded:
+        export_for(inner)

@@ -1,7 +1,9 @@
-"""Where a library keeps its model's towers as ONNX files, and what it records about them.
+"""Where a model's towers are kept as ONNX files, and what is recorded about them.
 
-One folder per model under `LIBRARY/cache/onnx/`, named by a key over everything the
-files depend on (model, weights, opset, export format), holds `text.onnx`, `image.onnx`
+One folder per model under the machine's cache (`onnx/` in
+`retrieval.choices.cache_location`, shared by every library: one export per model and
+weights, not one per library), named by a key over everything the files depend on (model,
+weights, opset, export format), holds `text.onnx`, `image.onnx`
 (each with its weights in a `.data` file beside it, aligned so that ONNX Runtime maps them
 instead of reading them) and `meta.json`, written last: a folder without it is unfinished.
 The meta also holds what the query path needs without torch (logit scale, image input,
@@ -20,11 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.choices import cache_location
 from retrieval.model.demo import DEMO_PRETRAINED, demo_weights_path
 from retrieval.model.preprocess import ImageInput, UInt8Array
 from retrieval.records import ModelInfo
 
-ONNX_FOLDER = Path("cache") / "onnx"
+ONNX_FOLDER = "onnx"
+# Where libraries kept their own export before the cache was shared (adopted once).
+LIBRARY_ONNX_FOLDER = Path("cache") / "onnx"
 META_NAME = "meta.json"
 TEXT_FILE, IMAGE_FILE = "text.onnx", "image.onnx"
 # The image tower with its weights quantised to int8 (made on demand, --engine onnx-int8).
@@ -118,8 +123,26 @@ def towers_key(info: ModelInfo) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def towers_folder(library_root: Path, info: ModelInfo) -> Path:
-    return library_root / ONNX_FOLDER / towers_key(info)
+def towers_folder(info: ModelInfo) -> Path:
+    return cache_location() / ONNX_FOLDER / towers_key(info)
+
+
+def adopt_library_export(library_root: Path, info: ModelInfo) -> None:
+    """Move an export a library made for itself (before the cache was shared) into the
+    cache if the cache has none, and drop the library's copies: hundreds of MB each."""
+    own = library_root / LIBRARY_ONNX_FOLDER
+    if not own.is_dir():
+        return
+    folder = towers_folder(info)
+    mine = own / folder.name
+    try:
+        if read_meta(folder) is None and read_meta(mine) is not None:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            discard(folder)
+            shutil.move(str(mine), str(folder))
+        shutil.rmtree(own)
+    except OSError:
+        pass  # a read-only library keeps its files; the cache gets its own export
 
 
 def read_meta(folder: Path) -> TowersMeta | None:
