@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.index.ids import best_per_photo, image_ids
+from retrieval.index.kinds import ExactVectors
 from retrieval.index.vector_index import (
     INDEX_NAME,
-    ExactVectors,
     IndexFileError,
     VectorIndex,
     remove_stale_temp_files,

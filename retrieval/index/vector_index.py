@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import faiss
@@ -21,6 +20,7 @@ from retrieval.index.file import (
     write_index_file,
 )
 from retrieval.index.ids import MOMENT_BASE, every_view_id, moment_counts, moment_ids
+from retrieval.index.kinds import ExactVectors, Kind, kind_of
 from retrieval.records import FloatArray, IdArray
 
 __all__ = [
@@ -35,14 +35,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 KINDS = ("flat", "ivf", "pq")
-# "pq" range searches gather candidates at least this far below the threshold (more when
-# the codes are seen to err more) before re-scoring them exactly.
-RANGE_MARGIN = 0.05
-# The lookup tables a "pq" search builds at once, at most (see `search`).
-LUT_BYTES = 256 * 2**20
-# Given index ids, the stored (exact) vectors: (entry ids, vectors) of the items those
-# ids belong to, each view and moment included; what a "pq" index re-ranks with.
-ExactVectors = Callable[[IdArray], tuple[IdArray, FloatArray]]
 
 
 class VectorIndex:
@@ -131,10 +123,13 @@ class VectorIndex:
         return cls(dim, index, nprobe=1, trained_for=len(training), rerank=100)
 
     @property
+    def strategy(self) -> Kind:
+        """How this kind of index searches (retrieval.index.kinds)."""
+        return kind_of(self.index)
+
+    @property
     def kind(self) -> str:
-        if isinstance(self.index, faiss.IndexIVFPQFastScan):
-            return "pq"
-        return "ivf" if isinstance(self.index, faiss.IndexIVF) else "flat"
+        return self.strategy.name
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -227,55 +222,7 @@ class VectorIndex:
             if len(allowed) == 0:
                 return empty
             selector = faiss.IDSelectorBatch(allowed)
-        if self.kind != "flat":
-            params: faiss.SearchParameters = faiss.SearchParametersIVF(  # type: ignore[call-arg]
-                sel=selector, nprobe=nprobe or self.nprobe
-            )
-        else:
-            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-        if self.kind != "pq":
-            scores, ids = self.index.search(query, k, params=params)
-            return scores, ids
-        fetch = min(len(self), max(k, self.rerank))
-        # Fast-scan IVF builds every query's lookup tables for all its buckets at once
-        # (16 floats per code per bucket): many queries over many buckets would take
-        # gigabytes, so they go a slice at a time.
-        probes = min(int(getattr(self.index, "nlist", 1)), nprobe or self.nprobe)
-        codes = int(getattr(self.index, "M", self.dim))
-        rows = max(1, LUT_BYTES // (probes * codes * 16 * 4))
-        candidates = np.concatenate(
-            [
-                self.index.search(query[i : i + rows], fetch, params=params)[1]
-                for i in range(0, len(query), rows)
-            ]
-        )
-        return self._rescored(query, candidates, k)
-
-    def _rescored(
-        self, query: FloatArray, candidates: IdArray, k: int
-    ) -> tuple[FloatArray, IdArray]:
-        """The top `k` of each row's candidates, by their exact scores."""
-        scores = np.zeros((len(query), k), dtype=np.float32)
-        ids = np.full((len(query), k), -1, dtype=np.int64)
-        for row, found in enumerate(candidates):
-            entries, exact = self._exact_scores(query[row], found)
-            top = np.argsort(-exact, kind="stable")[:k]
-            scores[row, : len(top)] = exact[top]
-            ids[row, : len(top)] = entries[top]
-        return scores, ids
-
-    def _exact_scores(
-        self, query: FloatArray, candidates: IdArray
-    ) -> tuple[IdArray, FloatArray]:
-        """The candidates' exact scores, from their stored vectors (ascending ids)."""
-        if self.exact is None:
-            raise RuntimeError(
-                "a pq index searches only with its exact vectors attached"
-            )
-        entries, vectors = self.exact(candidates[candidates >= 0])
-        # Only what this index holds: a store ahead of it may know newer entries.
-        held = np.isin(entries, candidates)
-        return entries[held], vectors[held] @ query
+        return self.strategy.search(self, query, k, selector, nprobe or self.nprobe)
 
     def search_filtered(
         self, query: FloatArray, k: int, allowed: IdArray
@@ -298,47 +245,7 @@ class VectorIndex:
     ) -> list[tuple[FloatArray, IdArray]]:
         """For each query row, every (score, id) with score above `threshold`."""
         query = np.ascontiguousarray(np.atleast_2d(query), dtype=np.float32)
-        params = (
-            faiss.SearchParametersIVF(nprobe=self.nprobe)  # type: ignore[call-arg]
-            if self.kind != "flat"
-            else None
-        )
-        if self.kind != "pq":
-            limits, scores, ids = self.index.range_search(
-                query, threshold, params=params
-            )
-            return [
-                (scores[limits[i] : limits[i + 1]], ids[limits[i] : limits[i + 1]])
-                for i in range(len(query))
-            ]
-        # Fast-scan codes answer no range search: the nearest candidates are re-scored
-        # exactly, widened while the last of them, given the codes' error seen among
-        # them, may still be within reach.
-        found = []
-        for row in query:
-            fetch = max(self.rerank, 10)
-            while True:
-                approx, candidates = self.index.search(
-                    row[None, :], min(fetch, len(self)), params=params
-                )
-                entries, exact = self._exact_scores(row, candidates[0])
-                pairs = zip(candidates[0].tolist(), approx[0].tolist(), strict=True)
-                estimated = dict(pairs)
-                error = max(
-                    (
-                        abs(estimated[e] - s)
-                        for e, s in zip(entries.tolist(), exact.tolist(), strict=True)
-                    ),
-                    default=0.0,
-                )
-                margin = max(RANGE_MARGIN, 2 * error)
-                if fetch >= len(self) or approx[0][-1] < threshold - margin:
-                    break
-                fetch *= 4
-            keep = exact >= threshold
-            order = np.argsort(-exact[keep], kind="stable")
-            found.append((exact[keep][order], entries[keep][order]))
-        return found
+        return self.strategy.range_search(self, query, threshold)
 
     def save(self, path: Path) -> None:
         """Written atomically (retrieval.index.file). An index of unknown generation is
