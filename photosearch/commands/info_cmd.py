@@ -124,12 +124,9 @@ def run_status(args: argparse.Namespace) -> int:
 def run_failures(args: argparse.Namespace) -> int:
     from retrieval.store import open_store
 
-    store = open_store(settings_from(args))
-    try:
+    with open_store(settings_from(args)) as store:
         failures = store.failures()
         analyses = store.analysis_failures()
-    finally:
-        store.close()
     rows = [
         {"id": f.image_id, "path": f.path, "error": f.error, "analyzer": None}
         for f in failures
@@ -177,14 +174,11 @@ def run_duplicates(args: argparse.Namespace) -> int:
 def run_trash(args: argparse.Namespace) -> int:
     from retrieval.store import open_store
 
-    store = open_store(settings_from(args))
-    try:
+    with open_store(settings_from(args)) as store:
         if args.empty:
             print(f"deleted {store.empty_trash()} photos from the trash for good")
             return 0
         items = store.trashed()
-    finally:
-        store.close()
     if args.json:
         emit_json(
             [

@@ -178,11 +178,8 @@ def run_tags(args: argparse.Namespace) -> int:
     from photosearch.commands.common import settings_from
     from retrieval.store import open_store
 
-    store = open_store(settings_from(args))
-    try:
+    with open_store(settings_from(args)) as store:
         tags = store.tags(assigned_only=not args.all, label_set=args.set_name)
-    finally:
-        store.close()
     import json
 
     from photosearch.output import clock
@@ -214,15 +211,12 @@ def run_labelsets(args: argparse.Namespace) -> int:
     from photosearch.commands.common import settings_from
     from retrieval.store import open_store
 
-    store = open_store(settings_from(args))
-    try:
+    with open_store(settings_from(args)) as store:
         if args.delete:
             store.delete_label_set(args.delete)
             print(f"deleted label set {args.delete!r}")
             return 0
         sets = store.label_sets()
-    finally:
-        store.close()
     if args.json:
         emit_json(
             [
