@@ -5,6 +5,7 @@ import random
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,10 +13,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from indexer.watch import Watcher, WatchOptions
 from retrieval.library import Library
 from retrieval.settings import Settings
 from retrieval.store import Store
 from tests.fakes import FakeEncoder
+from tests.helpers import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 # Which database the libraries of the in-process fixtures keep their tables in: SQLite,
@@ -218,3 +221,22 @@ def serving(
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+@pytest.fixture(params=["native", "poll"])
+def watching(
+    request: pytest.FixtureRequest, fake_library: Library, tmp_path: Path
+) -> Iterator[tuple[Watcher, Path]]:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    options = WatchOptions(
+        debounce=0.2, poll=request.param == "poll", poll_interval=0.2
+    )
+    watcher = Watcher(fake_library, [str(photos)], options)
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    wait_for(lambda: watcher.batches >= 1)  # reconciled, observer running
+    yield watcher, photos
+    watcher.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the daemon did not stop"

@@ -17,8 +17,7 @@ from indexer.watch import Watcher, WatchOptions
 from retrieval.library import Library
 from retrieval.media.formats import register_heif
 from tests.dng import write_dng
-from tests.helpers import wait_for
-from tests.test_pipeline import encoder_of
+from tests.helpers import encoder_of, wait_for
 
 
 def _bytes(image: Image.Image, fmt: str, **kwargs: object) -> bytes:

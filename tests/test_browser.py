@@ -288,7 +288,7 @@ def test_place_camera_and_on_this_day(tmp_path: Path) -> None:
     from PIL import Image
 
     from retrieval.media.formats import register_heif
-    from tests.test_formats import LISBON, TOKYO, exif_of, two_halves
+    from tests.helpers import LISBON, TOKYO, exif_of, two_halves
 
     register_heif()
     photos = tmp_path / "photos"

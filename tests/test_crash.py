@@ -3,12 +3,10 @@ schedule and at the dangerous moments; after each restart the library must be co
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,34 +19,9 @@ from retrieval.search.search import SearchOptions, search
 from retrieval.settings import Settings
 from retrieval.store import DATABASE_NAME
 from tests.conftest import draw, random_color
+from tests.helpers import start_index
 
-PHOTOSEARCH = str(Path(sys.executable).with_name("photosearch"))
 HOOKS = ["encoded", "before-commit", "batch-committed", "index-written"]
-
-
-def start_index(
-    photos: Path, library: Path, crash_at: str | None = None
-) -> subprocess.Popen:
-    env = dict(os.environ)
-    if crash_at:
-        env["PHOTOSEARCH_CRASH_AT"] = crash_at
-    return subprocess.Popen(
-        [
-            PHOTOSEARCH,
-            "index",
-            str(photos),
-            "--library",
-            str(library),
-            "--model",
-            "demo",
-            "--batch-size",
-            "8",
-            "--no-progress",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
 
 def indexed_count(library: Path) -> int:

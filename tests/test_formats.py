@@ -25,69 +25,18 @@ from retrieval.settings import Settings
 from retrieval.store import engine as db
 from tests.conftest import index_with_demo, run_cli
 from tests.dng import write_dng
-from tests.helpers import query_request
-
-LISBON = (38.7223, -9.1393)
-TOKYO = (35.6895, 139.6917)
-
-
-def _rational_dms(value: float) -> tuple[float, float, float]:
-    value = abs(value)
-    degrees = int(value)
-    minutes = int((value - degrees) * 60)
-    seconds = round((value - degrees - minutes / 60) * 3600, 2)
-    return (float(degrees), float(minutes), seconds)
-
-
-def exif_of(
-    *,
-    position: tuple[float, float] | None = None,
-    make: str | None = None,
-    model: str | None = None,
-    taken: str | None = None,
-    offset: str | None = None,
-    orientation: int | None = None,
-    iso: int | None = None,
-) -> Image.Exif:
-    exif = Image.Exif()
-    if make:
-        exif[0x010F] = make
-    if model:
-        exif[0x0110] = model
-    if orientation:
-        exif[0x0112] = orientation
-    sub: dict[int, object] = {}
-    if taken:
-        sub[0x9003] = taken
-    if offset:
-        sub[0x9011] = offset
-    if iso:
-        sub[0x8827] = iso
-    if sub:
-        exif[0x8769] = sub
-    if position is not None:
-        lat, lon = position
-        exif[0x8825] = {
-            1: "N" if lat >= 0 else "S",
-            2: _rational_dms(lat),
-            3: "E" if lon >= 0 else "W",
-            4: _rational_dms(lon),
-            5: b"\x00",
-            6: 12.5,
-        }
-    return exif
+from tests.helpers import (
+    LISBON,
+    TOKYO,
+    exif_of,
+    query_request,
+    two_halves,
+)
 
 
 def pixel(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
     red, green, blue = (int(v) for v in np.asarray(image.convert("RGB"))[y, x])
     return red, green, blue
-
-
-def two_halves(size: tuple[int, int] = (400, 300)) -> Image.Image:
-    """Red left half, blue right half: which way up it ends shows in its pixels."""
-    image = Image.new("RGB", size, (220, 20, 20))
-    image.paste((20, 20, 220), (size[0] // 2, 0, size[0], size[1]))
-    return image
 
 
 def test_heic_is_upright_with_its_exif_and_thumbnail(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from indexer.pipeline import index_folders
 from photosearch.web.app import create_app
 from retrieval.library import Library
-from tests.test_web import BLUE, GREEN, RED, open_library, save
+from tests.helpers import BLUE, GREEN, RED, open_library, save
 
 EXAMPLES = 100  # per operation and mode: ~30 s in all on two cores
 # The rules OpenAPI cannot state, each said in the description of what it applies to: a

@@ -23,15 +23,7 @@ from retrieval.records import EncodedFile, ModelInfo
 from retrieval.store import Store
 from retrieval.vectors import l2_normalize
 from tests.conftest import draw, random_color
-
-DIM = 32
-
-
-def clustered(n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    centres = np.random.default_rng(99).standard_normal((40, DIM)).astype(np.float32)
-    picks = centres[rng.integers(0, len(centres), n)]
-    return l2_normalize(picks + 0.35 * rng.standard_normal((n, DIM)).astype(np.float32))
+from tests.helpers import DIM, clustered
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from retrieval.library import Library
 from retrieval.search.search import SearchOptions, search
 from retrieval.tagging.scoring import tag_images
 from tests.conftest import draw, run_cli
-from tests.helpers import wait_for
-from tests.test_pipeline import encoder_of
+from tests.helpers import encoder_of, wait_for
 
 COLOURS = [(250, 0, 0), (0, 250, 0), (0, 0, 250), (250, 250, 0)]
 

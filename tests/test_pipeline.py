@@ -15,6 +15,7 @@ from retrieval.library import Library
 from retrieval.vectors import stored_precision
 from tests.conftest import draw, random_color
 from tests.fakes import FakeEncoder
+from tests.helpers import encoder_of
 
 
 def make_photos(folder: Path, n: int, seed: int = 0) -> list[Path]:
@@ -22,13 +23,6 @@ def make_photos(folder: Path, n: int, seed: int = 0) -> list[Path]:
     return [
         draw(folder / f"img{i:03d}.png", random_color(rng), fmt="PNG") for i in range(n)
     ]
-
-
-def encoder_of(library: Library) -> FakeEncoder:
-    """The fake behind the library's model thread."""
-    fake = getattr(library.encoder, "inner", library.encoder)
-    assert isinstance(fake, FakeEncoder)
-    return fake
 
 
 def stored_vector(library: Library, path: Path) -> np.ndarray:

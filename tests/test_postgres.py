@@ -241,7 +241,7 @@ def test_a_kill_during_a_batch_leaves_a_consistent_library(
     import signal
 
     from tests.conftest import random_color
-    from tests.test_crash import start_index
+    from tests.helpers import start_index
 
     database = fresh_database(server)
     photos = tmp_path / "photos"
@@ -280,8 +280,7 @@ def test_the_daemon_follows_a_folder_into_the_server(
     import threading
 
     from indexer.watch import Watcher, WatchOptions
-    from tests.helpers import wait_for
-    from tests.test_watch import paths_in
+    from tests.helpers import paths_in, wait_for
 
     photos = tmp_path / "photos"
     photos.mkdir()

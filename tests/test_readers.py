@@ -21,7 +21,7 @@ from retrieval.settings import Settings
 from retrieval.store import Store
 from retrieval.store import generation as generation_module
 from tests.fakes import FakeEncoder
-from tests.test_index_types import DIM, clustered
+from tests.helpers import DIM, clustered
 
 MODEL = ModelInfo("fake", "fake-weights", DIM)
 

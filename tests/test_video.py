@@ -27,9 +27,7 @@ from retrieval.media.video.sample import Sampling, sample
 from retrieval.search.search import SearchOptions, search
 from tests.conftest import draw
 from tests.fakes import FakeEncoder
-from tests.helpers import wait_for
-from tests.test_pipeline import encoder_of
-from tests.test_watch import paths_in, watching  # noqa: F401  # a fixture
+from tests.helpers import encoder_of, paths_in, wait_for
 from tests.videos import (
     BLUE_STAR,
     GREEN_HEART,
@@ -417,7 +415,7 @@ def test_sample_refuses_frames_over_the_pixel_limit(tmp_path: Path) -> None:
 
 
 def test_the_daemon_follows_videos_that_come_move_and_go(
-    watching: tuple[Watcher, Path],  # noqa: F811  # the fixture imported above
+    watching: tuple[Watcher, Path],  # the fixture imported above
 ) -> None:
     watcher, photos = watching
     library = watcher.library

@@ -18,7 +18,7 @@ from retrieval.library import Library
 from retrieval.settings import Settings
 from retrieval.store import DATABASE_NAME
 from tests.conftest import index_with_demo, run_cli
-from tests.test_crash import start_index
+from tests.helpers import start_index
 from tests.videos import (
     BLUE_STAR,
     GREEN_HEART,

@@ -7,7 +7,6 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,31 +21,7 @@ from retrieval.settings import Settings
 from retrieval.store import Store
 from tests.conftest import draw, random_color
 from tests.fakes import FakeEncoder
-from tests.helpers import wait_for
-from tests.test_pipeline import encoder_of
-
-
-def paths_in(library: Library) -> set[str]:
-    return {p for p, s in library.store.file_states().items() if s.status == "ok"}
-
-
-@pytest.fixture(params=["native", "poll"])
-def watching(
-    request: pytest.FixtureRequest, fake_library: Library, tmp_path: Path
-) -> Iterator[tuple[Watcher, Path]]:
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    options = WatchOptions(
-        debounce=0.2, poll=request.param == "poll", poll_interval=0.2
-    )
-    watcher = Watcher(fake_library, [str(photos)], options)
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    thread.start()
-    wait_for(lambda: watcher.batches >= 1)  # reconciled, observer running
-    yield watcher, photos
-    watcher.stop()
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "the daemon did not stop"
+from tests.helpers import encoder_of, paths_in, wait_for
 
 
 def test_new_moved_renamed_and_deleted_files_follow_the_folder(

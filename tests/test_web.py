@@ -19,35 +19,7 @@ from photosearch.web.app import create_app
 from retrieval.errors import UsageError
 from retrieval.library import Library
 from retrieval.media.thumbnails import FOLDER
-from retrieval.settings import Settings
-from retrieval.store import Store
-from tests.fakes import FakeEncoder
-
-# The fake encoder sees brightness on a 4x4 grid: each picture is dark with one bright
-# quarter, a different one per picture, so that only a picture and its copy are alike.
-RED, GREEN, BLUE, YELLOW, CYAN = (0, 0), (0, 2), (2, 0), (2, 2), (1, 1)
-
-
-def picture(
-    quarter: tuple[int, int], color: tuple[int, int, int], size: int
-) -> Image.Image:
-    image = Image.new("RGB", (size, size), (10, 10, 10))
-    row, col = quarter
-    step = size // 4
-    image.paste(color, (col * step, row * step, (col + 2) * step, (row + 2) * step))
-    return image
-
-
-def save(
-    path: Path, quarter: tuple[int, int], size: int = 64, when: str | None = None
-) -> Path:
-    image = picture(quarter, (250, 250, 250), size)
-    exif = Image.Exif()
-    if when is not None:
-        exif.get_ifd(0x8769)[36867] = when
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, exif=exif.tobytes())
-    return path
+from tests.helpers import BLUE, CYAN, GREEN, RED, YELLOW, open_library, picture, save
 
 
 @pytest.fixture
@@ -60,15 +32,6 @@ def photos(tmp_path: Path) -> Path:
     save(root / "trips" / "old.jpg", YELLOW, when="2019:06:01 10:00:00")
     save(root / "trips" / "new.jpg", CYAN, when="2023:01:15 18:30:00")
     return root
-
-
-def open_library(tmp_path: Path, **settings: object) -> Library:
-    config = Settings(library=tmp_path / "library", batch_size=4).with_options(
-        **settings
-    )
-    store = Store.open(config.library, create=True, database=config.database)
-    encoder = FakeEncoder()
-    return Library(store, config, encoder.info, encoder)
 
 
 @pytest.fixture

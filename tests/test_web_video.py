@@ -14,7 +14,7 @@ from PIL import Image
 from indexer.pipeline import index_folders
 from photosearch.web.app import create_app
 from retrieval.library import Library
-from tests.test_web import open_library
+from tests.helpers import open_library
 from tests.videos import (
     BLUE_STAR,
     GREEN_HEART,
