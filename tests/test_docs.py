@@ -30,3 +30,38 @@ def test_the_paths_architecture_names_exist() -> None:
     assert len(named) > 10, named
     missing = sorted(p for p in named if not (REPO / p).exists())
     assert not missing, f"ARCHITECTURE.md names what is not in the tree: {missing}"
+
+
+def test_each_package_says_what_it_offers() -> None:
+    """Every package's __init__ has a docstring and an __all__ whose names exist; one
+    that lists its modules lists all of them (a new module is not left out)."""
+    import ast
+    import importlib
+
+    for init in sorted(REPO.glob("*/**/__init__.py")):
+        package = init.parent
+        if package.parts[len(REPO.parts)] not in (
+            "retrieval",
+            "indexer",
+            "photosearch",
+        ):
+            continue
+        name = ".".join(package.relative_to(REPO).parts)
+        tree = ast.parse(init.read_text())
+        assert ast.get_docstring(tree), f"{name} says nothing about itself"
+        module = importlib.import_module(name)
+        listed = getattr(module, "__all__", None)
+        assert listed, f"{name} has no __all__"
+        children = {
+            p.stem if p.is_file() else p.name
+            for p in package.iterdir()
+            if (p.suffix == ".py" and p.stem != "__init__")
+            or (p.is_dir() and (p / "__init__.py").exists())
+        }
+        if set(listed) & children:
+            assert set(listed) >= children, (
+                f"{name} leaves out {children - set(listed)}"
+            )
+        for entry in listed:
+            if entry not in children:
+                assert hasattr(module, entry), f"{name}.__all__ names {entry}"

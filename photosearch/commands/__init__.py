@@ -1,1 +1,15 @@
-"""One module per group of commands; each registers its subcommands with `register`."""
+"""The command line's commands, one module per group; each registers its subcommands with
+`register` (photosearch.cli puts them together). `common` and `options` are what they
+share: opening a library from the options, the options every command takes."""
+
+__all__ = [
+    "common",
+    "eval_cmd",
+    "index_cmd",
+    "info_cmd",
+    "options",
+    "search_cmd",
+    "serve_cmd",
+    "tag_cmd",
+    "watch_cmd",
+]

@@ -1,4 +1,4 @@
 """The FAISS vector index: its kinds, the ids of views and moments, its file, kept in
 step with the store."""
 
-__all__ = ["duplicates", "file", "ids", "sync", "vector_index"]
+__all__ = ["duplicates", "file", "ids", "kinds", "sync", "vector_index"]

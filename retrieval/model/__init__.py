@@ -4,6 +4,7 @@ towers on ONNX Runtime, and what feeds them."""
 __all__ = [
     "demo",
     "factory",
+    "onnx",
     "preprocess",
     "protocol",
     "text_cache",
