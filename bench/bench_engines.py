@@ -125,7 +125,8 @@ def main() -> None:
 
 
 def quality(work: Path) -> None:
-    from photosearch.demo.evaluate import encode_eval_set, recall_at, tagging_accuracy
+    from photosearch.demo.eval_set import encode_eval_set
+    from photosearch.demo.evaluate import recall_at, tagging_accuracy
     from retrieval.model.factory import resolve_model
     from retrieval.model.onnx.export import export_towers, quantize_images
     from retrieval.model.onnx.files import read_meta, towers_folder

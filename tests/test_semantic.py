@@ -9,12 +9,8 @@ import numpy as np
 import pytest
 
 from photosearch.demo import shapes
-from photosearch.demo.evaluate import (
-    EvalSet,
-    encode_eval_set,
-    recall_at,
-    tagging_accuracy,
-)
+from photosearch.demo.eval_set import EvalSet, encode_eval_set
+from photosearch.demo.evaluate import recall_at, tagging_accuracy
 from retrieval.model.factory import resolve_model
 from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.tagging.prompts import label_vectors

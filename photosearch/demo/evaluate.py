@@ -7,53 +7,17 @@ colour combinations included, and write the report next to the weights.
 from __future__ import annotations
 
 import json
-import random
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from photosearch.demo import shapes
+from photosearch.demo import evaluate_tags, evaluate_views, shapes
+from photosearch.demo.eval_set import EVAL_SEED, EvalSet, encode_eval_set
 from retrieval.model.demo import DEMO_MODEL_NAME, demo_weights_path
 from retrieval.model.torch_clip import OpenClipEncoder
-from retrieval.records import FloatArray, ModelInfo
+from retrieval.records import ModelInfo
 from retrieval.tagging.prompts import label_vectors
-
-EVAL_SEED = 20261124
-EVAL_IMAGES = 1200
-
-
-@dataclass(frozen=True)
-class EvalSet:
-    scenes: list[shapes.Scene]
-    vectors: FloatArray
-
-
-def encode_eval_set(encoder: OpenClipEncoder, n: int = EVAL_IMAGES) -> EvalSet:
-    """Images rendered at 128 px, so the model's own resize runs as it does on real files."""
-    rng = random.Random(EVAL_SEED)
-    scenes = [shapes.random_scene(rng, allow_held_out=True) for _ in range(n)]
-    # Half the images show a held-out combination, so both halves are measured well.
-    # Sorted: a frozenset's order changes with each process's string hashing.
-    held = sorted(shapes.HELD_OUT)
-    scenes = [
-        shapes.Scene(*held[i % len(held)], s.count, s.size, s.position, s.background)
-        if i % 4 == 0 and s.background != held[i % len(held)][1]
-        else s
-        for i, s in enumerate(scenes)
-    ]
-    return encode_scenes(encoder, scenes, rng)
-
-
-def encode_scenes(
-    encoder: OpenClipEncoder, scenes: list[shapes.Scene], rng: random.Random
-) -> EvalSet:
-    images = [shapes.render(s, rng, side=128) for s in scenes]
-    vectors = np.concatenate(
-        [encoder.encode_images(images[i : i + 128]) for i in range(0, len(images), 128)]
-    )
-    return EvalSet(scenes, vectors)
 
 
 def recall_at(
@@ -134,8 +98,6 @@ def counting(data: EvalSet, encoder: OpenClipEncoder) -> dict:
 def evaluate(weights: Path) -> dict:
     import open_clip
 
-    from photosearch.demo.evaluate_tags import open_world
-    from photosearch.demo.evaluate_views import wide_photos
     from retrieval.model.demo import register_demo_config
 
     register_demo_config()
@@ -151,14 +113,12 @@ def evaluate(weights: Path) -> dict:
         "text_to_image": recall_at(data, encoder),
         "zero_shot_tagging": tagging_accuracy(data, encoder),
         "counting": counting(data, encoder),
-        "open_world_tagging": open_world(encoder),
-        "wide_photos": wide_photos(encoder),
+        "open_world_tagging": evaluate_tags.open_world(encoder),
+        "wide_photos": evaluate_views.wide_photos(encoder),
     }
 
 
 def write_report(weights: Path) -> dict:
-    from photosearch.demo import evaluate_tags, evaluate_views
-
     result = evaluate(weights)
     (weights.parent / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     t2i, tag = result["text_to_image"], result["zero_shot_tagging"]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from photosearch.demo import shapes
-from photosearch.demo.evaluate import EvalSet, encode_scenes
+from photosearch.demo.eval_set import EvalSet, encode_scenes
 from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.tagging.evaluation import tag_scores
 
