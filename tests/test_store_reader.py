@@ -13,6 +13,7 @@ from retrieval.records import (
     Analyzed,
     EncodedFile,
     FailedFile,
+    FileStamp,
     ModelInfo,
     PhotoDetails,
 )
@@ -34,17 +35,16 @@ def _library(root: Path) -> Store:
         taken = datetime(2020, 1 + i % 12, 1 + i % 28, 10, i % 60, 5, 123456 * (i % 2))
         files.append(
             EncodedFile(
-                f"/photos/été {i}.jpg",
-                1000 + i,
-                17 * i,
-                f"h{i}",
+                FileStamp(f"/photos/été {i}.jpg", 1000 + i, 17 * i, f"h{i}"),
                 640,
                 480,
                 taken if i % 3 else None,
                 vector / np.linalg.norm(vector),
             )
         )
-    store.write_batch(files, [FailedFile("/photos/broken.jpg", 3, 4, None, "bad")])
+    store.write_batch(
+        files, [FailedFile(FileStamp("/photos/broken.jpg", 3, 4, None), "bad")]
+    )
     ids = sorted(store.meta_by_path(f.path).image_id for f in files[:10])  # type: ignore[union-attr]
     store.trash(ids[:3])
     return store
@@ -65,15 +65,15 @@ def test_quick_reads_equal_the_full_store(tmp_path: Path) -> None:
     unit = np.full(4, 0.5, dtype=np.float32)
     names = ("pair.JPG", "pair.CR2", "pair.x/deeper.jpg", "pair.edited.jpg", "pai.jpg")
     store.write_batch(
-        [EncodedFile(f"/shots/{n}", 1, 1, n, 8, 8, None, unit) for n in names]
+        [
+            EncodedFile(FileStamp(f"/shots/{n}", 1, 1, n), 8, 8, None, unit)
+            for n in names
+        ]
     )
     written = store.write_batch(
         [
             EncodedFile(
-                "/shots/live.HEIC",
-                1,
-                1,
-                "live",
+                FileStamp("/shots/live.HEIC", 1, 1, "live"),
                 8,
                 8,
                 None,
@@ -125,7 +125,9 @@ def test_a_plain_cold_search_imports_neither_torch_nor_sqlalchemy(
     for i in range(6):
         draw(tmp_path / "photos" / f"{i}.png", (40 * i, 200 - 30 * i, 90))
     library = tmp_path / "library"
-    index_with_demo(tmp_path / "photos", library, env={"PHOTOSEARCH_ENGINE": "auto"})
+    # The towers exported before index returns, so that the search runs on them.
+    env = {"PHOTOSEARCH_ENGINE": "auto", "PHOTOSEARCH_EXPORT": "wait"}
+    index_with_demo(tmp_path / "photos", library, env=env)
     code = (
         "import os, sys\n"
         "os.environ['PHOTOSEARCH_ENGINE'] = 'auto'\n"
