@@ -24,7 +24,7 @@ import numpy as np
 from bench.bench_search import clustered
 from retrieval.index.sync import open_index, rebuild
 from retrieval.library import Library
-from retrieval.records import EncodedFile, ModelInfo
+from retrieval.records import EncodedFile, FileStamp, ModelInfo
 from retrieval.settings import Settings
 from retrieval.store import Store
 from retrieval.vectors import stored_precision
@@ -51,7 +51,11 @@ def write(lib: Library, start: int, vectors: np.ndarray) -> None:
     written = lib.store.write_batch(
         [
             EncodedFile(
-                f"/photos/{start + i}.jpg", 1, 1, f"h{start + i}", 1, 1, None, v
+                FileStamp(f"/photos/{start + i}.jpg", 1, 1, f"h{start + i}"),
+                1,
+                1,
+                None,
+                v,
             )
             for i, v in enumerate(vectors)
         ]

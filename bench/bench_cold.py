@@ -57,7 +57,7 @@ def build_library(library: Path, model: str, weights: str, count: int) -> None:
     from retrieval.model.factory import resolve_model
     from retrieval.model.onnx.export import export_towers
     from retrieval.model.torch_clip import OpenClipEncoder
-    from retrieval.records import EncodedFile
+    from retrieval.records import EncodedFile, FileStamp
     from retrieval.store import Store
 
     info = resolve_model(model, weights)
@@ -73,10 +73,9 @@ def build_library(library: Path, model: str, weights: str, count: int) -> None:
             store.write_batch(
                 [
                     EncodedFile(
-                        f"/photos/{start + i:07d}.jpg",
-                        1,
-                        1,
-                        f"h{start + i}",
+                        FileStamp(
+                            f"/photos/{start + i:07d}.jpg", 1, 1, f"h{start + i}"
+                        ),
                         4000,
                         3000,
                         None,

@@ -87,10 +87,7 @@ class Encoding:
         outcomes = analyze_all(self.analyzers, [r.analyses for r in ready])
         records = [
             EncodedFile(
-                r.work.entry.path,
-                r.work.entry.size,
-                r.work.entry.mtime_ns,
-                r.work.content_hash,
+                r.work.stamp,
                 r.decoded.width,
                 r.decoded.height,
                 r.decoded.taken_at,

@@ -23,7 +23,7 @@ from indexer.hashing import content_hash
 from indexer.plan import Plan, Work, make_plan
 from indexer.prefetch import decoded_batches
 from indexer.roots import classify
-from indexer.scan import FileEntry, file_entry, inside, walk
+from indexer.scan import file_entry, inside, walk
 from retrieval.faults import checkpoint
 from retrieval.index.ids import entries
 from retrieval.library import Library
@@ -32,6 +32,7 @@ from retrieval.records import (
     Clip,
     EncodedFile,
     FailedFile,
+    FileStamp,
     FileState,
     FloatArray,
     TagScores,
@@ -41,7 +42,7 @@ from retrieval.tagging.scoring import FIT_SAMPLE, Scorer, calibrated, scorer
 
 log = logging.getLogger(__name__)
 
-_Found = TypeVar("_Found", dict[str, FileState], list[FileEntry])
+_Found = TypeVar("_Found", dict[str, FileState], list[FileStamp])
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def _local_photos(
         yield batch, *encoding.photos(results)
 
 
-def scan(roots: Sequence[str]) -> list[FileEntry]:
+def scan(roots: Sequence[str]) -> list[FileStamp]:
     return [entry for root in roots for entry in walk(root)]
 
 
@@ -175,7 +176,7 @@ def index_folders(
     }
     states.update(outside)
     scanned = _followed(library, scan(folders)) + [
-        FileEntry(s.path, s.size, s.mtime_ns) for s in outside.values()
+        FileStamp(s.path, s.size, s.mtime_ns) for s in outside.values()
     ]
     plan = make_plan(
         states,
@@ -242,7 +243,7 @@ def index_changes(
         for p in scope
         if not any(p.startswith(q.rstrip(os.sep) + os.sep) for q in scope)
     ]
-    scanned: list[FileEntry] = []
+    scanned: list[FileStamp] = []
     for path in scope:
         if os.path.isdir(path):
             scanned.extend(walk(path))
@@ -334,10 +335,7 @@ def _apply(
         source_times = store.times_of(sources)
         copies = [
             EncodedFile(
-                c.entry.path,
-                c.entry.size,
-                c.entry.mtime_ns,
-                c.content_hash,
+                replace(c.entry, content_hash=c.content_hash),
                 metas[c.source_id].width or 0,
                 metas[c.source_id].height or 0,
                 metas[c.source_id].taken_at,

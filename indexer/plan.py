@@ -10,10 +10,9 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from indexer.scan import FileEntry
-from retrieval.records import FailedFile, FileState
+from retrieval.records import FailedFile, FileStamp, FileState
 from retrieval.store.models import STATUS_OK
 
 log = logging.getLogger(__name__)
@@ -23,16 +22,21 @@ log = logging.getLogger(__name__)
 class Work:
     """A file to encode (new or changed content)."""
 
-    entry: FileEntry
+    entry: FileStamp  # as the scan found it
     content_hash: str
     replaces: bool = False  # the library has this path, with other content
+
+    @property
+    def stamp(self) -> FileStamp:
+        """The file with its content hash."""
+        return replace(self.entry, content_hash=self.content_hash)
 
 
 @dataclass(frozen=True)
 class Copy:
     """A new file whose content the library already has under `source_id`."""
 
-    entry: FileEntry
+    entry: FileStamp
     content_hash: str
     source_id: int
 
@@ -41,9 +45,9 @@ class Copy:
 class Plan:
     encode: list[Work] = field(default_factory=list)
     copies: list[Copy] = field(default_factory=list)
-    moves: list[tuple[int, FileEntry]] = field(default_factory=list)
-    restores: list[tuple[int, FileEntry]] = field(default_factory=list)
-    touches: list[tuple[int, FileEntry]] = field(default_factory=list)
+    moves: list[tuple[int, FileStamp]] = field(default_factory=list)
+    restores: list[tuple[int, FileStamp]] = field(default_factory=list)
+    touches: list[tuple[int, FileStamp]] = field(default_factory=list)
     removals: list[int] = field(default_factory=list)
     unreadable: list[FailedFile] = field(default_factory=list)
     unchanged: int = 0
@@ -51,7 +55,7 @@ class Plan:
 
 def make_plan(
     states: dict[str, FileState],
-    scanned: Iterable[FileEntry],
+    scanned: Iterable[FileStamp],
     hasher: Callable[[str], str],
     *,
     find_copies: Callable[[list[str]], dict[str, int]],
@@ -64,9 +68,9 @@ def make_plan(
     their state. `find_trashed`: the same for images in the trash (restored, not copied).
     `plan.removals` are the files that are gone: the caller puts them in the trash."""
     plan = Plan()
-    fresh: list[tuple[FileEntry, str]] = []
+    fresh: list[tuple[FileStamp, str]] = []
     present: set[str] = set()
-    to_hash: list[tuple[FileEntry, FileState | None]] = []
+    to_hash: list[tuple[FileStamp, FileState | None]] = []
     for entry in scanned:
         if entry.path in present:
             continue
@@ -88,10 +92,7 @@ def make_plan(
             if not isinstance(digest, FileNotFoundError):  # gone: as if never seen
                 plan.unreadable.append(
                     FailedFile(
-                        entry.path,
-                        entry.size,
-                        entry.mtime_ns,
-                        None,
+                        entry,
                         f"cannot read: {digest.strerror}",
                     )
                 )

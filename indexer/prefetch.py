@@ -84,7 +84,7 @@ def decode_one(
         return Ready(work, decoded, prepared, views, prepare_all(analyzers, photo))
     if not os.path.lexists(entry.path):
         return None
-    return FailedFile(entry.path, entry.size, entry.mtime_ns, work.content_hash, reason)
+    return FailedFile(work.stamp, reason)
 
 
 def decoded_batches(

@@ -7,12 +7,12 @@ import logging
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.errors import UsageError
 from retrieval.media.decode import IMAGE_EXTENSIONS
 from retrieval.media.video.probe import VIDEO_EXTENSIONS
+from retrieval.records import FileStamp
 
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 
@@ -30,13 +30,6 @@ SKIPPED_FOLDERS = frozenset(
         "node_modules",
     }
 )
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    path: str  # absolute, as the user's folders name it (symlinks not resolved)
-    size: int
-    mtime_ns: int
 
 
 def check_roots(roots: list[str]) -> list[str]:
@@ -66,7 +59,7 @@ def is_media_name(name: str) -> bool:
     )
 
 
-def walk(root: str) -> Iterator[FileEntry]:
+def walk(root: str) -> Iterator[FileStamp]:
     """Every photo and video file below `root`. Symlinked folders are followed once each, so a link
     back up the tree cannot loop; unreadable folders are logged and skipped."""
     seen: set[tuple[int, int]] = set()
@@ -106,7 +99,7 @@ def walk(root: str) -> Iterator[FileEntry]:
             except OSError:
                 continue  # a broken link or a file gone since the listing
             if stat.S_ISREG(st.st_mode):
-                yield FileEntry(entry.path, st.st_size, st.st_mtime_ns)
+                yield FileStamp(entry.path, st.st_size, st.st_mtime_ns)
         stack.extend(reversed(subfolders))
 
 
@@ -124,7 +117,7 @@ def inside(path: str, roots: Sequence[str]) -> bool:
     return False
 
 
-def file_entry(path: str) -> FileEntry | None:
+def file_entry(path: str) -> FileStamp | None:
     """The entry for one photo or video file, or None if it is not one (or is gone)."""
     if not is_media_name(os.path.basename(path)):
         return None
@@ -135,4 +128,4 @@ def file_entry(path: str) -> FileEntry | None:
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
-    return FileEntry(path, st.st_size, st.st_mtime_ns)
+    return FileStamp(path, st.st_size, st.st_mtime_ns)

@@ -306,10 +306,7 @@ def _write(
     ]
     failed = [
         FailedFile(
-            v.work.entry.path,
-            v.work.entry.size,
-            v.work.entry.mtime_ns,
-            v.work.content_hash,
+            v.work.stamp,
             v.failure or "no frame of it could be decoded",
         )
         for v in ready
@@ -325,7 +322,7 @@ def _write(
 
 def _record(video: _Video, outcomes: tuple[Analyzed, ...]) -> EncodedFile:
     assert video.info is not None
-    entry, info = video.work.entry, video.info
+    info = video.info
     vectors = np.stack(video.vectors)
     times = np.asarray(video.times, dtype=np.float32)
     # The video's own vector (what "similar to this video" and exclusive label sets use)
@@ -333,10 +330,7 @@ def _record(video: _Video, outcomes: tuple[Analyzed, ...]) -> EncodedFile:
     first = int(np.argmax(vectors @ vectors.mean(axis=0)))
     order = [first, *(i for i in range(len(vectors)) if i != first)]
     return EncodedFile(
-        entry.path,
-        entry.size,
-        entry.mtime_ns,
-        video.work.content_hash,
+        video.work.stamp,
         info.width,
         info.height,
         info.details.taken_at,

@@ -92,14 +92,44 @@ class ImageMeta:
 
 
 @dataclass(frozen=True)
-class FileState:
-    """What the store remembers of a file, enough to tell whether it changed."""
+class FileStamp:
+    """A file as the library knows it, enough to tell whether it changed: where it is,
+    its size and modification time, and (once read) the hash of its content."""
 
-    image_id: int
     path: str
     size: int
     mtime_ns: int
-    content_hash: str | None
+    content_hash: str | None = None
+
+
+class _Stamped:
+    """The fields of a record's `file`, read as its own."""
+
+    file: FileStamp
+
+    @property
+    def path(self) -> str:
+        return self.file.path
+
+    @property
+    def size(self) -> int:
+        return self.file.size
+
+    @property
+    def mtime_ns(self) -> int:
+        return self.file.mtime_ns
+
+    @property
+    def content_hash(self) -> str | None:
+        return self.file.content_hash
+
+
+@dataclass(frozen=True)
+class FileState(_Stamped):
+    """What the store remembers of a file, enough to tell whether it changed."""
+
+    image_id: int
+    file: FileStamp
     status: str
 
 
@@ -124,13 +154,10 @@ class Analyzed:
 
 
 @dataclass(frozen=True)
-class EncodedFile:
+class EncodedFile(_Stamped):
     """A file that decoded and was encoded: everything the store keeps about it."""
 
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: str
+    file: FileStamp  # its content hash known
     width: int
     height: int
     taken_at: datetime | None
@@ -147,13 +174,10 @@ class EncodedFile:
 
 
 @dataclass(frozen=True)
-class FailedFile:
+class FailedFile(_Stamped):
     """A file that could not be read as an image, and why. Not retried until it changes."""
 
-    path: str
-    size: int
-    mtime_ns: int
-    content_hash: str | None
+    file: FileStamp
     error: str
 
 

@@ -19,7 +19,7 @@ from retrieval.index.sync import (
 )
 from retrieval.index.vector_index import INDEX_NAME, VectorIndex, read_header
 from retrieval.library import Library
-from retrieval.records import EncodedFile, ModelInfo
+from retrieval.records import EncodedFile, FileStamp, ModelInfo
 from retrieval.store import Store
 from retrieval.vectors import l2_normalize
 from tests.conftest import draw, random_color
@@ -33,7 +33,7 @@ def big_store(tmp_path: Path):
     vectors = clustered(4000, seed=1)
     store.write_batch(
         [
-            EncodedFile(f"/p/{i}.jpg", 1, 1, f"h{i}", 1, 1, None, v)
+            EncodedFile(FileStamp(f"/p/{i}.jpg", 1, 1, f"h{i}"), 1, 1, None, v)
             for i, v in enumerate(vectors)
         ]
     )
@@ -140,7 +140,7 @@ def test_vectors_without_cluster_structure_get_a_pq_index(tmp_path: Path) -> Non
     vectors = l2_normalize(rng.standard_normal((6000, dim)).astype(np.float32))
     store.write_batch(
         [
-            EncodedFile(f"/u/{i}.jpg", 1, 1, f"h{i}", 1, 1, None, v)
+            EncodedFile(FileStamp(f"/u/{i}.jpg", 1, 1, f"h{i}"), 1, 1, None, v)
             for i, v in enumerate(vectors)
         ]
     )

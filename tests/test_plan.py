@@ -6,8 +6,7 @@ from __future__ import annotations
 import errno
 
 from indexer.plan import make_plan
-from indexer.scan import FileEntry
-from retrieval.records import FileState
+from retrieval.records import FileStamp, FileState
 from retrieval.store.models import STATUS_OK
 
 
@@ -20,21 +19,27 @@ def test_plan_in_scan_order_with_unreadable_and_vanished_files() -> None:
         return "same" if path.endswith(("moved.jpg", "touched.jpg")) else path
 
     states = {
-        "/p/touched.jpg": FileState(1, "/p/touched.jpg", 1, 1, "same", STATUS_OK),
-        "/p/changed.jpg": FileState(2, "/p/changed.jpg", 1, 1, "before", STATUS_OK),
-        "/p/kept.jpg": FileState(3, "/p/kept.jpg", 5, 5, "kept", STATUS_OK),
-        "/p/old-name.jpg": FileState(4, "/p/old-name.jpg", 9, 9, "same", STATUS_OK),
+        "/p/touched.jpg": FileState(
+            1, FileStamp("/p/touched.jpg", 1, 1, "same"), STATUS_OK
+        ),
+        "/p/changed.jpg": FileState(
+            2, FileStamp("/p/changed.jpg", 1, 1, "before"), STATUS_OK
+        ),
+        "/p/kept.jpg": FileState(3, FileStamp("/p/kept.jpg", 5, 5, "kept"), STATUS_OK),
+        "/p/old-name.jpg": FileState(
+            4, FileStamp("/p/old-name.jpg", 9, 9, "same"), STATUS_OK
+        ),
     }
     new = [f"/p/new{i:03d}.jpg" for i in range(200)]
     scanned = [
-        FileEntry("/p/touched.jpg", 1, 2),
-        FileEntry("/p/changed.jpg", 2, 2),
-        FileEntry("/p/kept.jpg", 5, 5),
-        *(FileEntry(path, 3, 3) for path in new[:100]),
-        FileEntry("/p/locked.jpg", 3, 3),
-        FileEntry("/p/gone.jpg", 3, 3),
-        FileEntry("/p/moved.jpg", 9, 9),
-        *(FileEntry(path, 3, 3) for path in new[100:]),
+        FileStamp("/p/touched.jpg", 1, 2),
+        FileStamp("/p/changed.jpg", 2, 2),
+        FileStamp("/p/kept.jpg", 5, 5),
+        *(FileStamp(path, 3, 3) for path in new[:100]),
+        FileStamp("/p/locked.jpg", 3, 3),
+        FileStamp("/p/gone.jpg", 3, 3),
+        FileStamp("/p/moved.jpg", 9, 9),
+        *(FileStamp(path, 3, 3) for path in new[100:]),
     ]
     plan = make_plan(states, scanned, hasher, find_copies=lambda hashes: {})
 

@@ -217,7 +217,7 @@ def test_the_command_line_takes_the_database_url(database: str, tmp_path: Path) 
 
 
 def test_vectors_round_trip_exactly(database: str, tmp_path: Path) -> None:
-    from retrieval.records import EncodedFile
+    from retrieval.records import EncodedFile, FileStamp
 
     store = Store.open(tmp_path / "lib", create=True, database=database)
     try:
@@ -225,7 +225,7 @@ def test_vectors_round_trip_exactly(database: str, tmp_path: Path) -> None:
         vector = np.linspace(-1, 1, 16, dtype=np.float32)
         vector /= np.linalg.norm(vector)
         written = store.write_batch(
-            [EncodedFile("/p/x.jpg", 2**33, 2**62, "h", 4, 3, None, vector)]
+            [EncodedFile(FileStamp("/p/x.jpg", 2**33, 2**62, "h"), 4, 3, None, vector)]
         )
         [back] = store.vectors(written.ids, 16)
         assert np.array_equal(back, vector.astype(np.float16).astype(np.float32))

@@ -14,7 +14,7 @@ import pytest
 from photosearch.library_status import collect
 from retrieval.index.vector_index import INDEX_NAME
 from retrieval.library import Library
-from retrieval.records import EncodedFile, ModelInfo
+from retrieval.records import EncodedFile, FileStamp, ModelInfo
 from retrieval.search.filters import Filters
 from retrieval.search.search import SearchOptions, search
 from retrieval.settings import Settings
@@ -27,7 +27,7 @@ MODEL = ModelInfo("fake", "fake-weights", DIM)
 
 
 def encoded(path: str, vector: np.ndarray) -> EncodedFile:
-    return EncodedFile(path, 1, 1, f"h-{path}", 1, 1, None, vector)
+    return EncodedFile(FileStamp(path, 1, 1, f"h-{path}"), 1, 1, None, vector)
 
 
 def open_library(root: Path, *, writer: bool, **settings: object) -> Library:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from retrieval.errors import LibraryError, NotFoundError
-from retrieval.records import EncodedFile, FailedFile, ModelInfo, TagScores
+from retrieval.records import EncodedFile, FailedFile, FileStamp, ModelInfo, TagScores
 from retrieval.store import Store
 from retrieval.vectors import l2_normalize
 
@@ -25,7 +25,7 @@ def vec(*values: float) -> np.ndarray:
 
 
 def encoded(path: str, v: np.ndarray, digest: str = "h") -> EncodedFile:
-    return EncodedFile(path, 10, 20, digest, 3, 2, None, v)
+    return EncodedFile(FileStamp(path, 10, 20, digest), 3, 2, None, v)
 
 
 @pytest.fixture
@@ -62,7 +62,9 @@ def test_write_batch_replaces_by_path_keeping_the_id(store: Store) -> None:
 
 def test_failure_drops_the_vector_and_keeps_the_reason(store: Store) -> None:
     (image_id,), _ = write(store, [encoded("/a.jpg", vec(1, 0, 0, 0))])
-    _, (failed_id,) = write(store, [], [FailedFile("/a.jpg", 1, 2, None, "truncated")])
+    _, (failed_id,) = write(
+        store, [], [FailedFile(FileStamp("/a.jpg", 1, 2, None), "truncated")]
+    )
     assert failed_id == image_id
     assert store.counts() == {
         "images": 0,
@@ -96,9 +98,10 @@ def test_one_large_mixed_batch_writes_what_file_by_file_writes_would(
     ]
     added = [encoded(f"/new/{i}.jpg", vec(*rng.standard_normal(4))) for i in range(500)]
     failed = [
-        FailedFile(f"/old/{i}.jpg", 1, 2, None, "broken") for i in range(600, 700)
+        FailedFile(FileStamp(f"/old/{i}.jpg", 1, 2, None), "broken")
+        for i in range(600, 700)
     ]
-    failed += [FailedFile("/new/broken.jpg", 1, 2, None, "empty")]
+    failed += [FailedFile(FileStamp("/new/broken.jpg", 1, 2, None), "empty")]
     ids, failed_ids = write(store, [*replaced, *added], failed)
 
     assert ids[:600] == old_ids[:600]

@@ -7,7 +7,7 @@ import pytest
 
 from retrieval.index.sync import open_index
 from retrieval.index.vector_index import INDEX_NAME, IndexFileError, VectorIndex
-from retrieval.records import EncodedFile, ModelInfo
+from retrieval.records import EncodedFile, FileStamp, ModelInfo
 from retrieval.store import Store
 from retrieval.vectors import l2_normalize
 
@@ -111,7 +111,7 @@ def _store_with_vectors(root: Path, n: int) -> tuple[Store, np.ndarray]:
     vectors = unit_vectors(n, 8, seed=4)
     store.write_batch(
         [
-            EncodedFile(f"/p/{i}.jpg", 1, 1, f"h{i}", 1, 1, None, vectors[i])
+            EncodedFile(FileStamp(f"/p/{i}.jpg", 1, 1, f"h{i}"), 1, 1, None, vectors[i])
             for i in range(n)
         ]
     )
@@ -138,7 +138,11 @@ def test_open_index_rebuilds_stale_file(tmp_path: Path) -> None:
     store.write_batch(
         [
             EncodedFile(
-                "/p/new.jpg", 1, 1, "hn", 1, 1, None, unit_vectors(1, 8, seed=5)[0]
+                FileStamp("/p/new.jpg", 1, 1, "hn"),
+                1,
+                1,
+                None,
+                unit_vectors(1, 8, seed=5)[0],
             )
         ]
     )

@@ -15,10 +15,7 @@ from sqlalchemy import (
 )
 
 from retrieval.errors import NotFoundError
-from retrieval.records import (
-    FileState,
-    ImageMeta,
-)
+from retrieval.records import FileStamp, FileState, ImageMeta
 from retrieval.store.base import (
     LIVE,
     chunks,
@@ -52,7 +49,14 @@ class ImagesMixin(GenerationMixin):
         if under is not None:
             query = query.where(path_under(Image.path, under))
         with self.session() as s:
-            return {row.path: FileState(*row) for row in s.execute(query)}
+            return {
+                row.path: FileState(
+                    row.id,
+                    FileStamp(row.path, row.size, row.mtime_ns, row.content_hash),
+                    row.status,
+                )
+                for row in s.execute(query)
+            }
 
     def ids_without_vector(self) -> list[int]:
         """Images recorded as fine whose vector is gone (after a model change)."""
