@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import (
     delete,
@@ -18,6 +19,7 @@ from retrieval.records import (
     Analyzed,
     EncodedFile,
     FailedFile,
+    FileStamp,
     TagScores,
 )
 from retrieval.store.analyses import (
@@ -77,69 +79,20 @@ class BatchMixin(GenerationMixin, TagsMixin):
                 s, [*(f.path for f in encoded), *(f.path for f in failed)]
             )
             for item in encoded:
+                _fill(rows[item.path], item.file, STATUS_OK, None, stamp)
                 row = rows[item.path]
-                row.size, row.mtime_ns, row.content_hash = (
-                    item.size,
-                    item.mtime_ns,
-                    item.content_hash,
-                )
-                row.width, row.height, row.taken_at = (
-                    item.width,
-                    item.height,
-                    item.taken_at,
-                )
-                row.duration = item.duration
-                row.status, row.error, row.indexed_at = STATUS_OK, None, stamp
-                row.trashed_at = None
+                row.width, row.height = item.width, item.height
+                row.taken_at, row.duration = item.taken_at, item.duration
             for bad in failed:
-                row = rows[bad.path]
-                row.size, row.mtime_ns, row.content_hash = (
-                    bad.size,
-                    bad.mtime_ns,
-                    bad.content_hash,
-                )
-                row.width = row.height = None
-                row.taken_at = row.duration = None
-                row.status, row.error, row.indexed_at = STATUS_FAILED, bad.error, stamp
-                row.trashed_at = None
+                _fill(rows[bad.path], bad.file, STATUS_FAILED, bad.error, stamp)
             s.flush()
             ids = [rows[item.path].id for item in encoded]
             failed_ids = [rows[bad.path].id for bad in failed]
             for chunk in chunks([*ids, *failed_ids]):
                 s.execute(delete(ImageTag).where(ImageTag.image_id.in_(chunk)))
                 s.execute(delete(Embedding).where(Embedding.image_id.in_(chunk)))
-            if encoded:
-                s.execute(
-                    insert(Embedding),
-                    [
-                        {
-                            "image_id": i,
-                            "vector": to_blob(item.vector),
-                            "views": to_blob(item.views)
-                            if item.views is not None and len(item.views)
-                            else None,
-                            "times": times_to_blob(item.times)
-                            if item.times is not None
-                            else None,
-                        }
-                        for i, item in zip(ids, encoded, strict=True)
-                    ],
-                )
-            # New content: what any analyzer said of the old one no longer holds.
-            forget_analyses(s, [*ids, *failed_ids])
-            writers = writers or {}
-            record_analyses(
-                s,
-                [
-                    (i, outcome)
-                    for i, item in zip(ids, encoded, strict=True)
-                    for outcome in (Analyzed(CLIP, CLIP_VERSION), *item.analyses)
-                ],
-                writers,
-            )
-            if failed_ids:
-                for writer in writers.values():
-                    writer(s, [(i, None) for i in failed_ids])
+            _insert_vectors(s, ids, encoded)
+            _write_analyses(s, ids, encoded, failed_ids, writers or {})
             for scores in tags:
                 self._write_tags(s, ids, scores)
             generation = self._bump(s, [*ids, *failed_ids])
@@ -163,3 +116,65 @@ class BatchMixin(GenerationMixin, TagsMixin):
                 )
                 s.add(rows[path])
         return rows
+
+
+def _fill(
+    row: Image, file: FileStamp, status: str, error: str | None, stamp: datetime
+) -> None:
+    """A row as the file now is (its size, time and hash), indexed or failed now; a
+    failed file keeps nothing of what its content was."""
+    row.size, row.mtime_ns, row.content_hash = (
+        file.size,
+        file.mtime_ns,
+        file.content_hash,
+    )
+    row.status, row.error, row.indexed_at = status, error, stamp
+    row.trashed_at = None
+    if status != STATUS_OK:
+        row.width = row.height = None
+        row.taken_at = row.duration = None
+
+
+def _insert_vectors(
+    s: Session, ids: Sequence[int], encoded: Sequence[EncodedFile]
+) -> None:
+    if not encoded:
+        return
+    s.execute(
+        insert(Embedding),
+        [
+            {
+                "image_id": i,
+                "vector": to_blob(item.vector),
+                "views": to_blob(item.views)
+                if item.views is not None and len(item.views)
+                else None,
+                "times": times_to_blob(item.times) if item.times is not None else None,
+            }
+            for i, item in zip(ids, encoded, strict=True)
+        ],
+    )
+
+
+def _write_analyses(
+    s: Session,
+    ids: Sequence[int],
+    encoded: Sequence[EncodedFile],
+    failed_ids: Sequence[int],
+    writers: Mapping[str, AnalysisWriter],
+) -> None:
+    """New content: what any analyzer said of the old one no longer holds; CLIP and the
+    analyzers that came with the batch record what they made of the new."""
+    forget_analyses(s, [*ids, *failed_ids])
+    record_analyses(
+        s,
+        [
+            (i, outcome)
+            for i, item in zip(ids, encoded, strict=True)
+            for outcome in (Analyzed(CLIP, CLIP_VERSION), *item.analyses)
+        ],
+        writers,
+    )
+    if failed_ids:
+        for writer in writers.values():
+            writer(s, [(i, None) for i in failed_ids])
