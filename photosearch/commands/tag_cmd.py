@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 def register(
     sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
 ) -> None:
+    for one in (_register_tag, _register_tags, _register_concepts, _register_labelsets):
+        one(sub, parents)
+
+
+def _register_tag(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
     p = sub.add_parser(
         "tag",
         parents=parents,
@@ -64,6 +71,10 @@ def register(
     )
     p.set_defaults(func=run_tag)
 
+
+def _register_tags(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
     p = sub.add_parser("tags", parents=parents, help="list or export assigned tags")
     p.add_argument("--set", dest="set_name", metavar="NAME", help="only this label set")
     p.add_argument(
@@ -74,6 +85,10 @@ def register(
     fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
     p.set_defaults(func=run_tags)
 
+
+def _register_concepts(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
     p = sub.add_parser(
         "concepts",
         parents=parents,
@@ -99,6 +114,10 @@ def register(
     p.add_argument("--json", action="store_true", help="JSON list of {concept, photos}")
     p.set_defaults(func=run_concepts)
 
+
+def _register_labelsets(
+    sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]
+) -> None:
     p = sub.add_parser(
         "labelsets", parents=parents, help="list or delete saved label sets"
     )
