@@ -42,6 +42,8 @@ def session(path: Path, threads: int, optimise: bool) -> Any:
 
 
 def main() -> None:
+    """A benchmark's script, one function on purpose: its measurements run and print in
+    the order the docstring of the module lists them, read top to bottom."""
     from bench.bench_index import random_weights
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -26,6 +26,8 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def main() -> None:
+    """A benchmark's script, one function on purpose: its measurements run and print in
+    the order the docstring of the module lists them, read top to bottom."""
     from bench.bench_index import model_parser, random_weights
 
     parser = model_parser(__doc__.splitlines()[0])

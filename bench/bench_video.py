@@ -79,6 +79,8 @@ def make_clip(path: Path, seconds: int, gop: int, scenes: list[Image.Image]) -> 
 
 
 def main() -> None:
+    """A benchmark's script, one function on purpose: its measurements run and print in
+    the order the docstring of the module lists them, read top to bottom."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="ViT-B-32")
     parser.add_argument(

@@ -93,6 +93,9 @@ def to_tensor(pixels: np.ndarray) -> torch.Tensor:
 
 
 def train(args: argparse.Namespace) -> None:
+    """The training recipe, one function on purpose (longer than most): seed, data,
+    optimizer, schedule and loop read top to bottom, and the committed weights and
+    data/demo/EVAL.md depend on exactly this order of random draws."""
     import open_clip
 
     torch.manual_seed(args.seed)
