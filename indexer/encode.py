@@ -8,8 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from indexer.analyzers.base import (
     Analyzer,
     Photo,
@@ -24,8 +22,9 @@ from indexer.videos import VideoDecoding, encode_videos
 from retrieval.faults import checkpoint
 from retrieval.media.video.probe import VideoInfo
 from retrieval.media.video.sample import Sampling
+from retrieval.media.views import own_vector
 from retrieval.model.protocol import Encoder
-from retrieval.records import Analyzed, EncodedFile, FailedFile
+from retrieval.records import Analyzed, EncodedFile, FailedFile, FloatArray
 from retrieval.settings import Settings
 from retrieval.store.analyses import AnalysisWriter
 from retrieval.vectors import stored_precision
@@ -72,17 +71,7 @@ class Encoding:
         other analyzers, a batch each."""
         ready = [r for r in results if isinstance(r, Ready)]
         bad = [r for r in results if isinstance(r, FailedFile)]
-        encoded_all = stored_precision(
-            self.encoder.encode_prepared(
-                [r.prepared for r in ready] + [v for r in ready for v in r.views]
-            )
-        )
-        vectors, rest = encoded_all[: len(ready)], encoded_all[len(ready) :]
-        ends = np.cumsum([len(r.views) for r in ready])
-        views = [
-            rest[end - len(r.views) : end] if r.views else None
-            for r, end in zip(ready, ends, strict=True)
-        ]
+        vectors, views = own_and_views(self.encoder, ready)
         checkpoint("encoded")
         outcomes = analyze_all(self.analyzers, [r.analyses for r in ready])
         records = [
@@ -138,3 +127,27 @@ class Encoding:
             stop=stop,
             bar=bar,
         )
+
+
+def own_and_views(
+    encoder: Encoder, ready: Sequence[Ready]
+) -> tuple[list[FloatArray], list[FloatArray | None]]:
+    """One forward pass for the photos' centre crops and views: each photo's own vector
+    (the mean of its covering views, for a wide photo) and its views (None: none)."""
+    centres = [r.prepared for r in ready if r.prepared is not None]
+    encoded = stored_precision(
+        encoder.encode_prepared(centres + [v for r in ready for v in r.views])
+    )
+    centre_vectors, rest = iter(encoded[: len(centres)]), encoded[len(centres) :]
+    own: list[FloatArray] = []
+    views: list[FloatArray | None] = []
+    start = 0
+    for r in ready:
+        mine = rest[start : start + len(r.views)]
+        start += len(r.views)
+        if r.covering:
+            own.append(stored_precision(own_vector(mine[: r.covering])[None])[0])
+        else:
+            own.append(next(centre_vectors))
+        views.append(mine if len(mine) else None)
+    return own, views

@@ -15,7 +15,7 @@ from indexer.analyzers.base import Analyzer, Photo, prepare_all
 from indexer.plan import Work
 from retrieval.errors import DecodeError
 from retrieval.media.decode import Decoded, decode
-from retrieval.media.views import view_boxes
+from retrieval.media.views import view_plan
 from retrieval.records import FailedFile
 
 
@@ -25,8 +25,11 @@ class Ready:
 
     work: Work
     decoded: Decoded
-    prepared: Any
-    views: list[Any] = field(default_factory=list)  # a wide photo's other views
+    prepared: Any  # the centre crop; None when covering views replace it
+    views: list[Any] = field(default_factory=list)  # a wide photo's views, its tiles
+    # The first `covering` views cover a wide photo: its own vector is their mean
+    # (retrieval.media.views).
+    covering: int = 0
     # The other analyzers' prepared inputs, by name (indexer.analyzers.base).
     analyses: dict[str, Any] = field(default_factory=dict)
 
@@ -59,18 +62,16 @@ def decode_one(
         decoded = decode(
             entry.path, max_pixels=decoding.max_pixels, draft_size=decoding.draft
         )
-        prepared = prepare(decoded.image)
         image = decoded.image
-        views = [
-            prepare(image.crop(box))
-            for box in view_boxes(
-                image.width,
-                image.height,
-                decoding.views_aspect,
-                decoding.tiles,
-                decoding.tile_side,
-            )
-        ]
+        plan = view_plan(
+            image.width,
+            image.height,
+            decoding.views_aspect,
+            decoding.tiles,
+            decoding.tile_side,
+        )
+        prepared = None if plan.covering else prepare(image)
+        views = [prepare(image.crop(box)) for box in plan.boxes]
     except DecodeError as exc:
         reason = str(exc)
     # Preparing runs the model's own transform: whatever it raises on one odd picture
@@ -81,7 +82,8 @@ def decode_one(
         )
     else:
         photo = Photo(entry.path, decoded.image, decoded.info)
-        return Ready(work, decoded, prepared, views, prepare_all(analyzers, photo))
+        analyses = prepare_all(analyzers, photo)
+        return Ready(work, decoded, prepared, views, plan.covering, analyses)
     if not os.path.lexists(entry.path):
         return None
     return FailedFile(work.stamp, reason)

@@ -3,7 +3,9 @@ a photo's views come and go with it in every copy of the index."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,25 +19,71 @@ from retrieval.index.ids import (
     image_ids,
 )
 from retrieval.library import Library
-from retrieval.media.views import MAX_VIEWS, tile_boxes, view_boxes
+from retrieval.media.views import (
+    MAX_VIEWS,
+    ViewPlan,
+    own_vector,
+    tile_boxes,
+    view_plan,
+)
 from retrieval.search.filters import Filters
 from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm
-from retrieval.search.vectors import query_vector
+from retrieval.search.vectors import image_vector, query_vector
 from retrieval.settings import Settings
 from retrieval.tagging.scoring import tag_images
 
 COMBINATIONS = wide.COMBINATIONS
 
 
-def test_view_boxes() -> None:
-    assert view_boxes(1920, 1080, 1.6) == [(0, 0, 1080, 1080), (840, 0, 1920, 1080)]
-    assert len(view_boxes(3000, 1000, 1.6)) == 2  # the middle one is the centre crop
-    assert len(view_boxes(4000, 1000, 1.6)) == 4
-    assert view_boxes(1000, 1920, 1.6)[0] == (0, 0, 1000, 1000)  # portrait: down
-    assert view_boxes(1500, 1000, 1.6) == []  # 3:2 stays one vector
-    assert view_boxes(1920, 1080, 0) == []
-    assert len(view_boxes(100_000, 1000, 1.6)) == MAX_VIEWS  # capped
+def test_view_plan() -> None:
+    """A wide photo: the fewest squares that cover it, instead of its centre crop."""
+    plan = view_plan(1920, 1080, 1.6)
+    assert plan.boxes == [(0, 0, 1080, 1080), (840, 0, 1920, 1080)]
+    assert plan.covering == 2
+    assert [b[0] for b in view_plan(3000, 1000, 1.6).boxes] == [0, 1000, 2000]
+    assert view_plan(4000, 1000, 1.6).covering == 4
+    assert view_plan(1000, 1920, 1.6).boxes[0] == (0, 0, 1000, 1000)  # portrait: down
+    assert view_plan(1500, 1000, 1.6) == ViewPlan([], 0)  # 3:2 stays one vector
+    assert view_plan(1920, 1080, 0) == ViewPlan([], 0)
+    assert len(view_plan(100_000, 1000, 1.6).boxes) == MAX_VIEWS  # capped
+
+
+def test_a_wide_photo_is_its_covering_squares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two passes of the model for a 16:9 photo (its two covering squares, no centre
+    crop), one for a 4:3 photo; the wide photo's own vector is the squares' mean, and a
+    copy of it from outside the library has that vector too."""
+    from PIL import Image
+
+    (tmp_path / "photos").mkdir()
+    Image.new("RGB", (320, 180), (200, 30, 30)).save(tmp_path / "photos" / "wide.png")
+    Image.new("RGB", (240, 180), (30, 30, 200)).save(tmp_path / "photos" / "four.png")
+    settings = Settings(library=tmp_path / "library", model="demo")
+    with Library.open(settings, create=True) as library:
+        encoder = library.encoder
+        passes: list[int] = []
+        original = encoder.encode_prepared
+
+        def counting(items: Any) -> Any:
+            passes.append(len(items))
+            return original(items)
+
+        monkeypatch.setattr(encoder, "encode_prepared", counting)
+        index_folders(library, [str(tmp_path / "photos")], progress=False)
+        assert sum(passes) == 2 + 1
+        ids = {Path(m.path).name: m.image_id for m in library.store.browse(0, 10)}
+        wide_id = ids["wide.png"]
+        own = library.store.vectors([wide_id], library.model.dim)[0]
+        views = library.store.views_of([wide_id], library.model.dim)[0]
+        assert views is not None and len(views) == 2
+        assert float(own @ own_vector(views)) > 0.999
+        assert library.store.views_of([ids["four.png"]], library.model.dim) == [None]
+        outside = tmp_path / "copy.png"
+        shutil.copy(tmp_path / "photos" / "wide.png", outside)
+        vector, known = image_vector(library, outside)
+        assert known is None and float(vector @ own) > 0.999
 
 
 def test_tile_boxes() -> None:
@@ -49,8 +97,9 @@ def test_tile_boxes() -> None:
     assert len(tile_boxes(4000, 3000, 3, 224)) == 12  # 4 across, 3 down
     assert tile_boxes(400, 300, 2, 224) == []  # tiles would be under the model's input
     assert tile_boxes(4000, 3000, 0, 224) == []
-    # A wide photo gets its side squares, then tiles, capped.
-    assert len(view_boxes(1920, 1080, 1.6, 2, 224)) == 2 + 8
+    # A wide photo gets its covering squares, then tiles, capped.
+    plan = view_plan(1920, 1080, 1.6, 2, 224)
+    assert len(plan.boxes) == 2 + 8 and plan.covering == 2
 
 
 def test_view_ids_map_back_to_photos() -> None:
@@ -101,7 +150,8 @@ def test_a_shape_at_the_edge_is_found_by_text(tmp_path: Path, aspect: float) -> 
             recall[views_aspect] = recall_at_5(library, made)
             entries = len(library.index)
         if views_aspect:
-            assert entries == 3 * len(made)  # the centre and two edge squares
+            # Its own vector, and the squares that cover it: two for 16:9, three for 3:1.
+            assert entries == (3 if aspect < 2 else 4) * len(made)
     assert recall[1.6] >= 0.75 and recall[1.6] >= recall[0.0] + 0.3, recall
 
 
@@ -112,16 +162,16 @@ def test_views_follow_their_photo(tmp_path: Path) -> None:
     reader_settings = Settings(library=tmp_path / "library", model="demo")
     with Library.open(settings, create=True) as library:
         index_folders(library, [str(tmp_path / "photos")], progress=False)
-        assert len(library.index) == 3 * len(made)
+        assert len(library.index) == 4 * len(made)  # its own vector, three squares
         assert library.store.entry_count(library.model.dim) == len(library.index)
         with Library.open(reader_settings, writer=False) as reader:
-            assert len(reader.index) == 3 * len(made)
+            assert len(reader.index) == 4 * len(made)
             gone = next(iter(made))
             Path(gone).unlink()
             index_folders(library, [str(tmp_path / "photos")], progress=False)
-            assert len(library.index) == 3 * (len(made) - 1)
+            assert len(library.index) == 4 * (len(made) - 1)
             reader.reload_if_stale()  # follows the change log
-            assert len(reader.index) == 3 * (len(made) - 1)
+            assert len(reader.index) == 4 * (len(made) - 1)
             # Tags: an open-world label is shown when any view shows it.
             shape = made[str(next(p for p in made if p != gone))][0]
             library.store.save_label_set("t", [shape], 0.5, 5)

@@ -115,6 +115,7 @@ def evaluate(weights: Path) -> dict:
         "counting": counting(data, encoder),
         "open_world_tagging": evaluate_tags.open_world(encoder),
         "wide_photos": evaluate_views.wide_photos(encoder),
+        "wide_photo_candidates": evaluate_views.candidates(encoder),
     }
 
 
@@ -179,6 +180,7 @@ def write_report(weights: Path) -> dict:
     ]
     lines += ["", *evaluate_tags.report_lines(result["open_world_tagging"])]
     lines += ["", *evaluate_views.report_lines(result["wide_photos"])]
+    lines += ["", *evaluate_views.candidate_lines(result["wide_photo_candidates"])]
     (weights.parent / "EVAL.md").write_text("\n".join(lines) + "\n")
     return result
 

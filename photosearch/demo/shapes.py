@@ -291,11 +291,13 @@ def render_wide(
 ) -> Image.Image:
     """A photo `aspect` times wider than tall whose scene sits wholly in the strip along
     its left or right edge that the model's centre crop cuts away (scaled down to fit it
-    when the strip is narrower than the photo is tall); the rest is background."""
+    when the strip is narrower than the photo is tall), or (`edge` "center") at the same
+    size in its middle; the rest is background."""
     width = round(aspect * height)
     side = min(height, (width - height) // 2)
     canvas = Image.new("RGB", (width, height), BACKGROUNDS[scene.background])
     square = render(scene, rng, side=side)
     top = rng.randrange(0, height - side + 1)
-    canvas.paste(square, (0 if edge == "left" else width - side, top))
+    left = {"left": 0, "right": width - side}.get(edge, (width - side) // 2)
+    canvas.paste(square, (left, top))
     return canvas

@@ -39,16 +39,17 @@ def centred(
 
 
 def photos(
-    aspect: float, per: int, seed: int, height: int = 256
+    aspect: float, per: int, seed: int, height: int = 256, centre: bool = False
 ) -> Iterator[tuple[Image.Image, tuple[str, str]]]:
-    """`per` photos of each combination, and what each shows."""
+    """`per` photos of each combination, and what each shows; `centre`: a wide photo's
+    scene in its middle instead of at an edge, at the same size."""
     rng = random.Random(seed)
     for shape, colour in COMBINATIONS * per:
         background = rng.choice([b for b in shapes.BACKGROUNDS if b != colour])
         size = rng.choice(shapes.SIZES)
         scene = shapes.Scene(shape, colour, 1, size, "center", background)
         if aspect > 1:
-            edge = rng.choice(["left", "right"])
+            edge = "center" if centre else rng.choice(["left", "right"])
             yield shapes.render_wide(scene, rng, height, aspect, edge), (shape, colour)
         else:
             yield centred(scene, rng, height, round(height * aspect)), (shape, colour)

@@ -1,10 +1,14 @@
-"""More than the centre square: the views of a wide photo the model also looks at.
+"""More than the centre square: the views of a wide photo the model looks at.
 
 The model's own transform resizes the short side and crops the centre, so a 16:9 photo
 loses almost a quarter of its width on each side and a panorama most of it. A photo at least
-`Settings.views_aspect` times wider than tall (or taller than wide) is also encoded as
-overlapping squares along its long side; search scores a photo by its best view, and results
-stay one per photo (retrieval.index.ids gives each view an index id of its own).
+`Settings.views_aspect` times wider than tall (or taller than wide) is shown to the model
+instead as the fewest squares of its short side that cover it (two for 16:9, three for
+3:1), overlapping evenly; its own vector (what similar photos, duplicates and tags compare)
+is their mean, and search scores it by the best of them. The centre crop is not encoded:
+measured on the demo model (data/demo/EVAL.md, "Wide photos: the candidates"), two
+covering squares find what three squares found, at two passes of the model instead of
+three. Results stay one per photo (retrieval.index.ids gives each view an id of its own).
 
 Tiles (`Settings.tiles`, off by default: they multiply the vectors of every large photo)
 make small things in large photos findable: a grid of squares of a `tiles`-th of the short
@@ -15,21 +19,41 @@ full input resolution.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-MAX_VIEWS = 15  # extra views per photo, besides the centre
+import numpy as np
+
+from retrieval.records import FloatArray
+
+MAX_VIEWS = 15  # views per photo, besides its own vector
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 
 
-def view_boxes(
+@dataclass(frozen=True)
+class ViewPlan:
+    """What of a photo the model looks at besides, or instead of, its centre crop."""
+
+    boxes: list[Box]
+    # The first `covering` boxes are squares that together cover a wide photo: they
+    # replace the centre crop, and the photo's own vector is their mean (`own_vector`).
+    covering: int = 0
+
+
+def view_plan(
     width: int, height: int, min_aspect: float, tiles: int = 0, min_tile: int = 1
-) -> list[Box]:
-    """A photo's views besides its centre crop: the squares along a wide photo's long side
-    (`side_boxes`), then its tiles (`tile_boxes`); at most MAX_VIEWS."""
-    boxes = side_boxes(width, height, min_aspect) + tile_boxes(
-        width, height, tiles, min_tile
-    )
-    return boxes[:MAX_VIEWS]
+) -> ViewPlan:
+    """A photo's views: the squares covering a wide photo (`covering_boxes`), then its
+    tiles (`tile_boxes`); at most MAX_VIEWS."""
+    covering = covering_boxes(width, height, min_aspect)
+    boxes = (covering + tile_boxes(width, height, tiles, min_tile))[:MAX_VIEWS]
+    return ViewPlan(boxes, min(len(covering), len(boxes)))
+
+
+def own_vector(covering: FloatArray) -> FloatArray:
+    """A wide photo's own vector: the mean of its covering squares', unit length."""
+    mean = covering.astype(np.float32).mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
 def _spread(long: int, side: int, count: int) -> list[int]:
@@ -58,22 +82,16 @@ def tile_boxes(width: int, height: int, tiles: int, min_tile: int) -> list[Box]:
     return [(x, y, x + side, y + side) for y in ys for x in xs]
 
 
-def side_boxes(width: int, height: int, min_aspect: float) -> list[Box]:
-    """Squares of the short side, evenly spaced from one end of the long side to the other
-    (overlapping), leaving out the centre one, which the primary vector already covers;
-    none for a photo narrower than `min_aspect` (0: never)."""
+def covering_boxes(width: int, height: int, min_aspect: float) -> list[Box]:
+    """The fewest squares of the short side that cover the long side, evenly spaced from
+    one end to the other (overlapping); none for a photo narrower than `min_aspect` (0:
+    never)."""
     short, long = min(width, height), max(width, height)
     if min_aspect <= 0 or short < 1 or long < min_aspect * short:
         return []
-    count = min(MAX_VIEWS + 1, math.ceil(long / short))
-    starts = _spread(long, short, count)
-    centre = (long - short) // 2
-    boxes = []
-    for start in starts:
-        if abs(start - centre) <= short // 20:
-            continue  # the centre crop, near enough
-        if width >= height:
-            boxes.append((start, 0, start + short, height))
-        else:
-            boxes.append((0, start, width, start + short))
-    return boxes
+    # A twentieth of a square of slack: a photo a hair wider than two squares is
+    # covered well enough by two.
+    count = max(2, min(MAX_VIEWS, math.ceil(long / short - 0.05)))
+    if width >= height:
+        return [(x, 0, x + short, height) for x in _spread(long, short, count)]
+    return [(0, y, width, y + short) for y in _spread(long, short, count)]

@@ -13,6 +13,7 @@ import numpy as np
 from retrieval.errors import DecodeError, UsageError
 from retrieval.library import Library
 from retrieval.media.decode import decode
+from retrieval.media.views import covering_boxes, own_vector
 from retrieval.records import FloatArray
 from retrieval.search.filters import absolute
 from retrieval.search.terms import Box, QueryTerm
@@ -36,8 +37,9 @@ def image_vector(
         decoded = decode(path, max_pixels=library.settings.max_pixels)
     except DecodeError as exc:
         raise UsageError(f"cannot use {path} as a query image: {exc}") from None
-    picture = crop(decoded.image, box) if box is not None else decoded.image
-    return library.encoder.encode_images([picture])[0], known
+    if box is not None:
+        return library.encoder.encode_images([crop(decoded.image, box)])[0], known
+    return picture_vector(library, decoded.image), known
 
 
 def crop(image: PILImage.Image, box: Box) -> PILImage.Image:
@@ -70,8 +72,21 @@ def upload_vector(library: Library, data: bytes, box: Box | None = None) -> Floa
         decoded = decode(io.BytesIO(data), max_pixels=library.settings.max_pixels)
     except DecodeError as exc:
         raise DecodeError(f"the uploaded file cannot be used: {exc}") from None
-    picture = crop(decoded.image, box) if box is not None else decoded.image
-    return library.encoder.encode_images([picture])[0]
+    if box is not None:
+        return library.encoder.encode_images([crop(decoded.image, box)])[0]
+    return picture_vector(library, decoded.image)
+
+
+def picture_vector(library: Library, picture: PILImage.Image) -> FloatArray:
+    """A whole picture's own vector, as indexing makes it: a wide one's is the mean of
+    the squares that cover it (retrieval.media.views), so that a copy of a library
+    photo finds it at a score of 1."""
+    squares = covering_boxes(
+        picture.width, picture.height, library.settings.views_aspect
+    )
+    if not squares:
+        return library.encoder.encode_images([picture])[0]
+    return own_vector(library.encoder.encode_images([picture.crop(b) for b in squares]))
 
 
 def term_vector(library: Library, term: QueryTerm) -> tuple[FloatArray, int | None]:
