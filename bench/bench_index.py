@@ -1,18 +1,30 @@
-"""Indexing throughput: the whole pipeline against the model alone, on real photos.
+"""Indexing throughput: the whole pipeline against the model alone, on real photos, and
+the wall time of a first `photosearch index` with the defaults against one vector per
+photo without the ONNX export.
 
     python -m bench.bench_index PHOTOS_DIR [--model ViT-B-32] [--limit 200]
+        [--crop 4:3] [--first-rounds 3]
 
 Without --pretrained, the model gets random weights saved to a local file (same speed as
 real ones, no download). Prints one table:
 - model-only images/s: the image tower alone, on input batches decoded, preprocessed and
   collated beforehand (on the device);
 - pipeline images/s: `photosearch index` end to end (scan, hash, decode, preprocess,
-  encode, write), with the same model, batch size, device and threads; and their ratio
+  encode, write), with the same model, batch size, device and threads, one vector per
+  photo as the model-only runs (wide photos' views off); and their ratio
   (each pipeline run against the model-only runs just before and after it, median of
   --rounds, since shared machines drift);
 - bytes per image in the library (SQLite + FAISS);
 - the mean (and worst) cosine between embeddings of reduced-scale decoding (the fast path)
-  and of full decoding, on the same images.
+  and of full decoding, on the same images;
+- the first `photosearch index` of a new library on a machine that has no export yet, as
+  a user runs it (a fresh process, the model loaded from its file): with the defaults,
+  and with one vector per photo and no export (`PHOTOSEARCH_VIEWS_ASPECT=0 --engine
+  torch`), in interleaved rounds, each default run's background export waited for before
+  the next run; and how long that export took after `index` returned.
+
+`--crop 4:3` (or any W:H) first re-encodes each photo's centre at that aspect, to measure a
+camera library rather than wallpapers.
 """
 
 from __future__ import annotations
@@ -21,6 +33,8 @@ import argparse
 import os
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,6 +80,80 @@ def model_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def cropped(files: list[str], aspect: str, work: Path) -> list[str]:
+    """Each photo's centre at aspect W:H (the long side kept across), as JPEG."""
+    from retrieval.media.decode import decode
+
+    w, h = (float(x) for x in aspect.split(":"))
+    folder = work / f"crop-{w:g}x{h:g}"
+    folder.mkdir()
+    out = []
+    for i, f in enumerate(files):
+        image = decode(f, max_pixels=10**9).image
+        ratio = max(w, h) / min(w, h)
+        if image.width >= image.height:
+            width, height = image.width, min(image.height, round(image.width / ratio))
+            width = min(width, round(height * ratio))
+        else:
+            width, height = min(image.width, round(image.height / ratio)), image.height
+            height = min(height, round(width * ratio))
+        left, top = (image.width - width) // 2, (image.height - height) // 2
+        path = folder / f"{i:05d}.jpg"
+        image.crop((left, top, left + width, top + height)).save(path, quality=90)
+        out.append(str(path))
+    return out
+
+
+def first_index(
+    photos: Path, weights: str, model: str, work: Path, rounds: int
+) -> list[str]:
+    """Rows: the wall time of a first `photosearch index` with the defaults, and with one
+    vector and no export, in interleaved rounds (median), and the background export's
+    time after the default run returned."""
+    from retrieval.model.factory import resolve_model
+    from retrieval.model.onnx.files import read_meta, towers_folder
+
+    program = str(Path(sys.executable).with_name("photosearch"))
+    times: dict[str, list[float]] = {"defaults": [], "one": []}
+    exports: list[float] = []
+    for round_ in range(rounds):
+        for kind in ("defaults", "one"):
+            cache = work / f"cache-{kind}-{round_}"  # a machine with no export yet
+            env = {**os.environ, "PHOTOSEARCH_CACHE": str(cache)}
+            extra: list[str] = []
+            if kind == "one":
+                env["PHOTOSEARCH_VIEWS_ASPECT"] = "0"
+                extra = ["--engine", "torch"]
+            library = work / f"first-{kind}-{round_}"
+            command = [program, "index", str(photos), "--library", str(library)]
+            command += ["--model", model, "--pretrained", weights, "--no-progress"]
+            start = time.perf_counter()
+            subprocess.run(command + extra, env=env, check=True, capture_output=True)
+            times[kind].append(time.perf_counter() - start)
+            if kind == "defaults":
+                os.environ["PHOTOSEARCH_CACHE"] = str(cache)
+                folder = towers_folder(resolve_model(model, weights))
+                while read_meta(folder) is None and time.perf_counter() - start < 900:
+                    time.sleep(0.2)
+                exports.append(time.perf_counter() - start - times[kind][-1])
+                del os.environ["PHOTOSEARCH_CACHE"]
+            shutil.rmtree(library)
+            shutil.rmtree(cache, ignore_errors=True)
+    defaults, one = np.median(times["defaults"]), np.median(times["one"])
+    ratios = [d / o for d, o in zip(times["defaults"], times["one"], strict=True)]
+    each = ", ".join(f"{d:.1f}/{o:.1f}" for d, o in zip(*times.values(), strict=True))
+    return [
+        f"| first `index`, defaults (median of {rounds}) | {defaults:.1f} s |",
+        f"| first `index`, one vector, no export (median of {rounds}) | {one:.1f} s |",
+        f"| defaults / one vector (median of rounds) | {np.median(ratios):.2f} |",
+        f"| each round, defaults/one vector | {each} s |",
+        (
+            f"| the export, in the background after `index` returned | "
+            f"{np.median(exports):.1f} s |"
+        ),
+    ]
+
+
 def main() -> None:
     parser = model_parser(__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=200, help="photos used")
@@ -73,17 +161,13 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--rounds", type=int, default=5, help="measurements of each")
     parser.add_argument("--decode-workers", type=int, default=0, help="0: one per core")
+    parser.add_argument("--crop", metavar="W:H", help="re-encode photos at this aspect")
+    parser.add_argument(
+        "--first-rounds", type=int, default=3, help="rounds of first `index`; 0: none"
+    )
     args = parser.parse_args()
 
-    import torch
-
-    from indexer.pipeline import index_folders
-    from retrieval.library import Library
-    from retrieval.media.decode import decode
     from retrieval.model.factory import resolve_model
-    from retrieval.model.torch_clip import OpenClipEncoder
-    from retrieval.settings import Settings
-    from retrieval.store import Store
 
     work = Path(tempfile.mkdtemp(prefix="photosearch-bench-"))
     weights = args.pretrained or str(
@@ -91,6 +175,38 @@ def main() -> None:
     )
     info = resolve_model(args.model, weights)
     files, photos = linked_photos(args.photos, args.limit, work)
+    if args.crop:
+        shutil.rmtree(photos)
+        files, photos = linked_photos(
+            Path(os.path.dirname(cropped(files, args.crop, work)[0])),
+            args.limit,
+            work,
+        )
+    rows = throughput(args, info, files, photos, work)
+    if args.first_rounds:
+        rows += first_index(photos, weights, args.model, work, args.first_rounds)
+    print("\n".join(rows))
+    shutil.rmtree(work)
+
+
+def throughput(
+    args: argparse.Namespace, info: object, files: list[str], photos: Path, work: Path
+) -> list[str]:
+    """Rows: the model alone, the pipeline, their ratio in bracketed rounds, the bytes
+    per image, the memory, and what reduced-scale decoding changes. Longer than most, on
+    purpose: the model's inputs, its runs and the pipeline's are timed in one scope so
+    that the rounds interleave as they print."""
+    import torch
+
+    from indexer.pipeline import index_folders
+    from retrieval.library import Library
+    from retrieval.media.decode import decode
+    from retrieval.model.torch_clip import OpenClipEncoder
+    from retrieval.records import ModelInfo
+    from retrieval.settings import Settings
+    from retrieval.store import Store
+
+    assert isinstance(info, ModelInfo)
     megapixels = []
     encoder = OpenClipEncoder(info, args.device)
     encoder.load()
@@ -128,10 +244,13 @@ def main() -> None:
 
     # The whole pipeline, model already loaded, in a fresh library each round.
     def pipeline_pass(round_: int) -> tuple[float, int]:
+        # One vector per photo, as the model-only runs: the views' cost is the first
+        # index's rows to show.
         settings = Settings(
             library=work / f"library{round_}",
             batch_size=args.batch_size,
             device=args.device,
+            views_aspect=0.0,
         )
         store = Store.open(settings.library, create=True)
         library = Library(store, settings, info, encoder)
@@ -159,27 +278,28 @@ def main() -> None:
         ratios.append(pipeline_speeds[-1] / np.mean(model_speeds[-2:]))
     model_only, pipeline = np.median(model_speeds), np.median(pipeline_speeds)
     cosines = np.sum(fast * full_vectors, axis=1)
-
-    print(
-        f"| model | {args.model}, batch {args.batch_size}, {encoder.device}, "
-        f"{torch.get_num_threads()} torch threads |"
-    )
-    print("|---|---|")
-    print(f"| photos | {len(files)}, median {np.median(megapixels):.1f} MP |")
-    print(f"| model-only images/s (median of {len(model_speeds)}) | {model_only:.1f} |")
-    print(f"| pipeline images/s (median of {len(pipeline_speeds)}) | {pipeline:.1f} |")
-    print(
-        f"| pipeline / model-only (median of bracketed rounds) | {np.median(ratios):.2f} |"
-    )
-    print(f"| ratio in each round | {', '.join(f'{r:.2f}' for r in ratios)} |")
-    print(f"| bytes per image (SQLite + FAISS) | {on_disk / len(files):.0f} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"| peak RSS | {peak:.1f} GB |")
-    print(
-        f"| cosine, reduced-scale vs full decoding | mean {cosines.mean():.4f}, "
-        f"worst {cosines.min():.4f} |"
-    )
-    shutil.rmtree(work)
+    return [
+        (
+            f"| model | {args.model}, batch {args.batch_size}, {encoder.device}, "
+            f"{torch.get_num_threads()} torch threads |"
+        ),
+        "|---|---|",
+        f"| photos | {len(files)}, median {np.median(megapixels):.1f} MP |",
+        f"| model-only images/s (median of {len(model_speeds)}) | {model_only:.1f} |",
+        f"| pipeline images/s (median of {len(pipeline_speeds)}) | {pipeline:.1f} |",
+        (
+            f"| pipeline / model-only (median of bracketed rounds) | "
+            f"{np.median(ratios):.2f} |"
+        ),
+        f"| ratio in each round | {', '.join(f'{r:.2f}' for r in ratios)} |",
+        f"| bytes per image (SQLite + FAISS) | {on_disk / len(files):.0f} |",
+        f"| peak RSS | {peak:.1f} GB |",
+        (
+            f"| cosine, reduced-scale vs full decoding | mean {cosines.mean():.4f}, "
+            f"worst {cosines.min():.4f} |"
+        ),
+    ]
 
 
 if __name__ == "__main__":
