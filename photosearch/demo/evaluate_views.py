@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from photosearch.demo import wide
-from retrieval.media.views import own_vector, view_plan
+from retrieval.media.views import covering_boxes, own_vector, view_plan
 from retrieval.model.torch_clip import OpenClipEncoder
 
 SEEDS = (21, 22, 23, 24, 25)
@@ -136,7 +136,8 @@ def report_lines(rows: list[dict[str, Any]]) -> list[str]:
             '"a {colour} {shape}" hits when one of its first five results shows it. Views: '
             f"photos at least {VIEWS_ASPECT} times wider than tall are encoded as the "
             "fewest squares that cover them, their mean the photo's own vector "
-            "(`retrieval/media/views.py`), a photo scored by its best vector. Small shapes in large photos: a shape a quarter or an eighth of "
+            "(`retrieval/media/views.py`), a photo scored by its best vector. Small "
+            "shapes in large photos: a shape a quarter or an eighth of "
             "a 512 px photo's side, anywhere in it, with `--tiles` 0 (off, the default), "
             "2 or 3."
         ),
@@ -155,12 +156,10 @@ def report_lines(rows: list[dict[str, Any]]) -> list[str]:
 # Ways to show the model a wide photo: the pictures it sees, and how many of the first
 # cover the photo (their mean is then its own vector; 0: the first picture is). Each photo
 # is scored by its best vector; the cost is the passes of the model.
-def _squares(image: Image.Image, count: int) -> list[Image.Image]:
-    short, long = min(image.size), max(image.size)
-    starts = [round(i * (long - short) / (count - 1)) for i in range(count)]
-    if image.width >= image.height:
-        return [image.crop((s, 0, s + short, short)) for s in starts]
-    return [image.crop((0, s, short, s + short)) for s in starts]
+def _covering(image: Image.Image) -> list[Image.Image]:
+    """The squares that cover a wide photo, as the indexer crops them."""
+    boxes = covering_boxes(image.width, image.height, VIEWS_ASPECT)
+    return [image.crop(box) for box in boxes]
 
 
 def _letterbox(image: Image.Image) -> Image.Image:
@@ -181,9 +180,9 @@ def _squeeze(image: Image.Image) -> Image.Image:
 # The model's transform crops the centre of a picture it is given whole.
 CANDIDATES: dict[str, Any] = {
     "centre crop only": lambda im: ([im], 0),
-    "centre + two side squares (before)": lambda im: ([im, *_squares(im, 2)], 0),
+    "centre + two side squares (before)": lambda im: ([im, *_covering(im)], 0),
     "two covering squares, their mean its own (chosen)": lambda im: (
-        _squares(im, 2),
+        _covering(im),
         2,
     ),
     "centre + letterboxed whole": lambda im: ([im, _letterbox(im)], 0),

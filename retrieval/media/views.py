@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.records import FloatArray
+from retrieval.vectors import l2_normalize
 
 MAX_VIEWS = 15  # views per photo, besides its own vector
 
@@ -52,8 +53,7 @@ def view_plan(
 
 def own_vector(covering: FloatArray) -> FloatArray:
     """A wide photo's own vector: the mean of its covering squares', unit length."""
-    mean = covering.astype(np.float32).mean(axis=0)
-    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+    return l2_normalize(np.asarray(covering, dtype=np.float32).mean(axis=0))
 
 
 def _spread(long: int, side: int, count: int) -> list[int]:
