@@ -18,7 +18,7 @@ from retrieval.library import Library
 from retrieval.settings import Settings
 from retrieval.store import Store
 from tests.fakes import FakeEncoder
-from tests.helpers import wait_for
+from tests.helpers import demo_index_args, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 # Which database the libraries of the in-process fixtures keep their tables in: SQLite,
@@ -145,16 +145,7 @@ def run_demo_index(
     photos: Path, library: Path, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`photosearch index PHOTOS` with the demo model, however it ends."""
-    return run_cli(
-        "index",
-        str(photos),
-        "--library",
-        str(library),
-        "--model",
-        "demo",
-        *extra,
-        env=env,
-    )
+    return run_cli(*demo_index_args(photos, library, *extra), env=env)
 
 
 def index_with_demo(

@@ -79,15 +79,7 @@ def start_index(
     return subprocess.Popen(
         [
             PHOTOSEARCH,
-            "index",
-            str(photos),
-            "--library",
-            str(library),
-            "--model",
-            "demo",
-            "--batch-size",
-            "8",
-            "--no-progress",
+            *demo_index_args(photos, library, "--batch-size", "8", "--no-progress"),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -213,3 +205,8 @@ def clustered(n: int, seed: int) -> np.ndarray:
 
 
 DIM = 32
+
+
+def demo_index_args(photos: Path, library: Path, *extra: str) -> list[str]:
+    """`photosearch index PHOTOS` into `library` with the demo model: the arguments."""
+    return ["index", str(photos), "--library", str(library), "--model", "demo", *extra]
