@@ -6,6 +6,7 @@ light commands do not pay for torch.
 - `errors`, `settings`, `choices`, `records`, `vectors`: what every floor shares
 - `model/`: images and texts to unit vectors (open_clip on torch, or ONNX Runtime)
 - `media/`: files to upright pictures, their EXIF and places, videos as moments
+- `faces/`: the faces in a picture and the persons they form
 - `store/`: the database (schema owned by Alembic), its engine and readers
 - `index/`: the FAISS index, the ids of views and moments, kept in step with the store
 - `search/`: query terms, filters, search and browse
@@ -16,6 +17,7 @@ light commands do not pay for torch.
 __all__ = [
     "choices",
     "errors",
+    "faces",
     "faults",
     "index",
     "library",

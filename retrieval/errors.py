@@ -28,6 +28,10 @@ class ModelMismatchError(PhotosearchError):
     """The library was built with another model than the one asked for."""
 
 
+class FacesUnavailableError(PhotosearchError):
+    """Faces were asked for and the face model's packages are not installed."""
+
+
 class LibraryError(PhotosearchError):
     """The library directory cannot be opened or used."""
 
