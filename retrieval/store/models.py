@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -230,3 +231,57 @@ class Analysis(Base):
     version: Mapped[int] = mapped_column(Integer)
     analyzed_at: Mapped[datetime] = mapped_column(DateTime)
     error: Mapped[str | None] = mapped_column(String)
+
+
+class Person(Base):
+    """Someone the faces of the library form (retrieval.faces.persons): named or not.
+    A person the user named, hid or corrected survives reclustering."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String, index=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FaceRow(Base):
+    """A face found in a photo or a video's moment (retrieval.faces.model.Face): its box
+    and landmarks as fractions of the upright picture, its vector and the model that
+    made it, and the person it is (None: not yet known)."""
+
+    __tablename__ = "faces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), index=True
+    )
+    t: Mapped[float | None] = mapped_column(Float)
+    box_left: Mapped[float] = mapped_column(Float)
+    box_top: Mapped[float] = mapped_column(Float)
+    box_right: Mapped[float] = mapped_column(Float)
+    box_bottom: Mapped[float] = mapped_column(Float)
+    landmarks: Mapped[str] = mapped_column(String)  # JSON: [[x, y], ...]
+    score: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(Integer)
+    sharpness: Mapped[float] = mapped_column(Float)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32
+    model: Mapped[str] = mapped_column(String)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL"), index=True
+    )
+    # The user put it there (a name, a merge, a move): clustering never takes it away.
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class FaceRejection(Base):
+    """The user said this face is not this person: clustering never puts it there."""
+
+    __tablename__ = "face_rejections"
+
+    face_id: Mapped[int] = mapped_column(
+        ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -126,6 +126,25 @@ class QuickStore:
             found.update((int(i), str(c)) for i, c in rows)
         return found
 
+    def people_of(self, ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        wanted = sorted({int(i) for i in ids})
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows.extend(
+                self._db.execute(
+                    "SELECT f.image_id, f.person_id, p.name, f.box_left, f.box_top, "
+                    "f.box_right, f.box_bottom, f.t FROM faces f JOIN persons p ON p.id = f.person_id "
+                    f"WHERE f.image_id IN ({marks}) AND p.hidden = 0 "
+                    "ORDER BY f.image_id, f.size DESC, f.id",
+                    chunk,
+                )
+            )
+        from retrieval.faces.model import people_rows
+
+        return people_rows(rows)
+
     def moments(self, video: int, dim: int) -> tuple[FloatArray, FloatArray]:
         row = self._db.execute(
             "SELECT vector, views, times FROM embeddings WHERE image_id = ?", (video,)

@@ -6,6 +6,7 @@ from retrieval.settings import Settings
 from retrieval.store.analyses import AnalysesMixin
 from retrieval.store.batch import BatchMixin
 from retrieval.store.details import DetailsMixin
+from retrieval.store.faces import FacesMixin
 from retrieval.store.images import ImagesMixin
 from retrieval.store.roots import RootsMixin
 from retrieval.store.tags import TagsMixin
@@ -20,6 +21,7 @@ class Store(
     RootsMixin,
     DetailsMixin,
     AnalysesMixin,
+    FacesMixin,
 ):
     pass
 
