@@ -12,7 +12,7 @@ from functools import partial
 from typing import TypeVar
 
 from indexer.analyzers.backfill import backfill
-from indexer.analyzers.base import Analyzer
+from indexer.analyzers.base import Analyzer, finish_all
 from indexer.analyzers.registry import enabled
 from indexer.apply import Applied, apply_plan
 from indexer.hashing import content_hash
@@ -129,6 +129,7 @@ def index_folders(
     # changes need not look for them each time).
     if catch_up and (stop is None or not stop()):
         backfill(library, chosen, stop=stop, progress=progress)
+    finish_all(chosen, library)
     days = library.settings.trash_days
     store.empty_trash(
         before=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
@@ -199,4 +200,7 @@ def index_changes(
     chosen = enabled(library.settings) if analyzers is None else list(analyzers)
     # A round of changes is a few files: not worth a cluster's round trips.
     applied = apply_plan(library, plan, chosen, progress=False, stop=stop, remote=False)
-    return IndexSummary.of(plan, applied)
+    summary = IndexSummary.of(plan, applied)
+    if summary.added or summary.updated or summary.restored or summary.removed:
+        finish_all(chosen, library)
+    return summary

@@ -21,6 +21,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from indexer.analyzers.backfill import backfill_batch
+from indexer.analyzers.base import finish_all
 from indexer.analyzers.registry import enabled
 from indexer.daemon_lock import write_status
 from indexer.pipeline import IndexSummary, index_changes, index_folders
@@ -245,6 +246,7 @@ class Watcher:
         if count:
             self.last_activity = time.time()
             log.info("analysed %d photos indexed before", count)
+            finish_all(self.analyzers, self.library)
             return False, last
         return True, 0
 

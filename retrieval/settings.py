@@ -75,6 +75,14 @@ class Settings:
     # `video_interval` seconds and wherever at least `video_scene` of the picture changed
     # since the last one (0-1; 1: on the interval only); `videos` off: photos only.
     videos: bool = True
+    # Faces (retrieval.faces): found in every photo and video moment, grouped into
+    # persons; off: none are looked for (those found before stay until
+    # `photosearch people --forget`).
+    faces: bool = True
+    # The long side, in pixels, of the copy faces are looked for in: a face is found
+    # from about a twelfth of it (80 px), whatever the photo's size. Twice the side finds
+    # faces half as large, at four times the cost (data/faces/EVAL.md).
+    face_side: int = 1024
     video_interval: float = 2.0
     video_scene: float = 0.1
     # Cosine similarity above which two images count as near-duplicates.
@@ -145,6 +153,7 @@ class Settings:
             ("upload_max_mb", int),
             ("exact_filter_max", int),
             ("ray_worker_cpus", int),
+            ("face_side", int),
             ("trash_days", float),
             ("debounce", float),
             ("rescan_interval", float),
@@ -159,7 +168,7 @@ class Settings:
                         f"PHOTOSEARCH_{name.upper()}={raw!r} is not a valid {kind.__name__}: "
                         "fix or unset the variable"
                     ) from None
-        for name in ("poll", "videos"):
+        for name in ("poll", "videos", "faces"):
             variable = f"PHOTOSEARCH_{name.upper()}"
             flag = env.get(variable, "").strip().lower()
             if flag:
@@ -261,6 +270,11 @@ class Settings:
             )
         if self.trash_days < 0:
             raise UsageError(f"trash days {self.trash_days} must not be negative")
+        if not 256 <= self.face_side <= 8192:
+            raise UsageError(
+                f"face side {self.face_side} must be between 256 and 8192 pixels: fix "
+                "PHOTOSEARCH_FACE_SIDE"
+            )
         if self.upload_max_mb < 1:
             raise UsageError(f"upload limit {self.upload_max_mb} MB must be at least 1")
         return self

@@ -69,6 +69,9 @@ class CountingAnalyzer:
     def write(self, s: Any, rows: Sequence[tuple[int, Any]]) -> None:
         pass
 
+    def finish(self, library: Any) -> None:
+        self.finished = getattr(self, "finished", 0) + 1
+
 
 def start_index(
     photos: Path, library: Path, crash_at: str | None = None
@@ -155,9 +158,9 @@ LISBON = (38.7223, -9.1393)
 
 
 def open_library(tmp_path: Path, **settings: object) -> Library:
-    config = Settings(library=tmp_path / "library", batch_size=4).with_options(
-        **settings
-    )
+    config = Settings(
+        library=tmp_path / "library", batch_size=4, faces=False
+    ).with_options(**settings)
     store = Store.open(config.library, create=True, database=config.database)
     encoder = FakeEncoder()
     return Library(store, config, encoder.info, encoder)

@@ -31,6 +31,7 @@ from retrieval.errors import DecodeError
 from retrieval.faults import checkpoint
 from retrieval.library import Library
 from retrieval.media.decode import decode
+from retrieval.media.video.probe import is_video
 from retrieval.records import Analyzed
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ def _prepared(item: _Due, max_pixels: int) -> dict[str, Any] | None:
     absence is the next scan's to deal with)."""
     side = picture_side(item.analyzers)
     photo = Photo(item.path)
-    if side > 0:
+    # A video is not decoded as a photo: the analyzers that take videos read it.
+    if side > 0 and not is_video(item.path):
         try:
             decoded = decode(item.path, max_pixels=max_pixels, draft_size=side)
         except DecodeError as exc:

@@ -14,6 +14,7 @@ never the photo's other records, nor the batch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,10 +22,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from retrieval.errors import first_line
 from retrieval.records import Analyzed
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from PIL import Image
     from sqlalchemy.orm import Session
 
+    from retrieval.library import Library
     from retrieval.media.exif import PhotoInfo
 
 
@@ -76,6 +80,11 @@ class Analyzer(Protocol):
         (None: remove them)."""
         ...
 
+    def finish(self, library: Library) -> None:
+        """After a run's writes (an `index`, a round of the daemon's): what needs the
+        records of many photos together, such as grouping faces into persons."""
+        ...
+
 
 @dataclass(frozen=True)
 class Failed:
@@ -92,7 +101,7 @@ def prepare_all(analyzers: Sequence[Analyzer], photo: Photo) -> dict[str, Any]:
     """Each analyzer's prepared input for one photo (a `Failed` where it raised)."""
     prepared: dict[str, Any] = {}
     for analyzer in analyzers:
-        if photo.picture is None and analyzer.picture_side > 0:
+        if photo.picture is None and analyzer.picture_side > 0 and not analyzer.videos:
             continue  # not decoded for it (a video): not its to look at here
         try:
             prepared[analyzer.name] = analyzer.prepare(photo)
@@ -149,3 +158,13 @@ def picture_side(analyzers: Sequence[Analyzer]) -> int:
 def writers(analyzers: Sequence[Analyzer]) -> dict[str, Any]:
     """The store's writers of these analyzers' records, by name."""
     return {a.name: a.write for a in analyzers}
+
+
+def finish_all(analyzers: Sequence[Analyzer], library: Library) -> None:
+    """Each analyzer's step after a run's writes; one that raises is logged, and the
+    records written stay (the next run finishes again)."""
+    for analyzer in analyzers:
+        try:
+            analyzer.finish(library)
+        except Exception as exc:  # noqa: BLE001  # see prepare_all
+            log.warning("%s", reason_of(analyzer, exc))

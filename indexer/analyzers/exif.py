@@ -5,7 +5,7 @@ over what the decoder read, and an existing one has its file's EXIF read alone."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexer.analyzers.base import Photo
 from retrieval.media.decode import read_photo_info
@@ -14,6 +14,9 @@ from retrieval.media.places import places_of
 from retrieval.media.video.probe import is_video, read_info
 from retrieval.records import PhotoDetails
 from retrieval.store.details import replace_details
+
+if TYPE_CHECKING:
+    from retrieval.library import Library
 
 
 def details_for(infos: Sequence[PhotoInfo]) -> list[PhotoDetails]:
@@ -44,3 +47,6 @@ class ExifAnalyzer:
         return details_for(prepared)
 
     write = staticmethod(replace_details)
+
+    def finish(self, library: Library) -> None:
+        del library  # each photo's details are whole when written

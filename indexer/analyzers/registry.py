@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from indexer.analyzers.base import Analyzer
 from indexer.analyzers.exif import ExifAnalyzer
+from indexer.analyzers.faces import FaceAnalyzer
 from retrieval.settings import Settings
 
 
 def enabled(settings: Settings) -> list[Analyzer]:
-    """The analyzers `settings` turn on, in the order they run."""
-    del settings  # EXIF is always read; faces and text will have settings of their own
-    return [ExifAnalyzer()]
+    """The analyzers `settings` turn on, in the order they run. EXIF is always read."""
+    chosen: list[Analyzer] = [ExifAnalyzer()]
+    if settings.faces:
+        chosen.append(FaceAnalyzer(settings))
+    return chosen

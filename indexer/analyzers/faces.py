@@ -1,0 +1,70 @@
+"""The faces analyzer: the faces in every photo, and in every moment of a video, with
+their vectors (retrieval.faces); after each round of writes, the new faces are placed
+among the persons (retrieval.faces.persons).
+
+A photo's faces are found on the picture decoded for every analyzer, its short side at
+least three quarters of Settings.face_side (the detector's copy of a 4:3 photo, and its
+landmarks and vectors at that resolution or finer); a video's on its moments, sampled as
+the CLIP encoder samples them (Settings.video_interval and video_scene), at that side too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from indexer.analyzers.base import Photo
+from retrieval.faces.model import FACES_ANALYZER, Face, find_faces, load_face_model
+from retrieval.faces.persons import update_persons
+from retrieval.media.video.probe import is_video
+from retrieval.media.video.sample import Sampling, sample
+from retrieval.settings import Settings
+from retrieval.store.faces import replace_faces
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from retrieval.library import Library
+
+
+def picture_side_for(face_side: int) -> int:
+    return face_side * 3 // 4
+
+
+class FaceAnalyzer:
+    name = FACES_ANALYZER
+    version = 1
+    videos = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.picture_side = picture_side_for(settings.face_side)
+        self._sampling = Sampling(settings.video_interval, settings.video_scene)
+        self._max_pixels = settings.max_pixels
+        # Loaded now, so that missing packages fail the run before any photo does.
+        self._model = load_face_model(settings.face_side)
+
+    def prepare(self, photo: Photo) -> list[tuple[float | None, Image.Image]]:
+        """The pictures to look at: the photo, or a video's moments."""
+        if photo.picture is not None:
+            return [(None, photo.picture)]
+        if not is_video(photo.path):
+            return []
+        sampled = sample(
+            photo.path, self._sampling, self.picture_side, max_pixels=self._max_pixels
+        )
+        return [(moment.t, moment.image) for moment in sampled]
+
+    def analyze(self, prepared: Sequence[Any]) -> list[list[Face]]:
+        return [
+            [
+                face
+                for t, picture in pictures
+                for face in find_faces(self._model, picture, t)
+            ]
+            for pictures in prepared
+        ]
+
+    write = staticmethod(replace_faces)
+
+    def finish(self, library: Library) -> None:
+        update_persons(library.store)
