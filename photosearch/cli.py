@@ -34,6 +34,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         eval_cmd,
         index_cmd,
         info_cmd,
+        people_cmd,
         serve_cmd,
         tag_cmd,
         watch_cmd,
@@ -44,6 +45,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     search_cmd.register(sub, parents)
     tag_cmd.register(sub, parents)
     info_cmd.register(sub, parents)
+    people_cmd.register(sub, parents)
     serve_cmd.register(sub, parents)
     eval_cmd.register(sub, parents)
     from photosearch.demo import run as demo_run

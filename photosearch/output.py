@@ -42,7 +42,14 @@ def emit_hit_rows(rows: Sequence[dict[str, Any]], as_json: bool) -> None:
             extra.append(f"live: {os.path.basename(row['live'])}")
         shown = f"  (+ {', '.join(extra)})" if extra else ""
         at = f" @ {clock(row['t'])}" if row.get("t") is not None else ""
-        print(f"{score:>7}  {row['path']}{at}{shown}")
+        names = list(dict.fromkeys(person_label(p) for p in row.get("people") or ()))
+        who = f"  [{', '.join(names)}]" if names else ""
+        print(f"{score:>7}  {row['path']}{at}{shown}{who}")
+
+
+def person_label(person: dict[str, Any]) -> str:
+    """A person as a row shows them: the name, or `person N` until they have one."""
+    return str(person["name"]) if person.get("name") else f"person {person['person']}"
 
 
 def clock(seconds: float) -> str:

@@ -8,6 +8,7 @@ __all__ = [
     "index_cmd",
     "info_cmd",
     "options",
+    "people_cmd",
     "search_cmd",
     "serve_cmd",
     "tag_cmd",

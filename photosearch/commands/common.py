@@ -101,6 +101,22 @@ def add_indexing_options(parser: argparse.ArgumentParser) -> None:
         help="index photos only, leave videos out ($PHOTOSEARCH_VIDEOS=0)",
     )
     parser.add_argument(
+        "--no-faces",
+        dest="faces",
+        action="store_const",
+        const=False,
+        help="look for no faces (those found before stay until `photosearch people "
+        "--forget`) ($PHOTOSEARCH_FACES=0)",
+    )
+    parser.add_argument(
+        "--face-side",
+        type=int,
+        metavar="PIXELS",
+        help="look for faces in a copy this long (default "
+        f"{now.face_side}: faces from a twelfth of a photo's long side; 2048 finds "
+        "those half as large, at about four times the cost; $PHOTOSEARCH_FACE_SIDE)",
+    )
+    parser.add_argument(
         "--index-type",
         choices=INDEX_TYPES,
         help="vector index: auto (exact while fast enough, then approximate, tuned to "

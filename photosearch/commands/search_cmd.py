@@ -44,6 +44,13 @@ def _filters(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--tag", metavar="LABEL", help="only images tagged LABEL")
     p.add_argument(
+        "--person",
+        action="append",
+        metavar="NAME_OR_ID",
+        help="only photos this person is in (repeat: all of them together; "
+        "`photosearch people` lists them)",
+    )
+    p.add_argument(
         "--place",
         metavar="TEXT",
         help="only photos taken in this town, region or country (from their GPS "
@@ -128,6 +135,12 @@ def _register_similar(
         description=f"Image to image search; the image can be in the library or not. {TERMS_HELP}.",
     )
     p.add_argument("image", help="an image file; then any +TERM/-TERM")
+    p.add_argument(
+        "--face",
+        action="store_true",
+        help="photos of the person whose face is the largest in the image, nearest "
+        "face first (the image can be in the library or not)",
+    )
     p.add_argument(
         "--box",
         metavar="X,Y,W,H",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 Request = dict[str, Any]
 
 # The command line's filter options, for the message that asks for a query or a filter.
-FILTERS_HINT = "--place, --near, --camera, --after, --before, --in or --tag"
+FILTERS_HINT = "--place, --near, --camera, --after, --before, --in, --tag or --person"
 
 
 def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
@@ -59,15 +59,27 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
                     f"car'), or list photos by filters alone with {FILTERS_HINT}"
                 )
             # Filters alone: browse what they leave, by date.
-            return [
+            listed: list[dict[str, Any]] = [
                 {"id": m.image_id, "path": m.path, "score": None, "kind": m.kind}
                 for m in browse(library, options)
             ]
+            return with_people(library, listed, options.filters.persons)
         if not text:
             raise UsageError(
                 "empty query: describe what to find, e.g. photosearch search 'a red car'"
             )
         first = QueryTerm(1.0, text=text)
+    elif request["face"]:
+        from retrieval.faces.search import similar_faces
+
+        found = similar_faces(library, parse_image(main, base), options)
+        metas = library.store.meta([i for i, _ in found])
+        rows: list[dict[str, Any]] = [
+            {"id": i, "path": metas[i].path, "score": score, "kind": metas[i].kind}
+            for i, score in found
+            if i in metas
+        ]
+        return with_people(library, rows, options.filters.persons)
     else:
         first = parse_term(main, image_only=True, base=base)
         if request["box"] is not None:
@@ -75,7 +87,25 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
     terms = [first, *parse_extra_terms(request["terms"], base)]
     vector, query_ids = query_vector(library, terms)
     hits = search(library, vector, options, exclude=query_ids)
-    return [hit_row(h) for h in hits]
+    return with_people(library, [hit_row(h) for h in hits], options.filters.persons)
+
+
+def with_people(
+    library: Library, rows: list[dict[str, Any]], asked: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """Each row with the persons in it (`people`: id, name, box, moment). A video
+    listed for persons asked for alone, with no moment of its own, answers with the
+    first moment they are in."""
+    people = library.store.people_of([r["id"] for r in rows]) if rows else {}
+    wanted = {library.store.person(key).person_id for key in asked} if asked else set()
+    for row in rows:
+        row["people"] = people.get(row["id"], [])
+        if wanted and row.get("t") is None:
+            times = [p["t"] for p in row["people"] if p["person"] in wanted]
+            times = [t for t in times if t is not None]
+            if times:
+                row["t"] = min(times)
+    return rows
 
 
 def hit_row(hit: SearchHit) -> dict[str, Any]:

@@ -33,6 +33,8 @@ FIELDS: dict[str, Any] = {
     "place": None,
     "near": None,
     "camera": None,
+    "person": [],  # persons (ids or names) all in the photo
+    "face": False,  # similar: photos of the person whose face is largest in the image
     "texts": [],  # describe: the candidate texts
     "box": None,  # similar: only this region of the image, "X,Y,W,H"
     "vocabulary": None,  # describe without texts: a file of extra concepts
@@ -48,7 +50,7 @@ def make_request(values: Any, **given: Any) -> Request:
             value = given[name]
         else:
             value = getattr(values, name, default)
-        request[name] = list(value) if isinstance(default, list) else value
+        request[name] = list(value or ()) if isinstance(default, list) else value
     return request
 
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from retrieval.errors import UsageError
 
@@ -45,6 +46,8 @@ class Filters:
     near: Near | None = None
     camera: str | None = None  # camera make, model or lens
     on_day: tuple[int, int] | None = None  # (month, day): taken on it, in any year
+    # Persons (ids or names) who are all in the photo.
+    persons: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (
@@ -60,7 +63,7 @@ class Filters:
     @property
     def narrows(self) -> bool:
         """Whether any filter leaves out images."""
-        return any(getattr(self, f.name) not in (None, "") for f in fields(self))
+        return any(getattr(self, f.name) not in (None, "", ()) for f in fields(self))
 
     def taken_between(self) -> tuple[datetime | None, datetime | None]:
         """The date range as the store compares EXIF times: from the first day's
@@ -83,20 +86,23 @@ CLI_NAMES: Mapping[str, str] = {
     "camera": "--camera",
     "on_day": "--on-day",
     "box": "--box",
+    "persons": "--person",
 }
 API_NAMES: Mapping[str, str] = {
     **{name: name for name in CLI_NAMES},
     "on_day": "month_day",
+    "persons": "person",
 }
 
 
 def parse_filters(
-    raw: Mapping[str, str | None],
+    raw: Mapping[str, Any],
     names: Mapping[str, str] = CLI_NAMES,
     base: Path | None = None,
 ) -> Filters:
     """Filters from their written forms (the fields of `Filters`, each a string or None;
-    blank counts as not given). `base`: the folder a relative `folder` is under."""
+    blank counts as not given; `person`: a list of them). `base`: the folder a relative
+    `folder` is under."""
 
     def given(name: str) -> str | None:
         value = raw.get(name)
@@ -114,7 +120,17 @@ def parse_filters(
         near=parse_near(near, names["near"]) if near else None,
         camera=given("camera"),
         on_day=parse_month_day(on_day, names["on_day"]) if on_day else None,
+        persons=_persons(raw.get("person"), names["persons"]),
     )
+
+
+def _persons(raw: Any, name: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    values = [raw] if isinstance(raw, str) else list(raw)
+    if any(not isinstance(v, str) or not v.strip() for v in values):
+        raise UsageError(f"{name}: give a person's name or id (photosearch people)")
+    return tuple(dict.fromkeys(v.strip() for v in values))
 
 
 def absolute(path: str, base: Path | None = None) -> str:

@@ -143,4 +143,6 @@ def allowed_ids(library: Library, filters: Filters) -> IdArray | None:
         narrow(store.ids_by_camera(filters.camera))
     if filters.on_day is not None:
         narrow(store.ids_on_day(*filters.on_day))
+    for key in filters.persons:
+        narrow(store.ids_with_person(store.person(key).person_id))
     return allowed
