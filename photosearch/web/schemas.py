@@ -84,7 +84,13 @@ NEAR_HELP = (
     "only photos taken within KM (default 10) of LAT,LON: 'LAT,LON' or 'LAT,LON,KM' "
     "in decimal degrees (latitude -90..90, longitude -180..180, KM above 0)"
 )
-MONTH_DAY_PATTERN = r"^(1[0-2]|0?[1-9])-(3[01]|[12][0-9]|0?[1-9])$"
+# A day that exists in some year: 31 days in the long months, 30 in the short ones, 29
+# in February (the fuzzer found 11-31 let through to a 400).
+_DAY_29 = r"[12][0-9]|0?[1-9]"
+MONTH_DAY_PATTERN = (
+    rf"^((0?[13578]|1[02])-(3[01]|{_DAY_29})|(0?[469]|11)-(30|{_DAY_29})"
+    rf"|0?2-({_DAY_29}))$"
+)
 DATE_FROM_HELP = (
     "only photos taken on this day or later (EXIF date; the day itself included, as "
     "the command line's --after)"
