@@ -4,6 +4,7 @@ undoing it, back-filled into an old library without CLIP, in a video's moment, a
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -298,3 +299,53 @@ def test_persons_update_as_photos_arrive(fake_library: Library, tmp_path: Path) 
     index_folders(fake_library, [str(photos)], analyzers=faces_on(fake_library))
     assert persons_by_photos(fake_library)[frozenset(OBAMA)] == obama
     assert update_persons(fake_library.store).joins == {}
+
+
+def test_the_api_names_merges_corrects_and_filters_by_person(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from photosearch.web.app import create_app
+
+    photos = two_people(tmp_path / "photos")
+    index_folders(fake_library, [str(photos)], analyzers=faces_on(fake_library))
+    client = TestClient(create_app(fake_library), base_url="http://127.0.0.1")
+    persons = client.get("/api/people").json()
+    assert [p["photos"] for p in persons] == [4, 3]
+    obama, biden = persons[0]["id"], persons[1]["id"]
+
+    named = client.put(f"/api/people/{obama}/name", json={"name": "Barack"})
+    assert named.status_code == 200 and named.json()["name"] == "Barack"
+    listed = client.get("/api/images", params={"person": "barack"}).json()["results"]
+    assert {r["name"] for r in listed} == OBAMA
+    both = client.get(
+        "/api/search", params={"q": "a photo", "person": ["Barack", str(biden)]}
+    ).json()["results"]
+    assert [r["name"] for r in both] == ["obama_and_biden.jpg"]
+    assert {p["name"] for p in both[0]["people"]} == {"Barack", None}
+    assert client.get("/api/images", params={"person": "Anna"}).status_code == 404
+
+    thumb = client.get(f"/api/faces/{persons[0]['cover_face']}/thumbnail")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(thumb.content)).size == (160, 160)
+
+    # A photo taken out of a person: its face leaves them for good.
+    pair = next(r for r in listed if r["name"] == "obama_and_biden.jpg")
+    faces = client.post(f"/api/people/{obama}/remove", json={"image_id": pair["id"]})
+    assert faces.status_code == 200
+    assert obama not in {f["person"] for f in faces.json()}
+    # Named from the large view: the face is Barack again.
+    face = next(f for f in faces.json() if f["person"] is None)
+    again = client.put(f"/api/faces/{face['id']}/person", json={"name": "Barack"})
+    assert again.json()["person"] == obama
+    assert client.get(f"/api/images/{pair['id']}/faces").status_code == 200
+
+    merged = client.post(f"/api/people/{obama}/merge", json={"others": [biden]})
+    assert merged.json()["photos"] == 6
+    assert client.get(f"/api/people/{biden}").status_code == 404
+    hidden = client.put(f"/api/people/{obama}/hidden", json={"hidden": True})
+    assert hidden.json()["hidden"] is True
+    assert client.get("/api/people").json() == []
+    bad = client.post(f"/api/people/{obama}/merge", json={"others": [obama]})
+    assert bad.status_code == 400 and "error" in bad.json()

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from photosearch.web.errors import install_handlers
 from photosearch.web.guard import Guard
 from photosearch.web.openapi import describe
-from photosearch.web.routes import fallback, images, label_sets, search
+from photosearch.web.routes import fallback, images, label_sets, people, search
 from photosearch.web.routes import library as whole_library
 from photosearch.web.state import Web
 from retrieval.library import Library
@@ -40,7 +40,7 @@ def create_app(
     )
     app.state.web = Web(library)
     install_handlers(app)
-    areas = (whole_library, search, images, label_sets)
+    areas = (whole_library, search, images, label_sets, people)
     for area in areas:
         app.include_router(area.router)
     app.state.api_routes = [route for area in areas for route in area.router.routes]

@@ -84,13 +84,22 @@ def described(details: PhotoDetails) -> dict[str, Any]:
     }
 
 
+def with_people(library: Library, hits: list[schemas.Hit]) -> list[schemas.Hit]:
+    """The hits with the persons in them."""
+    people = library.store.people_of([h.id for h in hits]) if hits else {}
+    for h in hits:
+        h.people = [schemas.PersonInPhoto(**p) for p in people.get(h.id, [])]
+    return hits
+
+
 def results(
     web: Web, hits: list[SearchHit], filters: schemas.Filters
 ) -> schemas.Results:
     page = hits[: filters.limit]
     meta = web.library.store.meta(h.image_id for h in page)
+    found = [hit(meta[h.image_id], h.score, h) for h in page if h.image_id in meta]
     return schemas.Results(
-        results=[hit(meta[h.image_id], h.score, h) for h in page if h.image_id in meta],
+        results=with_people(web.library, found),
         offset=filters.offset,
         limit=filters.limit,
         more=len(hits) > filters.limit,

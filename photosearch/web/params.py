@@ -50,6 +50,14 @@ def query_filters(
         Query(pattern=schemas.NEAR_PATTERN, description=schemas.NEAR_HELP),
     ] = None,
     camera: Annotated[str | None, Query(max_length=200)] = None,
+    person: Annotated[
+        list[schemas.PersonKey] | None,
+        Query(
+            max_length=20,
+            description="only photos all these persons are in (repeat the parameter; "
+            "ids or names as /api/people lists them)",
+        ),
+    ] = None,
 ) -> schemas.Filters:
     """The filters and page of a search given as query parameters."""
     return schemas.Filters(
@@ -64,6 +72,7 @@ def query_filters(
         place=place,
         near=near,
         camera=camera,
+        person=person or [],
     )
 
 
@@ -84,6 +93,7 @@ def options_from(
         "near": filters.near,
         "camera": filters.camera,
         "on_day": on_day,
+        "person": filters.person,
     }
     return SearchOptions(
         top=filters.limit + extra,

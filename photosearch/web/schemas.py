@@ -102,6 +102,12 @@ DATE_TO_HELP = (
 )
 
 
+# A person's id or name, as the command line's --person takes it.
+PersonKey = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+PersonName = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
 class Error(BaseModel):
     error: str = Field(description="what went wrong and how to fix it, in one line")
 
@@ -136,6 +142,12 @@ class Filters(BaseModel):
         default="score",
         description="score: best first; newest / oldest: by EXIF date among the best "
         "matches (all those over min_score when given)",
+    )
+    person: list[PersonKey] = Field(
+        default_factory=list,
+        max_length=20,
+        description="only photos all these persons are in (ids or names, as "
+        "/api/people lists them); an unknown one is refused with 404",
     )
 
 
@@ -220,6 +232,19 @@ class Hit(BaseModel):
     moments: list[MomentOut] = Field(
         default_factory=list, description="the video's best moments, best first"
     )
+    people: list[PersonInPhoto] = Field(
+        default_factory=list,
+        description="the persons in it (hidden ones left out), largest face first",
+    )
+
+
+class PersonInPhoto(BaseModel):
+    person: int = Field(description="the person's id")
+    name: str | None
+    box: list[Fraction] = Field(
+        description="left, top, right, bottom: fractions of the upright picture"
+    )
+    t: float | None = Field(default=None, description="a video's: the moment's second")
 
 
 class Results(BaseModel):
@@ -370,3 +395,65 @@ class Status(BaseModel):
     by_camera: list[tuple[str, int]] = Field(
         default=[], description="photos per camera, the most common first"
     )
+
+
+class PersonOut(BaseModel):
+    id: int
+    name: str | None
+    faces: int
+    photos: int
+    cover: int | None = Field(description="the id of the photo with the largest face")
+    cover_face: int | None = Field(description="that face's id (its thumbnail)")
+    hidden: bool
+
+
+class FaceOut(BaseModel):
+    id: int
+    image_id: int
+    box: list[Fraction] = Field(
+        description="left, top, right, bottom: fractions of the upright picture"
+    )
+    t: float | None = Field(description="a video's: the moment's second")
+    size: int = Field(description="its height in pixels of the picture it was found in")
+    person: int | None
+    name: str | None
+    identifiable: bool = Field(
+        description="large and sharp enough to tell who it is; the others never form "
+        "a person by themselves"
+    )
+
+
+class NameIn(Request):
+    name: PersonName | None = Field(description="null: no name")
+
+
+# A person's id: handed out as images' are.
+PersonId = ImageId
+
+
+class MergeIn(Request):
+    others: Annotated[
+        list[PersonId],
+        Field(
+            min_length=1,
+            max_length=100,
+            description="the persons that become this one (at least one other than "
+            "it: else 400)",
+        ),
+    ]
+
+
+class HiddenIn(Request):
+    hidden: bool
+
+
+class FacePersonIn(Request):
+    """Who a face is: a person by id, or by name (a person of that name, else a new
+    one); neither: not the person it is with. Both at once are refused with 400."""
+
+    person: PersonId | None = None
+    name: PersonName | None = None
+
+
+class RemoveIn(Request):
+    image_id: ImageId = Field(description="a photo the person is not in")

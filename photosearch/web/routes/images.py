@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from pydantic import BeforeValidator
 
 from photosearch.web import schemas
-from photosearch.web.convert import described, hit, run_search, tag_out
+from photosearch.web.convert import described, hit, run_search, tag_out, with_people
 from photosearch.web.errors import ERRORS
 from photosearch.web.params import BoxQ, FiltersQ, ImageIdP, options_from
 from photosearch.web.ranges import check_range
@@ -51,7 +51,7 @@ def browse(
         options = replace(options, filters=replace(options.filters, date_to=end))
     rows = browse_images(web.library, options)
     return schemas.Results(
-        results=[hit(m) for m in rows[: filters.limit]],
+        results=with_people(web.library, [hit(m) for m in rows[: filters.limit]]),
         offset=filters.offset,
         limit=filters.limit,
         more=len(rows) > filters.limit,
@@ -67,7 +67,7 @@ def image_detail(image_id: ImageIdP, web: WebD) -> schemas.ImageDetail:
     tags = store.tags(assigned_only=False, image_id=image_id)
     details = store.details([image_id]).get(image_id)
     return schemas.ImageDetail(
-        **hit(meta).model_dump(),
+        **with_people(web.library, [hit(meta)])[0].model_dump(),
         folder=os.path.dirname(meta.path),
         size=meta.size,
         tags=[tag_out(t) for t in tags],
