@@ -425,3 +425,54 @@ def test_a_phone_sized_screen(page: Any, server: tuple[str, Path]) -> None:
     assert not covered, covered
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts() / "phone-viewer.png"))
+
+
+def test_people_named_merged_and_corrected_on_the_page(tmp_path: Path) -> None:
+    """The People view: persons as face cards; a person's photos, renamed there; the
+    large view's face boxes, one named with a click; "Not this person"."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("obama1.jpg", "obama2.jpg", "biden1.jpg", "biden2.jpg"):
+        shutil.copy(REPO / "data" / "faces" / "photos" / name, photos / name)
+    library = tmp_path / "library"
+    env = {
+        "PHOTOSEARCH_LIBRARY": str(library),
+        "HF_HUB_OFFLINE": "1",
+        "PHOTOSEARCH_FACES": "1",
+    }
+    index_with_demo(photos, library, env=env)
+    with serving(library, env=env) as (url, _), chromium_page() as page:
+        page.goto(url)
+        page.click("#tab-people")
+        page.wait_for_function(
+            "document.querySelectorAll('#people .tile').length === 2"
+        )
+        # Each card shows a face, cut from its photo.
+        page.wait_for_function(
+            "[...document.querySelectorAll('#people img')].every(i => i.naturalWidth === 160)"
+        )
+        page.screenshot(path=str(artifacts() / "people.png"))
+        page.click("#people .tile >> nth=0")
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 2")
+        assert page.is_visible("#person-bar")
+        page.fill("#p-name", "Barack")
+        page.click("#p-rename")
+        page.wait_for_function(
+            "document.getElementById('summary').textContent.startsWith('Photos of Barack')"
+        )
+        # The large view: the face is boxed and named.
+        page.click("#grid .tile >> nth=0")
+        page.wait_for_selector("#v-faces .face")
+        assert page.text_content("#v-faces .face span") == "Barack"
+        page.screenshot(path=str(artifacts() / "face-boxes.png"))
+        # Not this person: the photo leaves the person's photos.
+        page.click("#v-not-person")
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
+        # A click on a face's box says who it is: here someone new.
+        page.click("#grid .tile >> nth=0")
+        page.wait_for_selector("#v-faces .face")
+        page.once("dialog", lambda dialog: dialog.accept("Someone else"))
+        page.click("#v-faces .face")
+        page.wait_for_function(
+            "document.querySelector('#v-faces .face span')?.textContent === 'Someone else'"
+        )

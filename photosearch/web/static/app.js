@@ -48,7 +48,7 @@ function clock(seconds) {
 }
 
 const FILTER_IDS = ["f-folder", "f-tag", "f-from", "f-to", "f-place", "f-near", "f-camera",
-                    "f-score", "f-sort"];
+                    "f-person", "f-score", "f-sort"];
 
 function filterParams() {
   const params = new URLSearchParams();
@@ -58,6 +58,9 @@ function filterParams() {
   for (const [name, id] of pairs) {
     const value = $(id).value.trim();
     if (value) params.set(name, value);
+  }
+  for (const person of $("f-person").value.split(",")) {
+    if (person.trim()) params.append("person", person.trim());
   }
   return params;
 }
@@ -103,6 +106,7 @@ function describeMode() {
     case "similar": return `Photos like ${mode.label}`;
     case "upload": return `Photos like your image ${mode.file.name}`;
     case "today": return "On this day, in earlier years";
+    case "person": return `Photos of ${mode.name}`;
     default:
       return filterParams().toString() ? "Photos the filters leave, by date"
                                         : "All photos, newest first";
@@ -118,6 +122,11 @@ async function fetchPage() {
     return api(`/api/images?${params}`);
   }
   params.set("limit", PAGE);
+  if (mode.kind === "person") {
+    params.append("person", mode.id);
+    params.set("offset", offset);
+    return api(`/api/images?${params}`);
+  }
   params.set("offset", offset);
   if (mode.kind === "text") {
     params.set("q", mode.q);
@@ -157,6 +166,7 @@ async function run(newMode, { append = false } = {}) {
     }
     $("more").hidden = !page.more;
     $("reset").hidden = mode.kind === "browse";
+    $("person-bar").hidden = mode.kind !== "person";
     showMarks();
     const count = shown.length ? `${shown.length}${page.more ? "+" : ""} photos` : "nothing found";
     $("summary").textContent = `${describeMode()}: ${count}`;
@@ -266,6 +276,7 @@ async function openViewer(index) {
   } catch (error) {
     $("v-meta").textContent = error.message;
   }
+  showFaces(hit, index);
   showConcepts(hit, index);
 }
 
@@ -566,11 +577,12 @@ async function findDuplicates(event) {
 // --- views, status, wiring ------------------------------------------------------------
 
 function showView(name) {
-  for (const view of ["photos", "tags", "dups"]) {
+  for (const view of ["photos", "tags", "dups", "people"]) {
     $(`${view}-view`).hidden = view !== name;
     $(`tab-${view}`).setAttribute("aria-selected", String(view === name));
   }
   if (name === "tags") loadLabelSets();
+  if (name === "people") loadPeople();
 }
 
 async function refreshStatus() {
