@@ -23,13 +23,19 @@ from retrieval.faces.persons import recluster, update_persons
 from retrieval.library import Library
 from retrieval.store import Store
 from retrieval.store.faces import StoredFace
-from tests.conftest import REPO, draw, index_with_demo, run_cli
+from tests.conftest import REPO, TEST_BACKEND, draw, index_with_demo, run_cli
 from tests.videos import make_video
 
 PHOTOS = REPO / "data" / "faces" / "photos"
 OBAMA = {"obama1.jpg", "obama2.jpg", "obama3.jpg", "obama_and_biden.jpg"}
 BIDEN = {"biden1.jpg", "biden2.jpg", "obama_and_biden.jpg"}
 FACES_ON = {"PHOTOSEARCH_FACES": "1"}
+# The tests through the command line keep their libraries in SQLite; under
+# PHOTOSEARCH_TEST_BACKEND=postgres (make test-postgres) the in-process ones run against
+# PostgreSQL and these would only repeat themselves.
+cli = pytest.mark.skipif(
+    TEST_BACKEND == "postgres", reason="the command line's libraries are SQLite's"
+)
 
 
 def two_people(folder: Path, *, without: str | None = None) -> Path:
@@ -72,6 +78,7 @@ def cli_json(*args: str) -> Any:
     return json.loads(done.stdout)
 
 
+@cli
 def test_two_people_are_told_apart_and_found_by_name_with_a_sentence(
     tmp_path: Path,
 ) -> None:
@@ -118,6 +125,7 @@ def test_two_people_are_told_apart_and_found_by_name_with_a_sentence(
     assert unknown.stderr.count("\n") == 1 and "no person 'Anna'" in unknown.stderr
 
 
+@cli
 def test_who_is_in_a_new_photo_and_photos_of_the_person_in_it(tmp_path: Path) -> None:
     photos = two_people(tmp_path / "photos", without="biden2.jpg")
     library = tmp_path / "lib"
@@ -216,6 +224,7 @@ def test_a_bad_file_fails_alone(fake_library: Library, tmp_path: Path) -> None:
     assert fake_library.store.face_count() == 7
 
 
+@cli
 def test_a_person_is_found_in_a_video_moment(tmp_path: Path) -> None:
     photos = two_people(tmp_path / "photos")
     face = Image.open(PHOTOS / "biden2.jpg").convert("RGB").resize((480, 480))
@@ -238,6 +247,7 @@ def test_a_person_is_found_in_a_video_moment(tmp_path: Path) -> None:
     assert "party.mp4 @ 0:0" in text.stdout
 
 
+@cli
 def test_faces_off_finds_none_and_forget_erases_them(tmp_path: Path) -> None:
     photos = two_people(tmp_path / "photos")
     library = tmp_path / "lib"
@@ -277,6 +287,7 @@ def test_clustering_joins_groups_waits_and_respects_rejections() -> None:
     assert outcome.joins == {15: 7}
 
 
+@cli
 @pytest.mark.parametrize("value", ["2", "yes please"])
 def test_a_bad_faces_setting_is_one_line(tmp_path: Path, value: str) -> None:
     done = run_cli(
