@@ -2,11 +2,13 @@
 small and blurred a face may be and still be told, how small a face is found, and how
 often a landscape gets a face that is not there.
 
-    python -m bench.eval_faces FACES_DIR [--truth FACES_DIR/truth.csv]
-        [--landscapes DIR] [--limit 100] [--sides 1024,2048]
+    python -m bench.eval_faces FACES_DIR [--truth data/faces/truth.csv]
+        [--sources CLONES] [--landscapes DIR] [--limit 100] [--sides 1024,2048]
 
-FACES_DIR holds photos of people and `truth.csv` (`path,person`: each photo's largest
-face is that person); data/faces/EVAL.md says where the photos come from and what this
+FACES_DIR holds photos of people, and the truth file says who each is (`path,person`:
+each photo's largest face is that person). With --sources, FACES_DIR is first filled
+from clones of the repositories the truth's `source` column names (`owner/name:path`,
+found at CLONES/name). data/faces/EVAL.md says where the photos come from and what this
 printed. LANDSCAPES: real photographs without people (the Debian wallpapers), for false
 faces, and as backgrounds into which the truth's faces are pasted at several sizes for
 detection. Prints tables, one per question.
@@ -238,15 +240,30 @@ def detection(
         print(f"{side:<7} " + "   ".join(cells))
 
 
+def gather(truth: Path, sources: Path, folder: Path) -> None:
+    """The truth's photos copied from the clones of their repositories."""
+    import shutil
+
+    with truth.open() as f:
+        for row in csv.DictReader(f):
+            repo, _, inside = row["source"].partition(":")
+            target = folder / row["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(sources / repo.split("/")[1] / inside, target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("faces", type=Path)
-    parser.add_argument("--truth", type=Path)
+    parser.add_argument("--truth", type=Path, default=Path("data/faces/truth.csv"))
+    parser.add_argument("--sources", type=Path, help="clones of the truth's sources")
     parser.add_argument("--landscapes", type=Path)
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--sides", default="1024,2048")
     args = parser.parse_args()
-    truth = args.truth or args.faces / "truth.csv"
+    truth = args.truth
+    if args.sources:
+        gather(truth, args.sources, args.faces)
     sides = [int(s) for s in args.sides.split(",")]
     faces, names = identities(args.faces, truth, sides[0])
     degraded(args.faces, truth, sides[0], faces, names)

@@ -33,6 +33,8 @@ def picture_side_for(face_side: int) -> int:
 
 class FaceAnalyzer:
     name = FACES_ANALYZER
+    # Bumped with the default face model (retrieval.faces.model.FACE_MODEL): its
+    # vectors do not compare with another model's, so every photo is looked at again.
     version = 1
     videos = True
 
