@@ -51,6 +51,8 @@ def collect(
         store_generation = opened.generation()
         roots = opened.roots()
         summary = opened.summary()
+        persons = opened.persons()
+        faces = opened.face_count()
     finally:
         if store is None:
             opened.close()
@@ -84,6 +86,9 @@ def collect(
         "bytes_on_disk": on_disk,
         "daemon": read_status(root),
         "analyses": coverage(analysed, counts),
+        "faces": faces,
+        "persons": len(persons),
+        "named_persons": sum(1 for p in persons if p.name),
         # The photos by year taken, country and camera, the most common first.
         "by_year": summary["years"],
         "by_country": summary["countries"],

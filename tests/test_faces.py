@@ -360,3 +360,30 @@ def test_the_api_names_merges_corrects_and_filters_by_person(
     assert client.get("/api/people").json() == []
     bad = client.post(f"/api/people/{obama}/merge", json={"others": [obama]})
     assert bad.status_code == 400 and "error" in bad.json()
+
+
+def test_the_daemon_gives_new_arrivals_their_person(
+    tmp_path: Path, test_database: str | None
+) -> None:
+    import threading
+
+    from indexer.watch import Watcher, WatchOptions
+    from tests.helpers import open_library, wait_for
+
+    library = open_library(tmp_path, faces=True, database=test_database)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    watcher = Watcher(library, [str(photos)], WatchOptions(debounce=0.2))
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: watcher.batches >= 1)
+        for name in ("biden1.jpg", "biden2.jpg"):
+            shutil.copy(PHOTOS / name, photos / name)
+        wait_for(lambda: len(library.store.persons()) == 1, timeout=60)
+        shutil.copy(PHOTOS / "obama_and_biden.jpg", photos / "obama_and_biden.jpg")
+        wait_for(lambda: library.store.persons()[0].photos == 3, timeout=60)
+    finally:
+        watcher.stop()
+        thread.join(timeout=10)
+        library.close()

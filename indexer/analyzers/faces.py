@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from indexer.analyzers.base import Photo
+from retrieval.faces.dlib_model import check_installed
 from retrieval.faces.model import FACES_ANALYZER, Face, find_faces, load_face_model
 from retrieval.faces.persons import update_persons
 from retrieval.media.video.probe import is_video
@@ -42,8 +43,10 @@ class FaceAnalyzer:
         self.picture_side = picture_side_for(settings.face_side)
         self._sampling = Sampling(settings.video_interval, settings.video_scene)
         self._max_pixels = settings.max_pixels
-        # Loaded now, so that missing packages fail the run before any photo does.
-        self._model = load_face_model(settings.face_side)
+        self._side = settings.face_side
+        # Missing packages fail the run before any photo does; the model itself loads
+        # at the first photo (a status asks for the analyzers, and needs no model).
+        check_installed()
 
     def prepare(self, photo: Photo) -> list[tuple[float | None, Image.Image]]:
         """The pictures to look at: the photo, or a video's moments."""
@@ -57,12 +60,9 @@ class FaceAnalyzer:
         return [(moment.t, moment.image) for moment in sampled]
 
     def analyze(self, prepared: Sequence[Any]) -> list[list[Face]]:
+        model = load_face_model(self._side)
         return [
-            [
-                face
-                for t, picture in pictures
-                for face in find_faces(self._model, picture, t)
-            ]
+            [face for t, picture in pictures for face in find_faces(model, picture, t)]
             for pictures in prepared
         ]
 

@@ -98,6 +98,11 @@ def run_status(args: argparse.Namespace) -> int:
         for name, c in status["analyses"].items()
     ]
     print(f"analysed    {', '.join(analyses)}")
+    if status["faces"]:
+        print(
+            f"people      {status['faces']} faces, {status['persons']} persons "
+            f"({status['named_persons']} named; `photosearch people`)"
+        )
     for label, key in (("years", "by_year"), ("countries", "by_country")):
         if status[key]:
             print(f"{label:<11} {', '.join(f'{k} {n}' for k, n in status[key])}")

@@ -386,6 +386,9 @@ class Status(BaseModel):
         default={},
         description="for CLIP and each other analyzer (EXIF, ...): how far it has got",
     )
+    faces: int = Field(default=0, description="faces found in the photos and videos")
+    persons: int = Field(default=0, description="persons they form (hidden ones aside)")
+    named_persons: int = Field(default=0, description="of those, the named ones")
     by_year: list[tuple[str, int]] = Field(
         default=[], description="photos per year taken, the most common first"
     )

@@ -37,6 +37,14 @@ INSTALL_HINT = (
 )
 
 
+def check_installed() -> None:
+    """FacesUnavailableError unless dlib and its models are installed (without loading
+    either)."""
+    if importlib.util.find_spec("dlib") is None:
+        raise FacesUnavailableError(INSTALL_HINT)
+    _models_folder()
+
+
 def _models_folder() -> Path:
     # Found without importing the package: its __init__ imports pkg_resources, which
     # recent setuptools no longer has.
