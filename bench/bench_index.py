@@ -11,7 +11,7 @@ real ones, no download). Prints one table:
   collated beforehand (on the device);
 - pipeline images/s: `photosearch index` end to end (scan, hash, decode, preprocess,
   encode, write), with the same model, batch size, device and threads, one vector per
-  photo as the model-only runs (wide photos' views off); and their ratio
+  photo and no faces, as the model-only runs (wide photos' views off); and their ratio
   (each pipeline run against the model-only runs just before and after it, median of
   --rounds, since shared machines drift);
 - bytes per image in the library (SQLite + FAISS);
@@ -262,13 +262,14 @@ def throughput(
 
     # The whole pipeline, model already loaded, in a fresh library each round.
     def pipeline_pass(round_: int) -> tuple[float, int]:
-        # One vector per photo, as the model-only runs: the views' cost is the first
-        # index's rows to show.
+        # One vector per photo and no faces, as the model-only runs: the views' and
+        # the faces' cost are the first index's rows to show.
         settings = Settings(
             library=work / f"library{round_}",
             batch_size=args.batch_size,
             device=args.device,
             views_aspect=0.0,
+            faces=False,
         )
         store = Store.open(settings.library, create=True)
         library = Library(store, settings, info, encoder)
