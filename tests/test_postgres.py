@@ -40,7 +40,7 @@ def database(server: str) -> str:
 
 
 def open_library(root: Path, database: str) -> Library:
-    settings = Settings(library=root, batch_size=4, database=database)
+    settings = Settings(faces=False, library=root, batch_size=4, database=database)
     store = Store.open(root, create=True, database=database)
     encoder = FakeEncoder()
     return Library(store, settings, encoder.info, encoder)
@@ -130,7 +130,8 @@ def test_index_search_move_and_delete_as_on_sqlite(
         library.close()
     # Another machine's reader: its own folder, the same database, an index built from it.
     reader = Library.open(
-        Settings(library=tmp_path / "reader", database=database), create=True
+        Settings(faces=False, library=tmp_path / "reader", database=database),
+        create=True,
     )
     try:
         assert len(reader.index) == reader.store.entry_count(reader.model.dim)
@@ -260,7 +261,7 @@ def test_a_kill_during_a_batch_leaves_a_consistent_library(
         assert proc.returncode == 0, err
     finally:
         os.environ.pop("PHOTOSEARCH_DATABASE", None)
-    opened = Library.open(Settings(library=library, database=database))
+    opened = Library.open(Settings(faces=False, library=library, database=database))
     try:
         states = opened.store.file_states()
         assert {Path(p).name for p in states} == {f"p{i}.png" for i in range(30)}
