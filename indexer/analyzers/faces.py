@@ -48,22 +48,29 @@ class FaceAnalyzer:
         # at the first photo (a status asks for the analyzers, and needs no model).
         check_installed()
 
-    def prepare(self, photo: Photo) -> list[tuple[float | None, Image.Image]]:
-        """The pictures to look at: the photo, or a video's moments."""
+    def prepare(self, photo: Photo) -> Image.Image | list[Face]:
+        """A photo: its picture, for `analyze`. A video: the faces of its moments, found
+        here as they are decoded, so that an hour of video never holds more than one
+        of its frames (the model is safe to call from the decode threads)."""
         if photo.picture is not None:
-            return [(None, photo.picture)]
+            return photo.picture
         if not is_video(photo.path):
             return []
         sampled = sample(
             photo.path, self._sampling, self.picture_side, max_pixels=self._max_pixels
         )
-        return [(moment.t, moment.image) for moment in sampled]
+        model = load_face_model(self._side)
+        return [
+            face
+            for moment in sampled
+            for face in find_faces(model, moment.image, moment.t)
+        ]
 
     def analyze(self, prepared: Sequence[Any]) -> list[list[Face]]:
         model = load_face_model(self._side)
         return [
-            [face for t, picture in pictures for face in find_faces(model, picture, t)]
-            for pictures in prepared
+            list(item) if isinstance(item, list) else find_faces(model, item)
+            for item in prepared
         ]
 
     write = staticmethod(replace_faces)
