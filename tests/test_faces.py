@@ -149,6 +149,11 @@ def test_who_is_in_a_new_photo_and_photos_of_the_person_in_it(tmp_path: Path) ->
     }
     assert all(0 < r["score"] <= 1 for r in similar)
 
+    mixed = run_cli(
+        "similar", str(outside), "--face", "+a beach", "--library", str(library)
+    )
+    assert mixed.returncode == 2 and "--face" in mixed.stderr
+
     none = draw(tmp_path / "nobody.png", (10, 200, 10), size=300, fmt="PNG")
     empty = run_cli("similar", str(none), "--face", "--library", str(library))
     assert empty.returncode == 2 and "no face found" in empty.stderr

@@ -72,6 +72,12 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
     elif request["face"]:
         from retrieval.faces.search import similar_faces
 
+        if request["terms"] or request["box"] is not None:
+            raise UsageError(
+                "similar --face finds a person's photos by the face alone: leave out "
+                "--box and the +TERM/-TERM terms, or leave out --face"
+            )
+
         found = similar_faces(library, parse_image(main, base), options)
         metas = library.store.meta([i for i, _ in found])
         rows: list[dict[str, Any]] = [
