@@ -115,6 +115,23 @@ class DlibFaces:
             for i in range(shape.num_parts)
         )
 
+    def _aligned(
+        self, pixels: np.ndarray, size: tuple[int, int], detection: Detection
+    ) -> Any:
+        """The detection's landmarks as dlib's shape: those `detect` found (exact: they
+        are whole pixels as fractions), else found now."""
+        if not detection.landmarks:
+            return self._shape(pixels, size, detection.box)
+        width, height = size
+        points = self._dlib.points(
+            [
+                self._dlib.point(round(x * width), round(y * height))
+                for x, y in detection.landmarks
+            ]
+        )
+        rect = self._dlib.rectangle(*detection.box.pixels(width, height))
+        return self._dlib.full_object_detection(rect, points)
+
     def _shape(self, pixels: np.ndarray, size: tuple[int, int], box: Box) -> Any:
         rect = self._dlib.rectangle(*box.pixels(*size))
         with self._lock:
@@ -126,7 +143,7 @@ class DlibFaces:
         pixels = np.asarray(picture.convert("RGB"))
         vectors = np.zeros((len(detections), self.dim), dtype=np.float32)
         for n, detection in enumerate(detections):
-            shape = self._shape(pixels, picture.size, detection.box)
+            shape = self._aligned(pixels, picture.size, detection)
             with self._lock:
                 vectors[n] = np.asarray(
                     self._descriptor.compute_face_descriptor(pixels, shape)
