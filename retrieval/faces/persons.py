@@ -35,18 +35,17 @@ def recluster(store: Store, model: str = FACE_MODEL) -> Clustering:
     user named, merged, moved or hid keep what the user said. A new group takes the id
     of the person most of its faces were with (one that has no faces left), so that ids
     stay what they were wherever the groups do."""
-    before = store.face_vectors(model)
+    found = store.face_vectors(model)
     was = {
         int(f): int(p)
-        for f, p in zip(before.face_ids, before.person_ids, strict=True)
+        for f, p in zip(found.face_ids, found.person_ids, strict=True)
         if p >= 0
     }
     store.unassign_automatic()
-    found = store.face_vectors(model)
-    outcome = cluster(
-        found.face_ids, found.person_ids, found.usable, found.vectors, found.rejected
-    )
-    still = {int(p) for p in found.person_ids if p >= 0}
+    # What unassigning left: the pinned faces' persons, none for the rest.
+    kept = np.where(found.pinned, found.person_ids, -1)
+    outcome = cluster(found.face_ids, kept, found.usable, found.vectors, found.rejected)
+    still = {int(p) for p in kept if p >= 0}
     joins, groups = dict(outcome.joins), []
     taken: set[int] = set()
     for group in outcome.groups:
@@ -81,16 +80,15 @@ def identify(store: Store, faces: Sequence[Face]) -> list[Match]:
         return []
     found = store.face_vectors(faces[0].model)
     known = found.person_ids >= 0
+    if not known.any():
+        return [Match(None, None, None, False) for _ in faces]
+    vectors, persons = found.vectors[known], found.person_ids[known]
     names = {p.person_id: p.name for p in store.persons(hidden=True)}
     matches = []
     for face in faces:
-        if not known.any():
-            matches.append(Match(None, None, None, False))
-            continue
-        vectors = found.vectors[known]
         distances = np.linalg.norm(vectors - face.embedding, axis=1)
         n = int(np.argmin(distances))
-        person = int(found.person_ids[known][n])
+        person = int(persons[n])
         distance = float(distances[n])
         matches.append(Match(person, names.get(person), distance, distance < JOIN))
     return matches

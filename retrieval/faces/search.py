@@ -61,12 +61,10 @@ def similar_faces(
     if not len(vectors.face_ids):
         return []
     distances = np.linalg.norm(vectors.vectors - query.embedding, axis=1)
-    images = library.store.face_images(vectors.face_ids.tolist())
     best: dict[int, float] = {}
-    for face_id, distance in zip(
-        vectors.face_ids.tolist(), distances.tolist(), strict=True
+    for image_id, distance in zip(
+        vectors.image_ids.tolist(), distances.tolist(), strict=True
     ):
-        image_id = images[face_id]
         if distance < JOIN and distance < best.get(image_id, np.inf):
             best[image_id] = distance
     allowed = allowed_ids(library, options.filters)

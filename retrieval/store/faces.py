@@ -63,6 +63,7 @@ class FaceVectors:
     """Every face of one model, for clustering: arrays in one order."""
 
     face_ids: IdArray
+    image_ids: IdArray  # each face's image
     person_ids: IdArray  # -1: none
     pinned: np.ndarray  # bool
     usable: np.ndarray  # bool: identifiable
@@ -170,21 +171,6 @@ class FacesMixin(StoreBase):
                 )
             return _stored(row[0], row[1])
 
-    def face_images(self, face_ids: Sequence[int]) -> dict[int, int]:
-        """The image of each of these faces."""
-        found: dict[int, int] = {}
-        with self.session() as s:
-            for chunk in chunks(list(face_ids)):
-                found.update(
-                    (int(f), int(i))
-                    for f, i in s.execute(
-                        select(FaceRow.id, FaceRow.image_id).where(
-                            FaceRow.id.in_(chunk)
-                        )
-                    )
-                )
-        return found
-
     def face_count(self) -> int:
         with self.session() as s:
             return int(s.scalar(select(func.count()).select_from(FaceRow)) or 0)
@@ -194,6 +180,7 @@ class FacesMixin(StoreBase):
             rows = s.execute(
                 select(
                     FaceRow.id,
+                    FaceRow.image_id,
                     FaceRow.person_id,
                     FaceRow.pinned,
                     FaceRow.size,
@@ -210,13 +197,14 @@ class FacesMixin(StoreBase):
                     select(FaceRejection.face_id, FaceRejection.person_id)
                 )
             )
-        dim = len(rows[0][5]) // 4 if rows else 0
+        dim = len(rows[0][6]) // 4 if rows else 0
         return FaceVectors(
             np.array([r[0] for r in rows], dtype=np.int64),
-            np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64),
-            np.array([bool(r[2]) for r in rows], dtype=bool),
-            np.array([identifiable(r[3], r[4]) for r in rows], dtype=bool),
-            np.frombuffer(b"".join(r[5] for r in rows), dtype=np.float32).reshape(
+            np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([-1 if r[2] is None else r[2] for r in rows], dtype=np.int64),
+            np.array([bool(r[3]) for r in rows], dtype=bool),
+            np.array([identifiable(r[4], r[5]) for r in rows], dtype=bool),
+            np.frombuffer(b"".join(r[6] for r in rows), dtype=np.float32).reshape(
                 len(rows), dim
             ),
             rejected,
