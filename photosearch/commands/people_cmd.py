@@ -175,7 +175,7 @@ def _act(store: Store, args: argparse.Namespace) -> None:
         store.name_person(person.person_id, name)
         print(f"person {person.person_id} is {name}")
     elif action == "merge":
-        others = [store.person(o).person_id for o in args.others]
+        others = [store.person_id(o) for o in args.others]
         if set(others) <= {person.person_id}:
             raise UsageError("people merge ID ID...: give at least two persons")
         store.merge_persons(person.person_id, others)

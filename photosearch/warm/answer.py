@@ -103,7 +103,7 @@ def with_people(
     listed for persons asked for alone, with no moment of its own, answers with the
     first moment they are in."""
     people = library.store.people_of([r["id"] for r in rows]) if rows else {}
-    wanted = {library.store.person(key).person_id for key in asked} if asked else set()
+    wanted = {library.store.person_id(key) for key in asked}
     for row in rows:
         row["people"] = people.get(row["id"], [])
         if wanted and row.get("t") is None:

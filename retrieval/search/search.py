@@ -144,5 +144,5 @@ def allowed_ids(library: Library, filters: Filters) -> IdArray | None:
     if filters.on_day is not None:
         narrow(store.ids_on_day(*filters.on_day))
     for key in filters.persons:
-        narrow(store.ids_with_person(store.person(key).person_id))
+        narrow(store.ids_with_person(store.person_id(key)))
     return allowed

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from retrieval.errors import NotFoundError, UsageError
@@ -311,19 +311,28 @@ class FacesMixin(StoreBase):
                 covers.setdefault(int(person_id or 0), (str(path), int(face_id)))
         return covers
 
-    def person(self, key: str | int) -> PersonSummary:
-        """A person by id or by name (case-insensitive); hidden ones included."""
-        persons = self.persons(hidden=True)
+    def person_id(self, key: str | int) -> int:
+        """A person's id, by id or by name (case-insensitive); hidden ones included. A
+        person is one `persons` lists: with a name, or with faces in searchable images."""
+        present = (
+            select(FaceRow.person_id)
+            .join(Image, Image.id == FaceRow.image_id)
+            .where(FaceRow.person_id.is_not(None), Image.status == STATUS_OK, LIVE)
+        )
+        with self.session() as s:
+            rows = s.execute(
+                select(Person.id, Person.name).where(
+                    or_(Person.name.is_not(None), Person.id.in_(present))
+                )
+            ).all()
         text = str(key).strip()
-        if text.isdigit():
-            for p in persons:
-                if p.person_id == int(text):
-                    return p
-        named = [p for p in persons if p.name and p.name.casefold() == text.casefold()]
+        if text.isdigit() and any(i == int(text) for i, _ in rows):
+            return int(text)
+        named = [int(i) for i, n in rows if n and n.casefold() == text.casefold()]
         if len(named) == 1:
             return named[0]
         if len(named) > 1:
-            ids = ", ".join(str(p.person_id) for p in named)
+            ids = ", ".join(str(i) for i in sorted(named))
             raise UsageError(
                 f"{len(named)} persons are called {text!r} (ids {ids}): give an id, "
                 "or merge them with `photosearch people merge`"
@@ -331,6 +340,11 @@ class FacesMixin(StoreBase):
         raise NotFoundError(
             f"no person {text!r}: `photosearch people` lists them, by id and name"
         )
+
+    def person(self, key: str | int) -> PersonSummary:
+        """A person's summary, by id or by name (see `person_id`)."""
+        found = self.person_id(key)
+        return next(p for p in self.persons(hidden=True) if p.person_id == found)
 
     def name_person(self, person_id: int, name: str | None) -> None:
         """Its name (None: none); its faces become the user's: reclustering keeps them."""

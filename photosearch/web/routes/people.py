@@ -54,6 +54,11 @@ def face_out(face: StoredFace) -> schemas.FaceOut:
     )
 
 
+def _person_id(web: Web, person_id: int) -> int:
+    """The id of a person the library has (404 otherwise)."""
+    return web.library.store.person_id(str(person_id))
+
+
 def _person(web: Web, person_id: int) -> PersonSummary:
     return web.library.store.person(str(person_id))
 
@@ -82,7 +87,7 @@ def name(person_id: PersonIdP, body: schemas.NameIn, web: WebD) -> schemas.Perso
     clustering never takes away."""
     store = web.library.store
     store.name_person(
-        _person(web, person_id).person_id, body.name.strip() if body.name else None
+        _person_id(web, person_id), body.name.strip() if body.name else None
     )
     return person_out(web, _person(web, person_id))
 
@@ -92,8 +97,8 @@ def name(person_id: PersonIdP, body: schemas.NameIn, web: WebD) -> schemas.Perso
 )
 def merge(person_id: PersonIdP, body: schemas.MergeIn, web: WebD) -> schemas.PersonOut:
     """The others become this person (it takes a name from them if it has none)."""
-    target = _person(web, person_id).person_id
-    others = [_person(web, o).person_id for o in body.others]
+    target = _person_id(web, person_id)
+    others = [_person_id(web, o) for o in body.others]
     if set(others) <= {target}:
         raise UsageError("others: give at least one other person to merge")
     web.library.store.merge_persons(target, others)
@@ -107,7 +112,7 @@ def merge(person_id: PersonIdP, body: schemas.MergeIn, web: WebD) -> schemas.Per
 )
 def hide(person_id: PersonIdP, body: schemas.HiddenIn, web: WebD) -> schemas.PersonOut:
     """Hidden persons leave the list and the photos' names; new faces still join them."""
-    web.library.store.hide_person(_person(web, person_id).person_id, body.hidden)
+    web.library.store.hide_person(_person_id(web, person_id), body.hidden)
     return person_out(web, _person(web, person_id))
 
 
@@ -122,7 +127,7 @@ def remove_photo(
     """The person is not in this photo: their faces in it leave them, and never come
     back to them. The photo's faces as they are now."""
     store = web.library.store
-    target = _person(web, person_id).person_id
+    target = _person_id(web, person_id)
     faces = store.faces_of([body.image_id]).get(body.image_id, [])
     mine = [f for f in faces if f.person_id == target]
     if not mine:
@@ -161,7 +166,7 @@ def face_person(
     if body.person is not None and body.name is not None:
         raise UsageError("give person or name, not both")
     if body.person is not None:
-        store.move_face(face_id, _person(web, body.person).person_id)
+        store.move_face(face_id, _person_id(web, body.person))
     elif body.name is not None:
         assign_by_name(web, face, body.name.strip())
     else:
@@ -172,11 +177,11 @@ def face_person(
 def assign_by_name(web: Web, face: StoredFace, name: str) -> None:
     store = web.library.store
     try:
-        named = store.person(name)
+        named: int | None = store.person_id(name)
     except NotFoundError:
         named = None
     if named is not None and not name.isdigit():
-        store.move_face(face.face_id, named.person_id)
+        store.move_face(face.face_id, named)
     elif face.person_id is not None and face.person_name is None:
         store.name_person(face.person_id, name)
     else:
