@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.faces.model import Box, Face
 from retrieval.media.exif import PhotoInfo
 from retrieval.records import (
     Analyzed,
@@ -20,6 +21,7 @@ from retrieval.records import (
 from retrieval.store import Store
 from retrieval.store import engine as db
 from retrieval.store.details import replace_details
+from retrieval.store.faces import replace_faces
 from retrieval.store.quick import QuickStore
 from retrieval.store.schema import DATABASE_NAME
 from tests.conftest import draw, index_with_demo, run_cli, run_in_fresh_process
@@ -98,6 +100,25 @@ def test_quick_reads_equal_the_full_store(tmp_path: Path) -> None:
         "/shots/pair.JPG",
         "/shots/pair.edited.jpg",
     ]
+    # Who is in the hits: two faces of one named person, one of a hidden one.
+    face = Face(Box(0.1, 0.2, 0.3, 0.4), 1.0, (), 80, 200.0, np.ones(128, np.float32))
+    shots = [store.meta_by_path(f"/shots/{n}").image_id for n in names[:2]]  # type: ignore[union-attr]
+    store.write_analyses(
+        [(i, Analyzed("faces", 1, [face])) for i in shots],
+        {"faces": replace_faces},
+    )
+    vectors = store.face_vectors(face.model)
+    ids = vectors.face_ids.tolist()
+    anna, hidden = store.assign_faces({}, [ids[:1], ids[1:]])
+    store.name_person(anna, "Anna")
+    store.hide_person(hidden)
+    asked = [*shots, 1, 10_000]
+    assert quick.people_of(asked) == store.people_of(asked)
+    assert store.people_of(asked) == {
+        shots[0]: [
+            {"person": anna, "name": "Anna", "box": [0.1, 0.2, 0.3, 0.4], "t": None}
+        ]
+    }
     # Anything else is the full store's answer.
     assert quick.counts() == store.counts()
     quick.close()
