@@ -53,6 +53,7 @@ def collect(
         summary = opened.summary()
         persons = opened.persons()
         faces = opened.face_count()
+        text_photos, text_lines = opened.text_counts()
     finally:
         if store is None:
             opened.close()
@@ -87,6 +88,8 @@ def collect(
         "daemon": read_status(root),
         "analyses": coverage(analysed, counts),
         "faces": faces,
+        "text_photos": text_photos,
+        "text_lines": text_lines,
         "persons": len(persons),
         "named_persons": sum(1 for p in persons if p.name),
         # The photos by year taken, country and camera, the most common first.

@@ -44,7 +44,8 @@ def emit_hit_rows(rows: Sequence[dict[str, Any]], as_json: bool) -> None:
         at = f" @ {clock(row['t'])}" if row.get("t") is not None else ""
         names = list(dict.fromkeys(person_label(p) for p in row.get("people") or ()))
         who = f"  [{', '.join(names)}]" if names else ""
-        print(f"{score:>7}  {row['path']}{at}{shown}{who}")
+        said = f'  "{row["text"]}"' if row.get("text") else ""
+        print(f"{score:>7}  {row['path']}{at}{shown}{who}{said}")
 
 
 def person_label(person: dict[str, Any]) -> str:

@@ -32,6 +32,10 @@ class FacesUnavailableError(PhotosearchError):
     """Faces were asked for and the face model's packages are not installed."""
 
 
+class TextUnavailableError(PhotosearchError):
+    """Reading text was asked for and the text reader's package is not installed."""
+
+
 class LibraryError(PhotosearchError):
     """The library directory cannot be opened or used."""
 

@@ -83,6 +83,14 @@ class Settings:
     # from about a twelfth of it (80 px), whatever the photo's size. Twice the side finds
     # faces half as large, at four times the cost (data/faces/EVAL.md).
     face_side: int = 1024
+    # Text in photos (retrieval.text): read in every photo and video moment; off: none
+    # is read (what was read before stays searchable).
+    text: bool = True
+    # The long side, in pixels, of the copy text is read in, where a first look (a
+    # detection on a 640-pixel copy) found any: words from about a fortieth of a photo's
+    # height are read (40 px at 12 MP); twice the side reads print half as tall, at
+    # about four times the cost (data/text/EVAL.md).
+    text_side: int = 1536
     video_interval: float = 2.0
     video_scene: float = 0.1
     # Cosine similarity above which two images count as near-duplicates.
@@ -154,6 +162,7 @@ class Settings:
             ("exact_filter_max", int),
             ("ray_worker_cpus", int),
             ("face_side", int),
+            ("text_side", int),
             ("trash_days", float),
             ("debounce", float),
             ("rescan_interval", float),
@@ -168,7 +177,7 @@ class Settings:
                         f"PHOTOSEARCH_{name.upper()}={raw!r} is not a valid {kind.__name__}: "
                         "fix or unset the variable"
                     ) from None
-        for name in ("poll", "videos", "faces"):
+        for name in ("poll", "videos", "faces", "text"):
             variable = f"PHOTOSEARCH_{name.upper()}"
             flag = env.get(variable, "").strip().lower()
             if flag:
@@ -274,6 +283,11 @@ class Settings:
             raise UsageError(
                 f"face side {self.face_side} must be between 256 and 8192 pixels: fix "
                 "PHOTOSEARCH_FACE_SIDE"
+            )
+        if not 640 <= self.text_side <= 8192:
+            raise UsageError(
+                f"text side {self.text_side} must be between 640 and 8192 pixels: fix "
+                "PHOTOSEARCH_TEXT_SIDE"
             )
         if self.upload_max_mb < 1:
             raise UsageError(f"upload limit {self.upload_max_mb} MB must be at least 1")

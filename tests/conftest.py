@@ -70,6 +70,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Finding faces costs a twentieth of a second a photo, the demo model far less:
     # tests/test_faces.py turns it on and checks that path.
     monkeypatch.setenv("PHOTOSEARCH_FACES", "0")
+    # Reading text costs a tenth of a second a photo and more: tests/test_text.py turns
+    # it on and checks that path.
+    monkeypatch.setenv("PHOTOSEARCH_TEXT", "0")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     # The machine cache (the ONNX towers) too: retrieval.choices.cache_location.
@@ -102,7 +105,11 @@ def test_database(database_server: str | None) -> str | None:
 @pytest.fixture
 def fake_library(tmp_path: Path, test_database: str | None) -> Iterator[Library]:
     settings = Settings(
-        library=tmp_path / "library", batch_size=4, database=test_database, faces=False
+        library=tmp_path / "library",
+        batch_size=4,
+        database=test_database,
+        faces=False,
+        text=False,
     )
     store = Store.open(settings.library, create=True, database=test_database)
     encoder = FakeEncoder()

@@ -159,7 +159,7 @@ LISBON = (38.7223, -9.1393)
 
 def open_library(tmp_path: Path, **settings: object) -> Library:
     config = Settings(
-        library=tmp_path / "library", batch_size=4, faces=False
+        library=tmp_path / "library", batch_size=4, faces=False, text=False
     ).with_options(**settings)
     store = Store.open(config.library, create=True, database=config.database)
     encoder = FakeEncoder()

@@ -111,7 +111,7 @@ from tests.fakes import FakeEncoder
 from tests.helpers import CountingAnalyzer
 
 root, folder, log = sys.argv[1:4]
-settings = Settings(faces=False, library=Path(root), batch_size=3)
+settings = Settings(faces=False, text=False, library=Path(root), batch_size=3)
 encoder = FakeEncoder()
 library = Library(Store.open(settings.library, create=True), settings, encoder.info, encoder)
 counting = CountingAnalyzer(log=Path(log))

@@ -64,7 +64,8 @@ def mutate(photos: Path, rng: random.Random, step: int) -> None:
 def fresh_vectors(photos: Path, library_dir: Path) -> dict[str, np.ndarray]:
     """What a fresh full index of the folder holds: path to vector."""
     fresh = Library.open(
-        Settings(faces=False, library=library_dir, model="demo"), create=True
+        Settings(faces=False, text=False, library=library_dir, model="demo"),
+        create=True,
     )
     try:
         index_folders(fresh, [str(photos)])
@@ -82,7 +83,7 @@ def fresh_vectors(photos: Path, library_dir: Path) -> dict[str, np.ndarray]:
 def check_invariants(
     library_dir: Path, photos: Path, expected: dict[str, np.ndarray]
 ) -> None:
-    library = Library.open(Settings(faces=False, library=library_dir))
+    library = Library.open(Settings(faces=False, text=False, library=library_dir))
     try:
         index_folders(library, [str(photos)])  # the restart
         states = library.store.file_states()

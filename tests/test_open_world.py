@@ -25,7 +25,7 @@ Scenes = dict[str, shapes.Scene]
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Library, Scenes]]:
     root = tmp_path_factory.mktemp("open-world")
     made = generate(root / "photos", 240, seed=4242)
-    settings = Settings(faces=False, library=root / "library", model="demo")
+    settings = Settings(faces=False, text=False, library=root / "library", model="demo")
     library = Library.open(settings, create=True)
     index_folders(library, [str(root / "photos")], progress=False)
     yield library, {str(p.resolve()): s for p, s in made}

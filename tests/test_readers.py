@@ -31,7 +31,7 @@ def encoded(path: str, vector: np.ndarray) -> EncodedFile:
 
 
 def open_library(root: Path, *, writer: bool, **settings: object) -> Library:
-    config = Settings(faces=False, library=root).with_options(**settings)
+    config = Settings(faces=False, text=False, library=root).with_options(**settings)
     encoder = FakeEncoder(MODEL)
     library = Library(
         Store.open(root, create=True), config, MODEL, encoder, writer=writer

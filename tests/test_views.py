@@ -60,7 +60,9 @@ def test_a_wide_photo_is_its_covering_squares(
     (tmp_path / "photos").mkdir()
     Image.new("RGB", (320, 180), (200, 30, 30)).save(tmp_path / "photos" / "wide.png")
     Image.new("RGB", (240, 180), (30, 30, 200)).save(tmp_path / "photos" / "four.png")
-    settings = Settings(faces=False, library=tmp_path / "library", model="demo")
+    settings = Settings(
+        faces=False, text=False, library=tmp_path / "library", model="demo"
+    )
     with Library.open(settings, create=True) as library:
         encoder = library.encoder
         passes: list[int] = []
@@ -142,6 +144,7 @@ def test_a_shape_at_the_edge_is_found_by_text(tmp_path: Path, aspect: float) -> 
     for views_aspect in (0.0, 1.6):
         settings = Settings(
             faces=False,
+            text=False,
             library=tmp_path / f"library-{views_aspect}",
             model="demo",
             views_aspect=views_aspect,
@@ -159,7 +162,9 @@ def test_a_shape_at_the_edge_is_found_by_text(tmp_path: Path, aspect: float) -> 
 def test_views_follow_their_photo(tmp_path: Path) -> None:
     # 3:1: the shape fills the edge strip at full size, so tags can be asked of it.
     made = wide_folder(tmp_path / "photos", 3.0, seed=4)
-    settings = Settings(faces=False, library=tmp_path / "library", model="demo")
+    settings = Settings(
+        faces=False, text=False, library=tmp_path / "library", model="demo"
+    )
     reader_settings = Settings(library=tmp_path / "library", model="demo")
     with Library.open(settings, create=True) as library:
         index_folders(library, [str(tmp_path / "photos")], progress=False)
@@ -186,7 +191,11 @@ def test_views_follow_their_photo(tmp_path: Path) -> None:
 def test_filtered_search_gives_each_photo_once(tmp_path: Path, index_type: str) -> None:
     made = wide_folder(tmp_path / "photos", 16 / 9, seed=5)
     settings = Settings(
-        faces=False, library=tmp_path / "library", model="demo", index_type=index_type
+        faces=False,
+        text=False,
+        library=tmp_path / "library",
+        model="demo",
+        index_type=index_type,
     )
     with Library.open(settings, create=True) as library:
         index_folders(library, [str(tmp_path / "photos")], progress=False)
@@ -215,7 +224,11 @@ def test_tiles_find_small_shapes_in_large_photos(tmp_path: Path) -> None:
     recall = {}
     for tiles in (0, 2):
         settings = Settings(
-            faces=False, library=tmp_path / f"lib{tiles}", model="demo", tiles=tiles
+            faces=False,
+            text=False,
+            library=tmp_path / f"lib{tiles}",
+            model="demo",
+            tiles=tiles,
         )
         with Library.open(settings, create=True) as library:
             index_folders(library, [str(root)], progress=False)

@@ -158,7 +158,9 @@ def test_churn_ends_equal_to_a_fresh_full_index(
     watcher.stop()
     thread.join(timeout=10)
 
-    fresh_settings = Settings(faces=False, library=tmp_path / "fresh", batch_size=4)
+    fresh_settings = Settings(
+        faces=False, text=False, library=tmp_path / "fresh", batch_size=4
+    )
     fresh_store = Store.open(fresh_settings.library, create=True)
     fresh = Library(fresh_store, fresh_settings, fake_library.model, FakeEncoder())
     fresh_store.save_label_set("tones", ["light", "dark"], 0.0, 1, exclusive=True)

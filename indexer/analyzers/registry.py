@@ -6,6 +6,7 @@ from __future__ import annotations
 from indexer.analyzers.base import Analyzer
 from indexer.analyzers.exif import ExifAnalyzer
 from indexer.analyzers.faces import FaceAnalyzer
+from indexer.analyzers.text import TextAnalyzer
 from retrieval.settings import Settings
 
 
@@ -14,4 +15,6 @@ def enabled(settings: Settings) -> list[Analyzer]:
     chosen: list[Analyzer] = [ExifAnalyzer()]
     if settings.faces:
         chosen.append(FaceAnalyzer(settings))
+    if settings.text:
+        chosen.append(TextAnalyzer(settings))
     return chosen

@@ -117,6 +117,22 @@ def add_indexing_options(parser: argparse.ArgumentParser) -> None:
         "those half as large, at about four times the cost; $PHOTOSEARCH_FACE_SIDE)",
     )
     parser.add_argument(
+        "--no-text",
+        dest="text",
+        action="store_const",
+        const=False,
+        help="read no text in photos (what was read before stays searchable) "
+        "($PHOTOSEARCH_TEXT=0)",
+    )
+    parser.add_argument(
+        "--text-side",
+        type=int,
+        metavar="PIXELS",
+        help="read text in a copy this long, where a first look found any (default "
+        f"{now.text_side}: words from about a fortieth of a photo's height; 3072 reads "
+        "print half as tall, at about four times the cost; $PHOTOSEARCH_TEXT_SIDE)",
+    )
+    parser.add_argument(
         "--index-type",
         choices=INDEX_TYPES,
         help="vector index: auto (exact while fast enough, then approximate, tuned to "

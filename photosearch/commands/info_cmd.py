@@ -103,6 +103,11 @@ def run_status(args: argparse.Namespace) -> int:
             f"people      {status['faces']} faces, {status['persons']} persons "
             f"({status['named_persons']} named; `photosearch people`)"
         )
+    if status["text_photos"]:
+        print(
+            f"text        {status['text_lines']} lines in {status['text_photos']} photos "
+            "(`photosearch search --contains WORDS`)"
+        )
     for label, key in (("years", "by_year"), ("countries", "by_country")):
         if status[key]:
             print(f"{label:<11} {', '.join(f'{k} {n}' for k, n in status[key])}")

@@ -51,6 +51,12 @@ def _filters(p: argparse.ArgumentParser) -> None:
         "`photosearch people` lists them)",
     )
     p.add_argument(
+        "--contains",
+        metavar="WORDS",
+        help="only photos whose text (read in them) holds all these words, in any "
+        'order; "a phrase" in quotes, in that order; case and accents aside',
+    )
+    p.add_argument(
         "--place",
         metavar="TEXT",
         help="only photos taken in this town, region or country (from their GPS "

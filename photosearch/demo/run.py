@@ -109,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
         settings = settings.with_options(library=root / "library")
     if args.model is None:
         settings = settings.with_options(model="demo")
-    # The sample photos are coloured shapes: nobody to look for.
-    settings = settings.with_options(faces=False)
+    # The sample photos are coloured shapes: nobody to look for, nothing to read.
+    settings = settings.with_options(faces=False, text=False)
     print(f"generating {args.images} sample photos in {photos} ...")
     made = generate(photos, args.images)
     scene_of = {str(p.resolve()): s for p, s in made}

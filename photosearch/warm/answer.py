@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from retrieval.library import Library
     from retrieval.records import FloatArray, SearchHit
+    from retrieval.search.search import SearchOptions
 
 Request = dict[str, Any]
 
 # The command line's filter options, for the message that asks for a query or a filter.
-FILTERS_HINT = "--place, --near, --camera, --after, --before, --in, --tag or --person"
+FILTERS_HINT = (
+    "--place, --near, --camera, --after, --before, --in, --tag, --person or --contains"
+)
 
 
 def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
@@ -32,6 +35,7 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
         parse_term,
     )
     from retrieval.search.vectors import image_vector, query_vector
+    from retrieval.text.fold import sentence_words
 
     base = Path(request["cwd"])
     op, main = request["op"], request["main"]
@@ -63,12 +67,13 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
                 {"id": m.image_id, "path": m.path, "score": None, "kind": m.kind}
                 for m in browse(library, options)
             ]
-            return with_people(library, listed, options.filters.persons)
+            return with_found(library, listed, options)
         if not text:
             raise UsageError(
                 "empty query: describe what to find, e.g. photosearch search 'a red car'"
             )
         first = QueryTerm(1.0, text=text)
+        options = replace(options, words=sentence_words(text))
     elif request["face"]:
         from retrieval.faces.search import similar_faces
 
@@ -85,7 +90,7 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
             for i, score in found
             if i in metas
         ]
-        return with_people(library, rows, options.filters.persons)
+        return with_found(library, rows, options)
     else:
         first = parse_term(main, image_only=True, base=base)
         if request["box"] is not None:
@@ -93,7 +98,34 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
     terms = [first, *parse_extra_terms(request["terms"], base)]
     vector, query_ids = query_vector(library, terms)
     hits = search(library, vector, options, exclude=query_ids)
-    return with_people(library, [hit_row(h) for h in hits], options.filters.persons)
+    return with_found(library, [hit_row(h) for h in hits], options)
+
+
+def with_found(
+    library: Library, rows: list[dict[str, Any]], options: SearchOptions
+) -> list[dict[str, Any]]:
+    """The rows with who is in them and the line of text that matched."""
+    return with_text(
+        library, with_people(library, rows, options.filters.persons), options
+    )
+
+
+def with_text(
+    library: Library, rows: list[dict[str, Any]], options: SearchOptions
+) -> list[dict[str, Any]]:
+    """Each row with the line of its text that holds most of what was asked
+    (`--contains`, or the sentence's words): `text` and `text_box` (left, top, right,
+    bottom: fractions of the upright picture); None where none does."""
+    from retrieval.text.search import matched_lines
+
+    contains = options.filters.contains
+    terms = [*(contains.terms if contains else ()), *options.words]
+    lines = matched_lines(library, [r["id"] for r in rows], terms)
+    for row in rows:
+        line = lines.get(row["id"])
+        row["text"] = line.text if line else None
+        row["text_box"] = [round(v, 4) for v in line.box()] if line else None
+    return rows
 
 
 def with_people(

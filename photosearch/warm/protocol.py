@@ -34,6 +34,7 @@ FIELDS: dict[str, Any] = {
     "near": None,
     "camera": None,
     "person": [],  # persons (ids or names) all in the photo
+    "contains": None,  # words and "phrases" all in the photo's text
     "face": False,  # similar: photos of the person whose face is largest in the image
     "texts": [],  # describe: the candidate texts
     "box": None,  # similar: only this region of the image, "X,Y,W,H"

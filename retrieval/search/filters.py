@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import UsageError
+from retrieval.text.fold import Contains, parse_contains
 
 # --near without a distance: about a town's size.
 NEAR_DEFAULT_KM = 10.0
@@ -48,6 +49,8 @@ class Filters:
     on_day: tuple[int, int] | None = None  # (month, day): taken on it, in any year
     # Persons (ids or names) who are all in the photo.
     persons: tuple[str, ...] = ()
+    # Words and phrases all in the text the photo shows (retrieval.text).
+    contains: Contains | None = None
 
     def __post_init__(self) -> None:
         if (
@@ -87,6 +90,7 @@ CLI_NAMES: Mapping[str, str] = {
     "on_day": "--on-day",
     "box": "--box",
     "persons": "--person",
+    "contains": "--contains",
 }
 API_NAMES: Mapping[str, str] = {
     **{name: name for name in CLI_NAMES},
@@ -111,6 +115,7 @@ def parse_filters(
     folder = given("folder")
     date_from, date_to = given("date_from"), given("date_to")
     near, on_day = given("near"), given("on_day")
+    contains = given("contains")
     return Filters(
         folder=absolute(folder, base) if folder is not None else None,
         tag=given("tag"),
@@ -121,6 +126,7 @@ def parse_filters(
         camera=given("camera"),
         on_day=parse_month_day(on_day, names["on_day"]) if on_day else None,
         persons=_persons(raw.get("person"), names["persons"]),
+        contains=parse_contains(contains, names["contains"]) if contains else None,
     )
 
 

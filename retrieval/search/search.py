@@ -14,6 +14,7 @@ from retrieval.records import FloatArray, IdArray, ImageMeta, SearchHit
 from retrieval.search.filters import Filters
 from retrieval.search.moments import best_moments
 from retrieval.search.pairs import pair_up
+from retrieval.text.search import fuse
 
 # Matches re-ordered by date are drawn from at most this many of the best.
 SORT_POOL = 2000
@@ -31,6 +32,9 @@ class SearchOptions:
     # "score": best first; "newest" / "oldest": by EXIF date (undated last) among the
     # best matches (all of them above min_score, if given; else the top SORT_POOL).
     sort: str = "score"
+    # A sentence's words (retrieval.text.fold.sentence_words): the photos whose text
+    # shows them are fused into the ranking (retrieval.text.search); by score only.
+    words: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.top < 1:
@@ -63,6 +67,8 @@ def search(
         for s, i in zip(scores[0], ids[0], strict=True)
         if i >= 0 and int(i) not in exclude
     ]
+    if options.words and options.sort == "score":
+        pairs = fuse(library, vector, pairs, options.words, allowed, exclude)
     if options.min_score is not None:
         pairs = [(i, s) for i, s in pairs if s >= options.min_score]
     meta = library.store.meta([i for i, _ in pairs])
@@ -145,4 +151,6 @@ def allowed_ids(library: Library, filters: Filters) -> IdArray | None:
         narrow(store.ids_on_day(*filters.on_day))
     for key in filters.persons:
         narrow(store.ids_with_person(store.person_id(key)))
+    if filters.contains is not None:
+        narrow(store.ids_containing(filters.contains))
     return allowed

@@ -21,6 +21,7 @@ from retrieval.store.schema import DATABASE_NAME, is_current
 
 if TYPE_CHECKING:
     from retrieval.records import FloatArray
+    from retrieval.text.model import TextLine
 
 if TYPE_CHECKING:
     from retrieval.store import Store
@@ -144,6 +145,38 @@ class QuickStore:
         from retrieval.faces.model import people_rows
 
         return people_rows(rows)
+
+    def ids_with_words(self, words: Sequence[str], least: int) -> dict[int, int]:
+        from retrieval.store import text_sql
+
+        fts = self._db.execute(text_sql.HAS_FTS).fetchone() is not None
+        return text_sql.words_held(self._db.execute, words, least, fts)
+
+    def folded_text(self, ids: Iterable[int]) -> dict[int, str]:
+        from retrieval.store import text_sql
+
+        found: dict[int, str] = {}
+        for chunk in self._chunks(ids):
+            rows = self._db.execute(text_sql.folded_sql(len(chunk)), chunk)
+            found.update((int(i), str(f)) for i, f in rows)
+        return found
+
+    def text_of(self, ids: Iterable[int]) -> dict[int, list[TextLine]]:
+        from retrieval.store import text_sql
+
+        found: dict[int, list[TextLine]] = {}
+        for chunk in self._chunks(ids):
+            for image_id, said, confidence, quad, t in self._db.execute(
+                text_sql.lines_sql(len(chunk)), chunk
+            ):
+                line = text_sql.line_of(said, confidence, quad, t)
+                found.setdefault(int(image_id), []).append(line)
+        return found
+
+    @staticmethod
+    def _chunks(ids: Iterable[int]) -> list[list[int]]:
+        wanted = sorted({int(i) for i in ids})
+        return [wanted[n : n + _CHUNK] for n in range(0, len(wanted), _CHUNK)]
 
     def moments(self, video: int, dim: int) -> tuple[FloatArray, FloatArray]:
         row = self._db.execute(

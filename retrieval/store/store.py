@@ -10,6 +10,7 @@ from retrieval.store.faces import FacesMixin
 from retrieval.store.images import ImagesMixin
 from retrieval.store.roots import RootsMixin
 from retrieval.store.tags import TagsMixin
+from retrieval.store.text import TextMixin
 from retrieval.store.vectors import VectorsMixin
 
 
@@ -22,6 +23,7 @@ class Store(
     DetailsMixin,
     AnalysesMixin,
     FacesMixin,
+    TextMixin,
 ):
     pass
 

@@ -1,0 +1,144 @@
+"""The default text reader: PaddleOCR's PP-OCRv6 small detection and recognition models
+(and its text-direction classifier) on ONNX Runtime, as the rapidocr package ships them
+inside its wheel: offline, from what `pip install` brings.
+
+Reading costs 15 to 40 times CLIP's look at a photo, and most photos show no text, so it
+comes in two steps (data/text/EVAL.md measures both):
+
+- a look: the detector alone, on a copy whose long side is `look_side`. Most photos stop
+  here, at the cost of one small detection.
+- a read, only where the look found text: detection again on a copy whose long side is
+  `read_side` (small print needs the pixels), then recognition of each line found.
+
+Pictures no larger than the look are read in one step.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from retrieval.errors import TextUnavailableError
+from retrieval.text.model import TEXT_MODEL, Quad, TextLine, reading_order
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# The first look's copy: a detection at this side costs about as much as CLIP's look at
+# the photo (64 ms on 2 cores), and fires on few photos without text (data/text/EVAL.md).
+LOOK_SIDE = 640
+INSTALL_HINT = (
+    "reading text needs rapidocr: pip install rapidocr (or reinstall photosearch), or "
+    "turn it off with PHOTOSEARCH_TEXT=0"
+)
+# The recogniser's confidence under which a line is taken for noise (a texture read as
+# letters); its own default is 0.5.
+CONFIDENCE_MIN = 0.6
+# Lines of one or two characters are mostly noise in photos (a texture, a stray mark);
+# CJK characters are words on their own and are kept.
+_CJK = ("\u3040", "\u30ff", "\u3400", "\u9fff", "\uac00", "\ud7af", "\uf900", "\ufaff")
+
+
+def check_installed() -> None:
+    """TextUnavailableError unless rapidocr is installed (without loading it)."""
+    if importlib.util.find_spec("rapidocr") is None:
+        raise TextUnavailableError(INSTALL_HINT)
+
+
+def _has_cjk(text: str) -> bool:
+    return any(
+        lo <= ch <= hi
+        for ch in text
+        for lo, hi in zip(_CJK[::2], _CJK[1::2], strict=True)
+    )
+
+
+def _keep(text: str, confidence: float) -> bool:
+    stripped = text.strip()
+    if confidence < CONFIDENCE_MIN or not stripped:
+        return False
+    return len(stripped) >= 3 or _has_cjk(stripped)
+
+
+class RapidText:
+    name = TEXT_MODEL
+
+    def __init__(self, look_side: int, read_side: int) -> None:
+        check_installed()
+        # rapidocr logs every model it loads at INFO to its own handler.
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        from rapidocr import RapidOCR
+
+        self.look_side = look_side
+        self.read_side = read_side
+        self._engine = RapidOCR(
+            params={
+                "Global.log_level": "error",
+                # The copies are sized here: rapidocr must not resize them again.
+                "Global.max_side_len": 1 << 15,
+                "Global.min_side_len": 32,
+                "Global.text_score": CONFIDENCE_MIN,
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 1 << 15,
+            }
+        )
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        # One call sets the engine's per-call flags (detection only, or all): calls with
+        # different flags must not interleave.
+        self._lock = threading.Lock()
+
+    def _run(self, bgr: np.ndarray, *, detect_only: bool) -> Any:
+        with self._lock:
+            if detect_only:
+                return self._engine(bgr, use_det=True, use_cls=False, use_rec=False)
+            return self._engine(bgr, use_det=True, use_cls=True, use_rec=True)
+
+    def looks_like_text(self, picture: Image.Image) -> bool:
+        """The cheap look: whether the detector finds any line on the small copy."""
+        result = self._run(_bgr(picture, self.look_side), detect_only=True)
+        boxes = getattr(result, "boxes", None)
+        return boxes is not None and len(boxes) > 0
+
+    def read(self, picture: Image.Image, t: float | None = None) -> list[TextLine]:
+        if max(picture.size) > self.look_side and not self.looks_like_text(picture):
+            return []
+        copy = _bgr(picture, self.read_side)
+        result = self._run(copy, detect_only=False)
+        boxes, texts, scores = result.boxes, result.txts, result.scores
+        if boxes is None or texts is None:
+            return []
+        height, width = copy.shape[:2]
+        lines = []
+        for quad, text, score in zip(boxes, texts, scores, strict=True):
+            if not _keep(str(text), float(score)):
+                continue
+            corners: Quad = tuple(  # type: ignore[assignment]
+                (
+                    min(max(float(x) / width, 0.0), 1.0),
+                    min(max(float(y) / height, 0.0), 1.0),
+                )
+                for x, y in quad
+            )
+            lines.append(TextLine(str(text).strip(), float(score), corners, t))
+        return reading_order(lines)
+
+
+def _bgr(picture: Image.Image, side: int) -> np.ndarray:
+    """A copy with its long side at most `side`, in the channel order the models take."""
+    from PIL import Image as PILImage
+
+    scale = side / max(picture.size)
+    if scale < 1:
+        picture = picture.resize(
+            (
+                max(1, round(picture.width * scale)),
+                max(1, round(picture.height * scale)),
+            ),
+            PILImage.Resampling.BILINEAR,
+            reducing_gap=2.0,
+        )
+    return np.ascontiguousarray(np.asarray(picture.convert("RGB"))[:, :, ::-1])
