@@ -37,6 +37,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         people_cmd,
         serve_cmd,
         tag_cmd,
+        text_cmd,
         watch_cmd,
     )
 
@@ -46,6 +47,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     tag_cmd.register(sub, parents)
     info_cmd.register(sub, parents)
     people_cmd.register(sub, parents)
+    text_cmd.register(sub, parents)
     serve_cmd.register(sub, parents)
     eval_cmd.register(sub, parents)
     from photosearch.demo import run as demo_run

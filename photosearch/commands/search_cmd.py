@@ -192,7 +192,8 @@ def _register_describe(
     p.add_argument(
         "--json",
         action="store_true",
-        help="JSON list of {text, score, probability}; without texts {concepts, caption}",
+        help="JSON list of {text, score, probability}; without texts {concepts, caption, "
+        "text} (text: the lines read in a library photo)",
     )
     p.set_defaults(func=run_describe)
 
@@ -271,6 +272,7 @@ def _show_concepts(
     def show(rows: list[dict[str, Any]]) -> None:
         concepts = [r for r in rows if r["kind"] == "concept"]
         caption = next((r["text"] for r in rows if r["kind"] == "caption"), None)
+        lines = [r["text"] for r in rows if r["kind"] == "text"]
         if args.json:
             emit_json(
                 {
@@ -279,9 +281,12 @@ def _show_concepts(
                         for r in concepts
                     ],
                     "caption": caption,
+                    "text": lines,
                 }
             )
             return
+        if lines:
+            print(f"text: {' / '.join(lines)}  (read in the photo)")
         if not concepts:
             print(
                 "none of the vocabulary's concepts is shown in this photo (add your "

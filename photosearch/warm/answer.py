@@ -40,9 +40,11 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
     base = Path(request["cwd"])
     op, main = request["op"], request["main"]
     if op == "describe":
-        vector, _ = image_vector(library, parse_image(main, base))
+        vector, known = image_vector(library, parse_image(main, base))
         if not request["texts"]:
-            return _concept_rows(library, vector, request, base)
+            return _concept_rows(library, vector, request, base) + _text_rows(
+                library, known
+            )
         ranked = rank_texts(library, vector, request["texts"])
         return [
             {"text": r.text, "score": r.score, "probability": r.probability}
@@ -160,6 +162,21 @@ def hit_row(hit: SearchHit) -> dict[str, Any]:
         "t": hit.t,
         "moments": [{"t": m.t, "score": round(m.score, 6)} for m in hit.moments],
     }
+
+
+def _text_rows(library: Library, image_id: int | None) -> list[dict[str, Any]]:
+    """A library photo's text, as rows of kind "text" (describe shows them)."""
+    if image_id is None:
+        return []
+    return [
+        {
+            "kind": "text",
+            "text": line.text,
+            "score": None,
+            "probability": line.confidence,
+        }
+        for line in library.store.text_of([image_id]).get(image_id, [])
+    ]
 
 
 def _concept_rows(

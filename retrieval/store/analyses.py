@@ -121,6 +121,22 @@ class AnalysesMixin(StoreBase):
                 present.update(s.scalars(select(Image.id).where(Image.id.in_(chunk))))
             record_analyses(s, [(i, o) for i, o in rows if i in present], writers)
 
+    def analysed(self, image_id: int, analyzer: str) -> bool:
+        """Whether `analyzer` has looked at this image, and not failed."""
+        with self.session() as s:
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Analysis)
+                    .where(
+                        Analysis.image_id == image_id,
+                        Analysis.analyzer == analyzer,
+                        Analysis.error.is_(None),
+                    )
+                )
+                or 0
+            ) > 0
+
     def analysis_counts(self) -> dict[str, tuple[int, int]]:
         """For each analyzer that has looked at any searchable image: (how many it
         analysed, how many of those failed)."""

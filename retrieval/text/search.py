@@ -13,12 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from retrieval.errors import DecodeError, LibraryError, UsageError
+from retrieval.media.decode import decode
+from retrieval.search.filters import absolute
 from retrieval.text.fold import fold
-from retrieval.text.model import TextLine
+from retrieval.text.model import TEXT_ANALYZER, TextLine, load_text_reader
+from retrieval.text.rapid import LOOK_SIDE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from retrieval.library import Library
     from retrieval.records import FloatArray, IdArray
+    from retrieval.settings import Settings
 
 # Reciprocal rank fusion: each ranking adds weight / (RRF_K + rank). 60 is the constant
 # of the method's authors; the text's weight was chosen by measurement.
@@ -109,3 +116,29 @@ def matched_lines(
         if line is not None:
             found[image_id] = line
     return found
+
+
+def text_of_file(settings: Settings, path: Path) -> list[TextLine]:
+    """The text of an image file: a library photo's as it was read when indexed (when
+    the text analyzer has looked at it), any other file's read now, as the analyzer
+    reads a photo (indexer.analyzers.text)."""
+    from retrieval.store import open_store
+
+    try:
+        store = open_store(settings)
+    except LibraryError:
+        store = None  # no library: the file is read
+    if store is not None:
+        with store:
+            meta = store.meta_by_path(absolute(str(path)))
+            if meta is not None and store.analysed(meta.image_id, TEXT_ANALYZER):
+                return store.text_of([meta.image_id]).get(meta.image_id, [])
+    try:
+        decoded = decode(
+            path,
+            max_pixels=settings.max_pixels,
+            draft_size=settings.text_side * 3 // 4,
+        )
+    except DecodeError as exc:
+        raise UsageError(f"cannot read text in {path}: {exc}") from None
+    return load_text_reader(LOOK_SIDE, settings.text_side).read(decoded.image)
