@@ -163,7 +163,7 @@ def make(backgrounds: Path, out: Path, count: int, seed: int = 7) -> list[Drawn]
             photo.paste(panel, (x, y), panel)
             kind = "label" if height <= 20 else "sign"
             drawn.append(Drawn(name, text, height, file, round(angle, 1), kind))
-        photo.save(out / name, quality=85)
+        photo.save(out / name, quality=80)
     with (out / "truth.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["image", "phrase", "height", "font", "angle", "kind"])
@@ -173,3 +173,57 @@ def make(backgrounds: Path, out: Path, count: int, seed: int = 7) -> list[Drawn]
 
 
 PHOTO_W, PHOTO_H = PHONE
+
+
+def _ground(size: tuple[int, int], seed: int) -> Image.Image:
+    """A photo-like ground: a soft gradient with sensor-like noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.stack(
+        [120 + 60 * x / w, 110 + 50 * y / h, 100 + 40 * (x + y) / (w + h)], axis=-1
+    )
+    noisy = base + rng.normal(0, 3, base.shape)
+    return Image.fromarray(np.clip(noisy, 0, 255).astype("uint8"))
+
+
+def _sign(
+    photo: Image.Image, at: tuple[int, int], lines: list[str], file: str, height: int
+) -> None:
+    font = _font_for(height, file, "".join(lines))
+    y = at[1]
+    for line in lines:
+        panel = _panel(line, font, (20, 20, 20), (245, 240, 230))
+        photo.paste(panel, (at[0], y), panel)
+        y += panel.height + height // 3
+
+
+def fixtures(out: Path) -> None:
+    """The small photos tests/test_text.py reads (data/text/photos)."""
+    out.mkdir(parents=True, exist_ok=True)
+    sans = "dejavu/DejaVuSans.ttf"
+    wifi = _ground((1280, 960), 1)
+    _sign(wifi, (200, 300), ["WIFI PASSWORD", "hunter42"], sans, 56)
+    wifi.save(out / "wifi.jpg", quality=80)
+    receipt = _ground((960, 1280), 2)
+    _sign(
+        receipt,
+        (200, 300),
+        ["CAFÉ DU MONDE", "Crème brûlée 6.50", "TOTAL 42.50 EUR"],
+        "dejavu/DejaVuSansMono.ttf",
+        40,
+    )
+    receipt.save(out / "receipt.jpg", quality=80)
+    chinese = _ground((1280, 960), 3)
+    _sign(chinese, (300, 300), ["北京 出口", "车站"], CJK_FONTS[0], 72)
+    chinese.save(out / "chinese.jpg", quality=80)
+    # Stored on its side, with the EXIF orientation (6) that turns it upright.
+    upright = _ground((1280, 960), 4)
+    _sign(upright, (200, 400), ["PLATFORM NINE"], sans, 64)
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways.save(out / "rotated.jpg", quality=80, exif=exif)
+    _ground((1280, 960), 5).save(out / "plain.jpg", quality=80)

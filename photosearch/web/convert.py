@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from typing import Any
 
 from photosearch.web import schemas
@@ -11,9 +12,11 @@ from photosearch.web.params import options_from
 from photosearch.web.state import Web
 from retrieval.library import Library
 from retrieval.records import ImageMeta, PhotoDetails, SearchHit, TagRecord
-from retrieval.search.search import search
+from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm
 from retrieval.search.vectors import query_vector
+from retrieval.text.fold import sentence_words
+from retrieval.text.search import matched_lines
 
 
 def tag_out(tag: TagRecord) -> schemas.TagOut:
@@ -92,14 +95,29 @@ def with_people(library: Library, hits: list[schemas.Hit]) -> list[schemas.Hit]:
     return hits
 
 
+def with_text(
+    library: Library, hits: list[schemas.Hit], options: SearchOptions
+) -> list[schemas.Hit]:
+    """The hits with the line of their text that matched what was asked (the contains
+    filter, or the query's words)."""
+    contains = options.filters.contains
+    terms = [*(contains.terms if contains else ()), *options.words]
+    lines = matched_lines(library, [h.id for h in hits], terms)
+    for h in hits:
+        line = lines.get(h.id)
+        if line is not None:
+            h.text, h.text_box = line.text, list(line.box())
+    return hits
+
+
 def results(
-    web: Web, hits: list[SearchHit], filters: schemas.Filters
+    web: Web, hits: list[SearchHit], filters: schemas.Filters, options: SearchOptions
 ) -> schemas.Results:
     page = hits[: filters.limit]
     meta = web.library.store.meta(h.image_id for h in page)
     found = [hit(meta[h.image_id], h.score, h) for h in page if h.image_id in meta]
     return schemas.Results(
-        results=with_people(web.library, found),
+        results=with_text(web.library, with_people(web.library, found), options),
         offset=filters.offset,
         limit=filters.limit,
         more=len(hits) > filters.limit,
@@ -109,8 +127,15 @@ def results(
 def run_search(
     web: Web, terms: list[QueryTerm], filters: schemas.Filters
 ) -> schemas.Results:
+    options = options_from(filters, extra=1)
+    if terms and all(t.text is not None and t.weight > 0 for t in terms):
+        # A query of sentences alone: their words are looked for in the photos' text.
+        options = replace(
+            options, words=sentence_words(" ".join(t.text or "" for t in terms))
+        )
+
     def run(library: Library) -> list[SearchHit]:
         vector, query_ids = query_vector(library, terms)
-        return search(library, vector, options_from(filters, extra=1), query_ids)
+        return search(library, vector, options, query_ids)
 
-    return results(web, web.with_model(run), filters)
+    return results(web, web.with_model(run), filters, options)

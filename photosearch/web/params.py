@@ -58,6 +58,9 @@ def query_filters(
             "ids or names as /api/people lists them)",
         ),
     ] = None,
+    contains: Annotated[
+        str | None, Query(max_length=500, description=schemas.CONTAINS_HELP)
+    ] = None,
 ) -> schemas.Filters:
     """The filters and page of a search given as query parameters."""
     return schemas.Filters(
@@ -73,6 +76,7 @@ def query_filters(
         near=near,
         camera=camera,
         person=person or [],
+        contains=contains,
     )
 
 
@@ -94,6 +98,7 @@ def options_from(
         "camera": filters.camera,
         "on_day": on_day,
         "person": filters.person,
+        "contains": filters.contains,
     }
     return SearchOptions(
         top=filters.limit + extra,

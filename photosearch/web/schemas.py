@@ -94,6 +94,10 @@ MONTH_DAY_PATTERN = (
     rf"^((0?[13578]|1[02])-(3[01]|{_DAY_29})|(0?[469]|11)-(30|{_DAY_29})"
     rf"|0?2-({_DAY_29}))$"
 )
+CONTAINS_HELP = (
+    "only photos whose text (read in them) holds all these words, in any order; "
+    '"a phrase" in quotes, in that order; case and accents aside'
+)
 DATE_FROM_HELP = (
     "only photos taken on this day or later (EXIF date; the day itself included, as "
     "the command line's --after)"
@@ -151,6 +155,11 @@ class Filters(BaseModel):
         max_length=20,
         description="only photos all these persons are in (ids or names, as "
         "/api/people lists them); an unknown one is refused with 404",
+    )
+    contains: str | None = Field(
+        default=None,
+        max_length=500,
+        description=CONTAINS_HELP,
     )
 
 
@@ -239,6 +248,28 @@ class Hit(BaseModel):
         default_factory=list,
         description="the persons in it (hidden ones left out), largest face first",
     )
+    text: str | None = Field(
+        default=None,
+        description="the line of its text that holds most of the words asked for "
+        "(contains, or the query's words); null where none does",
+    )
+    text_box: list[Fraction] | None = Field(
+        default=None,
+        description="that line's box: left, top, right, bottom, fractions of the "
+        "upright picture",
+    )
+
+
+class TextLineOut(BaseModel):
+    text: str
+    confidence: float = Field(description="the reader's, 0-1")
+    box: list[Fraction] = Field(
+        description="left, top, right, bottom: fractions of the upright picture"
+    )
+    quad: list[list[Fraction]] = Field(
+        description="the four corners [x, y], clockwise from the text's top left"
+    )
+    t: float | None = Field(default=None, description="a video's: the moment's second")
 
 
 class PersonInPhoto(BaseModel):
@@ -392,6 +423,8 @@ class Status(BaseModel):
     faces: int = Field(default=0, description="faces found in the photos and videos")
     persons: int = Field(default=0, description="persons they form (hidden ones aside)")
     named_persons: int = Field(default=0, description="of those, the named ones")
+    text_photos: int = Field(default=0, description="photos with text read in them")
+    text_lines: int = Field(default=0, description="lines of text read in them")
     by_year: list[tuple[str, int]] = Field(
         default=[], description="photos per year taken, the most common first"
     )

@@ -118,7 +118,7 @@ class TextMixin(StoreBase):
             if self.engine.dialect.name == "sqlite":
                 fts = self._has_fts(s)
                 return text_sql.words_held(
-                    lambda sql, params: s.execute(text(sql), params).tuples(),
+                    lambda sql, params: s.execute(text(sql), params),
                     words,
                     least,
                     fts,
@@ -133,13 +133,12 @@ class TextMixin(StoreBase):
         found: dict[int, str] = {}
         with self.session() as s:
             for chunk in chunks(sorted({int(i) for i in ids})):
-                found.update(
-                    s.execute(
-                        select(ImageText.image_id, ImageText.folded).where(
-                            ImageText.image_id.in_(chunk)
-                        )
-                    ).tuples()
+                rows = s.execute(
+                    select(ImageText.image_id, ImageText.folded).where(
+                        ImageText.image_id.in_(chunk)
+                    )
                 )
+                found.update((int(i), str(f)) for i, f in rows)
         return found
 
     def text_counts(self) -> tuple[int, int]:

@@ -24,6 +24,8 @@ _CJK_RANGES = (
     ("\uac00", "\ud7af"),  # Hangul syllables
     ("\uf900", "\ufaff"),
 )
+_CJK_CLASS = "".join(f"{lo}-{hi}" for lo, hi in _CJK_RANGES)
+_CJK_GAP = re.compile(f"(?<=[{_CJK_CLASS}]) (?=[{_CJK_CLASS}])")
 # Words of a sentence that say nothing about the text a photo shows.
 _STOP = (
     "a an the of in on at to for from by with and or but is are was were be it its "
@@ -42,7 +44,10 @@ def fold(text: str) -> str:
         ch for ch in decomposed if not unicodedata.combining(ch) or ch in _KEPT_MARKS
     )
     plain = unicodedata.normalize("NFC", kept).translate(_SLIPS)
-    return " ".join(plain.split())
+    spaced = " ".join(plain.split())
+    # Chinese and Japanese put no spaces between words: a reader's space there (or a
+    # user's) means nothing.
+    return _CJK_GAP.sub("", spaced)
 
 
 def is_cjk(text: str) -> bool:

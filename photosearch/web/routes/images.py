@@ -13,7 +13,14 @@ from fastapi.responses import FileResponse
 from pydantic import BeforeValidator
 
 from photosearch.web import schemas
-from photosearch.web.convert import described, hit, run_search, tag_out, with_people
+from photosearch.web.convert import (
+    described,
+    hit,
+    run_search,
+    tag_out,
+    with_people,
+    with_text,
+)
 from photosearch.web.errors import ERRORS
 from photosearch.web.params import BoxQ, FiltersQ, ImageIdP, options_from
 from photosearch.web.ranges import check_range
@@ -50,8 +57,9 @@ def browse(
         end = min(options.filters.date_to or last_year, last_year)
         options = replace(options, filters=replace(options.filters, date_to=end))
     rows = browse_images(web.library, options)
+    found = with_people(web.library, [hit(m) for m in rows[: filters.limit]])
     return schemas.Results(
-        results=with_people(web.library, [hit(m) for m in rows[: filters.limit]]),
+        results=with_text(web.library, found, options),
         offset=filters.offset,
         limit=filters.limit,
         more=len(rows) > filters.limit,
@@ -73,6 +81,27 @@ def image_detail(image_id: ImageIdP, web: WebD) -> schemas.ImageDetail:
         tags=[tag_out(t) for t in tags],
         **(described(details) if details is not None else {}),
     )
+
+
+@router.get(
+    "/api/images/{image_id}/text",
+    response_model=list[schemas.TextLineOut],
+    responses=ERRORS,
+)
+def image_text(image_id: ImageIdP, web: WebD) -> list[schemas.TextLineOut]:
+    """The lines of text read in a photo (or in a video's moments), in reading order;
+    [] when none was read."""
+    web.meta(image_id)  # 404 for an image the library does not have
+    return [
+        schemas.TextLineOut(
+            text=line.text,
+            confidence=line.confidence,
+            box=list(line.box()),
+            quad=[list(p) for p in line.quad],
+            t=line.t,
+        )
+        for line in web.library.store.text_of([image_id]).get(image_id, [])
+    ]
 
 
 @router.get(

@@ -48,13 +48,14 @@ function clock(seconds) {
 }
 
 const FILTER_IDS = ["f-folder", "f-tag", "f-from", "f-to", "f-place", "f-near", "f-camera",
-                    "f-person", "f-score", "f-sort"];
+                    "f-person", "f-contains", "f-score", "f-sort"];
 
 function filterParams() {
   const params = new URLSearchParams();
   const pairs = [["folder", "f-folder"], ["tag", "f-tag"], ["date_from", "f-from"],
                  ["date_to", "f-to"], ["place", "f-place"], ["near", "f-near"],
-                 ["camera", "f-camera"], ["min_score", "f-score"], ["sort", "f-sort"]];
+                 ["camera", "f-camera"], ["contains", "f-contains"],
+                 ["min_score", "f-score"], ["sort", "f-sort"]];
   for (const [name, id] of pairs) {
     const value = $(id).value.trim();
     if (value) params.set(name, value);
@@ -277,6 +278,7 @@ async function openViewer(index) {
     $("v-meta").textContent = error.message;
   }
   showFaces(hit, index);
+  showText(hit, index);
   showConcepts(hit, index);
 }
 
