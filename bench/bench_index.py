@@ -19,8 +19,9 @@ real ones, no download). Prints one table:
   and of full decoding, on the same images;
 - the first `photosearch index` of a new library on a machine that has no export yet, as
   a user runs it (a fresh process, the model loaded from its file): with the defaults,
-  with faces off (`PHOTOSEARCH_FACES=0`), and CLIP alone: one vector per photo, no
-  export and no faces (`PHOTOSEARCH_VIEWS_ASPECT=0 --engine torch`), in interleaved
+  with text off (`PHOTOSEARCH_TEXT=0`), with faces and text off (`PHOTOSEARCH_FACES=0`
+  too), and CLIP alone: one vector per photo, no export, no faces and no text
+  (`PHOTOSEARCH_VIEWS_ASPECT=0 --engine torch`), in interleaved
   rounds, each background export waited for before the next run; and how long the
   default run's export took after `index` returned.
 
@@ -108,14 +109,20 @@ def cropped(files: list[str], aspect: str, work: Path) -> list[str]:
 def first_index(
     photos: Path, weights: str, model: str, work: Path, rounds: int
 ) -> list[str]:
-    """Rows: the wall time of a first `photosearch index` with the defaults, with faces
-    off, and with one vector, no export and no faces (CLIP alone), in interleaved rounds
-    (median), and the background export's time after the default run returned."""
+    """Rows: the wall time of a first `photosearch index` with the defaults, with text
+    off, with faces and text off, and with one vector, no export, no faces and no text
+    (CLIP alone), in interleaved rounds (median), and the background export's time after
+    the default run returned."""
     from retrieval.model.factory import resolve_model
     from retrieval.model.onnx.files import read_meta, towers_folder
 
     program = str(Path(sys.executable).with_name("photosearch"))
-    times: dict[str, list[float]] = {"defaults": [], "nofaces": [], "one": []}
+    times: dict[str, list[float]] = {
+        "defaults": [],
+        "notext": [],
+        "nofaces": [],
+        "one": [],
+    }
     exports: list[float] = []
     for round_ in range(rounds):
         for kind in list(times):
@@ -123,6 +130,8 @@ def first_index(
             env = {**os.environ, "PHOTOSEARCH_CACHE": str(cache)}
             extra: list[str] = []
             if kind != "defaults":
+                env["PHOTOSEARCH_TEXT"] = "0"
+            if kind in ("nofaces", "one"):
                 env["PHOTOSEARCH_FACES"] = "0"
             if kind == "one":
                 env["PHOTOSEARCH_VIEWS_ASPECT"] = "0"
@@ -156,15 +165,20 @@ def first_index(
     )
     return [
         f"| first `index`, defaults (median of {rounds}) | {median['defaults']:.1f} s |",
-        f"| first `index`, faces off (median of {rounds}) | {median['nofaces']:.1f} s |",
+        f"| first `index`, text off (median of {rounds}) | {median['notext']:.1f} s |",
         (
-            f"| first `index`, CLIP alone: one vector, no export, no faces (median of "
-            f"{rounds}) | {median['one']:.1f} s |"
+            f"| first `index`, faces and text off (median of {rounds}) | "
+            f"{median['nofaces']:.1f} s |"
         ),
-        f"| defaults / faces off (median of rounds) | {ratio('defaults', 'nofaces'):.2f} |",
+        (
+            f"| first `index`, CLIP alone: one vector, no export, no faces, no text "
+            f"(median of {rounds}) | {median['one']:.1f} s |"
+        ),
+        f"| defaults / text off (median of rounds) | {ratio('defaults', 'notext'):.2f} |",
+        f"| text off / faces and text off | {ratio('notext', 'nofaces'):.2f} |",
         f"| defaults / CLIP alone (median of rounds) | {ratio('defaults', 'one'):.2f} |",
-        f"| faces off / CLIP alone (median of rounds) | {ratio('nofaces', 'one'):.2f} |",
-        f"| each round, defaults/faces off/CLIP alone | {each} s |",
+        f"| faces and text off / CLIP alone | {ratio('nofaces', 'one'):.2f} |",
+        f"| each round, defaults/text off/faces and text off/CLIP alone | {each} s |",
         (
             f"| the export, in the background after `index` returned | "
             f"{np.median(exports):.1f} s |"
@@ -270,6 +284,7 @@ def throughput(
             device=args.device,
             views_aspect=0.0,
             faces=False,
+            text=False,
         )
         store = Store.open(settings.library, create=True)
         library = Library(store, settings, info, encoder)

@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from indexer.analyzers.exif import ExifAnalyzer
 from indexer.analyzers.faces import FaceAnalyzer
+from indexer.analyzers.text import TextAnalyzer
 from indexer.pipeline import index_folders
 from photosearch.web.app import create_app
 from retrieval.library import Library
@@ -36,6 +37,7 @@ UNSTATABLE = (
     "the uploaded file cannot be used",  # bytes that are no image (415)
     "at least one other person",  # a merge of a person with itself alone
     "not both",  # a face given a person and a name at once
+    "at most 20 words",  # contains with more words and phrases than that
 )
 
 
@@ -49,11 +51,17 @@ def fuzzed_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library
     # Two people's faces, so that the people operations have persons and faces.
     for name in ("obama1.jpg", "obama2.jpg", "biden1.jpg", "biden2.jpg"):
         shutil.copy(REPO / "data" / "faces" / "photos" / name, photos / name)
+    # A photo with text, so that the text filter and a photo's lines have something.
+    shutil.copy(REPO / "data" / "text" / "photos" / "wifi.jpg", photos / "wifi.jpg")
     library = open_library(root)
     index_folders(
         library,
         [str(photos)],
-        analyzers=[ExifAnalyzer(), FaceAnalyzer(library.settings)],
+        analyzers=[
+            ExifAnalyzer(),
+            FaceAnalyzer(library.settings),
+            TextAnalyzer(library.settings),
+        ],
     )
     library.store.save_label_set("colours", ["red", "green"], 0.5, 1)
     yield library

@@ -20,8 +20,8 @@ from indexer.pipeline import index_folders
 from retrieval.errors import UsageError
 from retrieval.library import Library
 from retrieval.search.search import SearchOptions, search
-from retrieval.search.vectors import query_vector
 from retrieval.search.terms import QueryTerm
+from retrieval.search.vectors import query_vector
 from retrieval.text.fold import fold, parse_contains, sentence_words
 from retrieval.text.rapid import RapidText
 from tests.conftest import REPO, TEST_BACKEND, index_with_demo, run_cli
@@ -167,7 +167,9 @@ def test_an_old_library_is_read_without_clip_and_a_bad_file_fails_alone(
     assert fake_library.store.text_counts() == (0, 0)
 
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
-    summary = index_folders(fake_library, [str(photos)], analyzers=text_on(fake_library))
+    summary = index_folders(
+        fake_library, [str(photos)], analyzers=text_on(fake_library)
+    )
     assert summary.failed == 1
     assert fake_library.encoder.images_encoded == encoded  # type: ignore[attr-defined]
     store = fake_library.store
@@ -210,7 +212,12 @@ def test_words_no_photo_shows_leave_the_clip_ranking_as_it_was(
 
 def test_folding_and_the_words_asked_for() -> None:
     assert fold("  Crème   BRÛLÉE ") == "creme brulee"
-    assert fold("ＷｉＦｉ") == fold("wifi") == fold("WIFI") == fold("Wl Fl".replace(" ", ""))
+    assert (
+        fold("ＷｉＦｉ")
+        == fold("wifi")
+        == fold("WIFI")
+        == fold("Wl Fl".replace(" ", ""))
+    )
     assert fold("TOTAL 42.50") == fold("T0TAL 42.5O")
     assert fold("北京 出口") == "北京出口"
     assert fold("が") != fold("か")  # a voiced mark is part of the letter
@@ -252,5 +259,5 @@ def test_the_api_filters_by_text_and_gives_a_photos_lines(
     assert all(len(line["quad"]) == 4 for line in lines)
     assert client.get("/api/images/999999/text").status_code == 404
     bad = client.get("/api/images", params={"contains": '""'})
-    assert bad.status_code == 400 and "contains" in bad.json()["error"]
+    assert bad.status_code == 422 and "contains" in bad.json()["error"]
     assert client.get("/api/status").json()["text_lines"] == 4

@@ -59,7 +59,12 @@ def query_filters(
         ),
     ] = None,
     contains: Annotated[
-        str | None, Query(max_length=500, description=schemas.CONTAINS_HELP)
+        str | None,
+        Query(
+            max_length=500,
+            pattern=schemas.CONTAINS_PATTERN,
+            description=schemas.CONTAINS_HELP,
+        ),
     ] = None,
 ) -> schemas.Filters:
     """The filters and page of a search given as query parameters."""

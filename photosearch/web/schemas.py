@@ -94,6 +94,8 @@ MONTH_DAY_PATTERN = (
     rf"^((0?[13578]|1[02])-(3[01]|{_DAY_29})|(0?[469]|11)-(30|{_DAY_29})"
     rf"|0?2-({_DAY_29}))$"
 )
+# A word: anything but white space and quotes (the phrases' marks).
+CONTAINS_PATTERN = r'[^\s"\x85\ufeff]'
 CONTAINS_HELP = (
     "only photos whose text (read in them) holds all these words, in any order; "
     '"a phrase" in quotes, in that order; case and accents aside'
@@ -159,6 +161,7 @@ class Filters(BaseModel):
     contains: str | None = Field(
         default=None,
         max_length=500,
+        pattern=CONTAINS_PATTERN,
         description=CONTAINS_HELP,
     )
 

@@ -73,7 +73,10 @@ def parse_contains(raw: str, name: str = "--contains") -> Contains:
     """Words (all of them, any order) and "quoted phrases" (in that order)."""
     terms: list[str] = []
     for phrase, word in _TERM.findall(raw):
-        folded = fold((phrase or word).replace('"', " "))
+        written = (phrase or word).replace('"', " ")
+        # A lone accent or other mark folds to nothing: it is kept as written (and
+        # matches nothing), rather than taken for no words at all.
+        folded = fold(written) or written.strip().casefold()
         if folded and folded not in terms:
             terms.append(folded)
     if not terms:

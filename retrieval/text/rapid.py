@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 # The first look's copy: a detection at this side costs about as much as CLIP's look at
 # the photo (64 ms on 2 cores), and fires on few photos without text (data/text/EVAL.md).
 LOOK_SIDE = 640
+# On a photo without text, the detector's rare finds on the small copy are regions of
+# texture (foliage, gravel, a sky's noise) as thick as a third of the picture and more;
+# a line of text is a thin box. A look counts only boxes this thin (a share of the copy's
+# short side), which leaves out every find on 40 real photographs without text and none
+# of the lines on 60 with text (data/text/EVAL.md).
+LINE_MAX = 1 / 6
 INSTALL_HINT = (
     "reading text needs rapidocr: pip install rapidocr (or reinstall photosearch), or "
     "turn it off with PHOTOSEARCH_TEXT=0"
@@ -98,10 +104,14 @@ class RapidText:
             return self._engine(bgr, use_det=True, use_cls=True, use_rec=True)
 
     def looks_like_text(self, picture: Image.Image) -> bool:
-        """The cheap look: whether the detector finds any line on the small copy."""
-        result = self._run(_bgr(picture, self.look_side), detect_only=True)
+        """The cheap look: whether the detector finds a line on the small copy."""
+        copy = _bgr(picture, self.look_side)
+        result = self._run(copy, detect_only=True)
         boxes = getattr(result, "boxes", None)
-        return boxes is not None and len(boxes) > 0
+        if boxes is None:
+            return False
+        short = min(copy.shape[:2])
+        return any(_thickness(quad) <= short * LINE_MAX for quad in boxes)
 
     def read(self, picture: Image.Image, t: float | None = None) -> list[TextLine]:
         if max(picture.size) > self.look_side and not self.looks_like_text(picture):
@@ -125,6 +135,17 @@ class RapidText:
             )
             lines.append(TextLine(str(text).strip(), float(score), corners, t))
         return reading_order(lines)
+
+
+def _thickness(quad: Any) -> float:
+    """A detected box's shorter side: a line's height (its width, for vertical text)."""
+    corners = np.asarray(quad, dtype=np.float64)
+    return float(
+        min(
+            np.linalg.norm(corners[1] - corners[0]),
+            np.linalg.norm(corners[3] - corners[0]),
+        )
+    )
 
 
 def _bgr(picture: Image.Image, side: int) -> np.ndarray:
