@@ -476,3 +476,57 @@ def test_people_named_merged_and_corrected_on_the_page(tmp_path: Path) -> None:
         page.wait_for_function(
             "document.querySelector('#v-faces .face span')?.textContent === 'Someone else'"
         )
+
+
+def test_a_photos_text_is_shown_copied_and_its_matching_line_boxed(
+    tmp_path: Path,
+) -> None:
+    """The Text filter finds a photo by its words; the large view shows the photo's
+    text with a Copy button, and the box of the line that matched."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("wifi.jpg", "plain.jpg", "receipt.jpg"):
+        shutil.copy(REPO / "data" / "text" / "photos" / name, photos / name)
+    library = tmp_path / "library"
+    env = {
+        "PHOTOSEARCH_LIBRARY": str(library),
+        "HF_HUB_OFFLINE": "1",
+        "PHOTOSEARCH_TEXT": "1",
+    }
+    index_with_demo(photos, library, env=env)
+    with serving(library, env=env) as (url, _), chromium_page() as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.goto(url)
+        page.click("#filters-toggle")
+        page.fill("#f-contains", "password")
+        page.fill("#q", "a sign")
+        page.press("#q", "Enter")
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
+        assert titles(page, 1)[0].startswith("wifi.jpg")
+        page.click("#grid .tile >> nth=0")
+        page.wait_for_selector("#v-text-section:not([hidden])")
+        assert page.text_content("#v-text-lines") == "WIFI PASSWORD\nhunter42"
+        page.wait_for_selector("#v-words .word")
+        box = page.eval_on_selector(
+            "#v-words .word", "b => b.getBoundingClientRect().width"
+        )
+        assert box > 20
+        page.screenshot(path=str(artifacts() / "text.png"))
+        page.click("#v-copy-text")
+        page.wait_for_function(
+            "navigator.clipboard.readText().then(t => t.includes('hunter42'))"
+        )
+        # A photo without text shows no text section.
+        page.keyboard.press("Escape")
+        page.fill("#f-contains", "")
+        page.fill("#q", "")
+        page.goto(url)
+        page.wait_for_selector("#grid .tile")
+        names = titles(page, 3)
+        plain = next(n for n, t in enumerate(names) if t.startswith("plain.jpg"))
+        page.click(f"#grid .tile >> nth={plain}")
+        page.wait_for_function(
+            "document.getElementById('v-name').textContent === 'plain.jpg'"
+        )
+        page.wait_for_timeout(500)
+        assert page.is_hidden("#v-text-section")

@@ -128,13 +128,15 @@ def test_text_prints_a_photos_lines_and_bad_input_is_one_line(
     assert "WIFI PASSWORD" in done.stdout
     status = run_cli("status", "--library", str(read_library))
     assert "8 lines in 4 photos" in status.stdout, status.stdout
-    for args in (
-        ("search", "--contains", '""'),
-        ("text", str(tmp_path / "missing.jpg")),
+    for args, env in (
+        (("search", "--contains", '""'), {}),
+        (("text", str(tmp_path / "missing.jpg")), {}),
+        (("index", str(tmp_path)), {"PHOTOSEARCH_TEXT_SIDE": "10"}),
+        (("index", str(tmp_path)), {"PHOTOSEARCH_TEXT": "maybe"}),
     ):
-        bad = run_cli(*args, "--library", str(read_library))
+        bad = run_cli(*args, "--library", str(read_library), env=env)
         assert bad.returncode == 2, bad.stderr
-        assert len(bad.stderr.strip().splitlines()) == 1
+        assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
         assert "Traceback" not in bad.stderr
 
 

@@ -1,18 +1,23 @@
 """The text analyzer: the lines of text in every photo and video moment
 (retrieval.text), stored for matching by substring (retrieval.store.text).
 
-A photo is read on the picture decoded for every analyzer, its short side at least three
-quarters of Settings.text_side (the reader's copy of a 4:3 photo); most photos stop at
-the reader's first look, a detection on a small copy (retrieval.text.rapid). A video is
-read on its moments, sampled as the CLIP encoder samples them, each line with its moment.
+A photo is first looked at on the picture decoded for every analyzer (its short side at
+least the first look's, retrieval.text.rapid.LOOK_SIDE); most photos stop there. Where
+the look finds a line, the file is decoded again at the reader's side
+(Settings.text_side) and read: asking every photo to be decoded that large would make
+every photo pay for the few with text (a JPEG decoded at full size instead of half). A
+video is read on its moments, sampled as the CLIP encoder samples them, each line with
+its moment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from indexer.analyzers.base import Photo
+from retrieval.media.decode import decode
 from retrieval.media.video.probe import is_video
 from retrieval.media.video.sample import Sampling, sample
 from retrieval.settings import Settings
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
 
 
 def picture_side_for(text_side: int) -> int:
+    """The short side of the read's copy of a 4:3 photo."""
     return text_side * 3 // 4
 
 
@@ -38,7 +44,8 @@ class TextAnalyzer:
     videos = True
 
     def __init__(self, settings: Settings) -> None:
-        self.picture_side = picture_side_for(settings.text_side)
+        self.picture_side = LOOK_SIDE * 3 // 4
+        self._read_side = picture_side_for(settings.text_side)
         self._sampling = Sampling(settings.video_interval, settings.video_scene)
         self._max_pixels = settings.max_pixels
         self._side = settings.text_side
@@ -46,15 +53,15 @@ class TextAnalyzer:
         # first photo.
         check_installed()
 
-    def prepare(self, photo: Photo) -> Image.Image | list[TextLine]:
-        """A photo: its picture, for `analyze`. A video: the text of its moments, read
-        here as they are decoded (one frame held at a time)."""
+    def prepare(self, photo: Photo) -> tuple[Image.Image, str] | list[TextLine]:
+        """A photo: its picture and file, for `analyze`. A video: the text of its
+        moments, read here as they are decoded (one frame held at a time)."""
         if photo.picture is not None:
-            return photo.picture
+            return photo.picture, photo.path
         if not is_video(photo.path):
             return []
         sampled = sample(
-            photo.path, self._sampling, self.picture_side, max_pixels=self._max_pixels
+            photo.path, self._sampling, self._read_side, max_pixels=self._max_pixels
         )
         reader = load_text_reader(LOOK_SIDE, self._side)
         lines: list[TextLine] = []
@@ -69,10 +76,21 @@ class TextAnalyzer:
 
     def analyze(self, prepared: Sequence[Any]) -> list[list[TextLine]]:
         reader = load_text_reader(LOOK_SIDE, self._side)
-        return [
-            list(item) if isinstance(item, list) else reader.read(item)
-            for item in prepared
-        ]
+        read: list[list[TextLine]] = []
+        for item in prepared:
+            if isinstance(item, list):
+                read.append(item)
+                continue
+            picture, path = item
+            read.append(reader.read(picture, finer=partial(self._decode, path)))
+        return read
+
+    def _decode(self, path: str) -> Image.Image:
+        """The photo again, as large as the read needs (a DecodeError fails this photo's
+        reading alone)."""
+        return decode(
+            path, max_pixels=self._max_pixels, draft_size=self._read_side
+        ).image
 
     write = staticmethod(replace_text)
 

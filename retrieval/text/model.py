@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from PIL import Image
 
 TEXT_ANALYZER = "text"
@@ -41,9 +43,16 @@ class TextReader(Protocol):
     @property
     def name(self) -> str: ...
 
-    def read(self, picture: Image.Image, t: float | None = None) -> list[TextLine]:
+    def read(
+        self,
+        picture: Image.Image,
+        t: float | None = None,
+        finer: Callable[[], Image.Image] | None = None,
+    ) -> list[TextLine]:
         """The lines of text in an upright RGB picture, in reading order (top to bottom,
-        then left to right); [] when it shows none. Safe to call from several threads."""
+        then left to right); [] when it shows none. `finer`: the same picture with more
+        pixels, decoded only if the reader needs them (where it finds text). Safe to
+        call from several threads."""
         ...
 
 

@@ -10,7 +10,9 @@ comes in two steps (data/text/EVAL.md measures both):
 - a read, only where the look found text: detection again on a copy whose long side is
   `read_side` (small print needs the pixels), then recognition of each line found.
 
-Pictures no larger than the look are read in one step.
+Pictures no larger than the look are read in one step. The indexer hands the reader the
+picture decoded for every analyzer, as small as the look allows, and a way to decode the
+file again for the read (`finer`), which only photos with text pay for.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 # The first look's copy: a detection at this side costs about as much as CLIP's look at
 # the photo (64 ms on 2 cores), and fires on few photos without text (data/text/EVAL.md).
 LOOK_SIDE = 640
+# Pictures narrower than this hold no readable line (the recogniser's lines are 48 px
+# tall, and it enlarges nothing below 32).
+MIN_SIDE = 12
 # On a photo without text, the detector's rare finds on the small copy are regions of
 # texture (foliage, gravel, a sky's noise) as thick as a third of the picture and more;
 # a line of text is a thin box. A look counts only boxes this thin (a share of the copy's
@@ -113,9 +119,21 @@ class RapidText:
         short = min(copy.shape[:2])
         return any(_thickness(quad) <= short * LINE_MAX for quad in boxes)
 
-    def read(self, picture: Image.Image, t: float | None = None) -> list[TextLine]:
-        if max(picture.size) > self.look_side and not self.looks_like_text(picture):
+    def read(
+        self,
+        picture: Image.Image,
+        t: float | None = None,
+        finer: Callable[[], Image.Image] | None = None,
+    ) -> list[TextLine]:
+        if min(picture.size) < MIN_SIDE:
+            return []  # an icon's worth of pixels: no line of text fits
+        # A picture no larger than the look, with nothing finer to read, is read in
+        # one step; any other is looked at first.
+        small = max(picture.size) <= self.look_side
+        if (finer is not None or not small) and not self.looks_like_text(picture):
             return []
+        if finer is not None and max(picture.size) < self.read_side:
+            picture = finer()
         copy = _bgr(picture, self.read_side)
         result = self._run(copy, detect_only=False)
         boxes, texts, scores = result.boxes, result.txts, result.scores
