@@ -182,6 +182,39 @@ def costs(paths: list[Path], side: int, label: str) -> None:
     )
 
 
+def look_sides(
+    photos: Path, plain: list[Path], truth: list[dict[str, str]], sides: list[int]
+) -> None:
+    """What a smaller or larger first look finds, and what it costs."""
+    shared = face_picture_side(Settings().face_side)
+    texts = sorted(photos.glob("text_*.jpg"))
+    with_big = {r["image"] for r in truth if int(r["height"]) >= 28}
+    pictures = {
+        p.name: decode(p, max_pixels=MAX_PIXELS, draft_size=shared).image
+        for p in [*texts, *plain]
+    }
+    print("\nThe first look's side (on the picture decoded with faces on):")
+    print(
+        f"{'side':>6} {'fired, text':>12} {'missed, text >= 28 px':>22} "
+        f"{'fired, none':>12} {'ms':>5}"
+    )
+    for side in sides:
+        reader = RapidText(side, Settings().text_side)
+        fired = set()
+        start = time.perf_counter()
+        for name, picture in pictures.items():
+            if reader.looks_like_text(picture):
+                fired.add(name)
+        took = (time.perf_counter() - start) / len(pictures)
+        found = len({p.name for p in texts} & fired)
+        missed = len(with_big - fired)
+        falsely = len({p.name for p in plain} & fired)
+        print(
+            f"{side:>6} {found:>5} of {len(texts):<4} {missed:>11} of {len(with_big):<8} "
+            f"{falsely:>5} of {len(plain):<4} {took * 1000:>5.0f}"
+        )
+
+
 def screenshots(folder: Path, side: int) -> None:
     shots = sorted(p for p in folder.rglob("*.png") if p.stat().st_size > 40_000)
     default = load_text_reader(LOOK_SIDE, side)
@@ -246,6 +279,7 @@ def main() -> None:
     print(f"\nCost of reading (2 cores, text side {args.side}):")
     costs(plain, args.side, "without text")
     costs(sorted(photos.glob("text_*.jpg")), args.side, "with text")
+    look_sides(photos, plain, truth, [480, 512, 576, 640, 768])
     if args.screenshots is not None:
         screenshots(args.screenshots, args.side)
 
