@@ -7,6 +7,7 @@ light commands do not pay for torch.
 - `model/`: images and texts to unit vectors (open_clip on torch, or ONNX Runtime)
 - `media/`: files to upright pictures, their EXIF and places, videos as moments
 - `faces/`: the faces in a picture and the persons they form
+- `text/`: the text in a picture, folded for matching, and finding photos by their words
 - `store/`: the database (schema owned by Alembic), its engine and readers
 - `index/`: the FAISS index, the ids of views and moments, kept in step with the store
 - `search/`: query terms, filters, search and browse
@@ -29,5 +30,6 @@ __all__ = [
     "settings",
     "store",
     "tagging",
+    "text",
     "vectors",
 ]

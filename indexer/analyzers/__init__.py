@@ -3,4 +3,4 @@ record (its EXIF details, its faces; next, text). `base` is the interface and ho
 pipeline runs them, `registry` which are enabled, `backfill` how an existing library
 gets a new analyzer's records without CLIP being run again."""
 
-__all__ = ["backfill", "base", "exif", "faces", "registry"]
+__all__ = ["backfill", "base", "exif", "faces", "registry", "text"]

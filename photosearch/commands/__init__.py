@@ -12,5 +12,6 @@ __all__ = [
     "search_cmd",
     "serve_cmd",
     "tag_cmd",
+    "text_cmd",
     "watch_cmd",
 ]
