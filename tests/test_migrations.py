@@ -24,6 +24,10 @@ def test_upgrade_blank_database_matches_models(tmp_path: Path) -> None:
             Base.metadata,
         )
     assert diff == []
+    # Text is matched through FTS5's trigram index, kept in step by triggers.
+    with engine.connect() as conn:
+        names = {r[0] for r in conn.exec_driver_sql("select name from sqlite_master")}
+    assert {"text_search", "text_search_insert", "text_search_delete"} <= names
     engine.dispose()
 
 
