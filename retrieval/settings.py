@@ -91,6 +91,10 @@ class Settings:
     # height are read (40 px at 12 MP); twice the side reads print half as tall, at
     # about four times the cost (data/text/EVAL.md).
     text_side: int = 1536
+    # What other photo programs wrote (retrieval.metadata: XMP embedded and in sidecars,
+    # IPTC, Google Takeout's JSON): read for every photo; off: none is read (what was
+    # read before stays).
+    metadata: bool = True
     video_interval: float = 2.0
     video_scene: float = 0.1
     # Cosine similarity above which two images count as near-duplicates.
@@ -177,7 +181,7 @@ class Settings:
                         f"PHOTOSEARCH_{name.upper()}={raw!r} is not a valid {kind.__name__}: "
                         "fix or unset the variable"
                     ) from None
-        for name in ("poll", "videos", "faces", "text"):
+        for name in ("poll", "videos", "faces", "text", "metadata"):
             variable = f"PHOTOSEARCH_{name.upper()}"
             flag = env.get(variable, "").strip().lower()
             if flag:

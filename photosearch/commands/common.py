@@ -125,6 +125,14 @@ def add_indexing_options(parser: argparse.ArgumentParser) -> None:
         "($PHOTOSEARCH_TEXT=0)",
     )
     parser.add_argument(
+        "--no-metadata",
+        dest="metadata",
+        action="store_const",
+        const=False,
+        help="read nothing other programs wrote: XMP, IPTC, sidecars, Google Takeout "
+        "(what was read before stays) ($PHOTOSEARCH_METADATA=0)",
+    )
+    parser.add_argument(
         "--text-side",
         type=int,
         metavar="PIXELS",

@@ -320,6 +320,59 @@ class ImageText(Base):
     folded: Mapped[str] = mapped_column(String)
 
 
+class ImageMetadata(Base):
+    """What a photo's other programs wrote of it (retrieval.metadata): its single facts,
+    their sources, what could not be read (JSON lists) and the sidecars' stamps (JSON:
+    [path, mtime_ns, size])."""
+
+    __tablename__ = "image_metadata"
+
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    title: Mapped[str | None] = mapped_column(String)
+    description: Mapped[str | None] = mapped_column(String)
+    rating: Mapped[int | None] = mapped_column(Integer, index=True)
+    label: Mapped[str | None] = mapped_column(String)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    sources: Mapped[str] = mapped_column(String)
+    problems: Mapped[str] = mapped_column(String)
+    stamps: Mapped[str] = mapped_column(String)
+
+
+class ImageKeyword(Base):
+    """A keyword of a photo as written (a hierarchy's levels joined by "|"), and folded
+    (retrieval.metadata.keywords) for matching at any level."""
+
+    __tablename__ = "image_keywords"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), index=True
+    )
+    keyword: Mapped[str] = mapped_column(String)
+    folded: Mapped[str] = mapped_column(String, index=True)
+
+
+class MetadataRegion(Base):
+    """A named region another program marked (a face, mostly): its box, JSON [left, top,
+    width, height] in fractions of the upright picture."""
+
+    __tablename__ = "metadata_regions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    box: Mapped[str] = mapped_column(String)
+
+
 # What the migrations build that these models cannot say (migration 0011): a schema
 # comparison leaves them out.
 UNMODELLED_PREFIXES = ("text_search", "ix_image_texts_folded_trgm")

@@ -8,6 +8,7 @@ from retrieval.store.batch import BatchMixin
 from retrieval.store.details import DetailsMixin
 from retrieval.store.faces import FacesMixin
 from retrieval.store.images import ImagesMixin
+from retrieval.store.metadata import MetadataMixin
 from retrieval.store.roots import RootsMixin
 from retrieval.store.tags import TagsMixin
 from retrieval.store.text import TextMixin
@@ -24,6 +25,7 @@ class Store(
     AnalysesMixin,
     FacesMixin,
     TextMixin,
+    MetadataMixin,
 ):
     pass
 

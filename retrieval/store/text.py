@@ -2,7 +2,9 @@
 batch by the text analyzer, matched by substring for `--contains` and for a sentence's
 words (retrieval.text.search), read back for a photo's text and a hit's matching line.
 
-Matching runs on each photo's folded text (retrieval.text.fold), through the trigram
+Matching runs on each photo's folded text (retrieval.text.fold): the lines read in it,
+then its title, description and keywords from other programs (retrieval.store.metadata),
+through the trigram
 index migration 0011 built where it could (SQLite's FTS5, PostgreSQL's pg_trgm), else
 by scanning: the same answers either way.
 """
@@ -16,18 +18,60 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from retrieval.metadata.model import LEVEL
 from retrieval.records import IdArray
 from retrieval.store import text_sql
 from retrieval.store.base import LIVE, StoreBase, chunks
-from retrieval.store.models import STATUS_OK, Image, ImageText, TextLineRow
+from retrieval.store.models import (
+    STATUS_OK,
+    Image,
+    ImageKeyword,
+    ImageMetadata,
+    ImageText,
+    TextLineRow,
+)
 from retrieval.text.fold import Contains, fold
 from retrieval.text.model import TEXT_MODEL, TextLine
 
 
-def photo_text(lines: Iterable[TextLine]) -> str:
+def photo_text(lines: Iterable[str]) -> str:
     """A photo's text as it is matched: its lines in reading order, folded, one space
     between them (a phrase may run from one line onto the next)."""
-    return fold(" ".join(line.text for line in lines))
+    return fold(" ".join(lines))
+
+
+def refresh_texts(s: Session, ids: Sequence[int]) -> None:
+    """In the caller's transaction: these images' searchable text made again from what
+    was read in them and what other programs wrote of them (title, description,
+    keywords: retrieval.store.metadata), which is matched alike."""
+    for chunk in chunks(sorted(set(ids))):
+        s.execute(delete(ImageText).where(ImageText.image_id.in_(chunk)))
+        said: dict[int, list[str]] = {}
+        for image_id, line in s.execute(
+            select(TextLineRow.image_id, TextLineRow.text)
+            .where(TextLineRow.image_id.in_(chunk))
+            .order_by(TextLineRow.image_id, TextLineRow.line)
+        ):
+            said.setdefault(image_id, []).append(line)
+        for image_id, title, description in s.execute(
+            select(
+                ImageMetadata.image_id, ImageMetadata.title, ImageMetadata.description
+            ).where(ImageMetadata.image_id.in_(chunk))
+        ):
+            said.setdefault(image_id, []).extend(t for t in (title, description) if t)
+        for image_id, keyword in s.execute(
+            select(ImageKeyword.image_id, ImageKeyword.keyword)
+            .where(ImageKeyword.image_id.in_(chunk))
+            .order_by(ImageKeyword.id)
+        ):
+            said.setdefault(image_id, []).append(keyword.replace(LEVEL, " "))
+        texts = [
+            {"image_id": image_id, "folded": photo_text(lines)}
+            for image_id, lines in said.items()
+            if photo_text(lines)
+        ]
+        if texts:
+            s.execute(insert(ImageText), texts)
 
 
 def replace_text(
@@ -37,7 +81,6 @@ def replace_text(
     ids = [i for i, _ in rows]
     for chunk in chunks(ids):
         s.execute(delete(TextLineRow).where(TextLineRow.image_id.in_(chunk)))
-        s.execute(delete(ImageText).where(ImageText.image_id.in_(chunk)))
     lines = [
         {
             "image_id": image_id,
@@ -53,13 +96,7 @@ def replace_text(
     ]
     if lines:
         s.execute(insert(TextLineRow), lines)
-    texts = [
-        {"image_id": image_id, "folded": photo_text(read)}
-        for image_id, read in rows
-        if read
-    ]
-    if texts:
-        s.execute(insert(ImageText), texts)
+    refresh_texts(s, ids)
 
 
 class TextMixin(StoreBase):

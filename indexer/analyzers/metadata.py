@@ -1,0 +1,35 @@
+"""The metadata analyzer: what the photo's other programs wrote of it (retrieval.metadata:
+XMP embedded and in sidecars, IPTC, Google Takeout's JSON). It needs no pixels: the file
+and its sidecars are read alone, so a library catches up, and a changed sidecar is read
+again, without decoding or encoding anything."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from indexer.analyzers.base import Photo
+from retrieval.metadata.model import METADATA_ANALYZER, Metadata
+from retrieval.metadata.read import read_metadata
+from retrieval.store.metadata import replace_metadata
+
+if TYPE_CHECKING:
+    from retrieval.library import Library
+
+
+class MetadataAnalyzer:
+    name = METADATA_ANALYZER
+    version = 1
+    picture_side = 0
+    videos = True
+
+    def prepare(self, photo: Photo) -> Metadata:
+        return read_metadata(photo.path)
+
+    def analyze(self, prepared: Sequence[Any]) -> list[Metadata]:
+        return list(prepared)
+
+    write = staticmethod(replace_metadata)
+
+    def finish(self, library: Library) -> None:
+        del library  # each photo's metadata is whole when written
