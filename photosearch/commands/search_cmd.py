@@ -53,8 +53,26 @@ def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--contains",
         metavar="WORDS",
-        help="only photos whose text (read in them) holds all these words, in any "
-        'order; "a phrase" in quotes, in that order; case and accents aside',
+        help="only photos whose text (read in them, or their title, description or "
+        'keywords from other programs) holds all these words, in any order; "a '
+        'phrase" in quotes, in that order; case and accents aside',
+    )
+    p.add_argument(
+        "--keyword",
+        action="append",
+        metavar="KEYWORD",
+        help="only photos with this keyword from XMP, IPTC or sidecars (any level of a "
+        "hierarchy: Lisbon finds Places|Portugal|Lisbon; repeat: all of them)",
+    )
+    p.add_argument(
+        "--rating",
+        metavar="STARS",
+        help="only photos rated at least this many stars (1-5, xmp:Rating)",
+    )
+    p.add_argument(
+        "--label",
+        metavar="COLOUR",
+        help="only photos with this colour label (Red, Yellow, Green, ..., xmp:Label)",
     )
     p.add_argument(
         "--place",

@@ -16,7 +16,8 @@ Request = dict[str, Any]
 
 # The command line's filter options, for the message that asks for a query or a filter.
 FILTERS_HINT = (
-    "--place, --near, --camera, --after, --before, --in, --tag, --person or --contains"
+    "--place, --near, --camera, --after, --before, --in, --tag, --person, --contains, "
+    "--keyword, --rating or --label"
 )
 
 

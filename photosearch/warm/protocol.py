@@ -35,6 +35,9 @@ FIELDS: dict[str, Any] = {
     "camera": None,
     "person": [],  # persons (ids or names) all in the photo
     "contains": None,  # words and "phrases" all in the photo's text
+    "keyword": [],  # keywords other programs gave it, all of them
+    "rating": None,  # at least this many stars
+    "label": None,  # this colour label
     "face": False,  # similar: photos of the person whose face is largest in the image
     "texts": [],  # describe: the candidate texts
     "box": None,  # similar: only this region of the image, "X,Y,W,H"

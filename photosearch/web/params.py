@@ -66,6 +66,16 @@ def query_filters(
             description=schemas.CONTAINS_HELP,
         ),
     ] = None,
+    keyword: Annotated[
+        list[schemas.Keyword] | None,
+        Query(max_length=20, description=schemas.KEYWORD_HELP),
+    ] = None,
+    rating: Annotated[
+        schemas.Rating | None, Query(description=schemas.RATING_HELP)
+    ] = None,
+    label: Annotated[
+        schemas.ColourLabel | None, Query(description=schemas.LABEL_HELP)
+    ] = None,
 ) -> schemas.Filters:
     """The filters and page of a search given as query parameters."""
     return schemas.Filters(
@@ -82,6 +92,9 @@ def query_filters(
         camera=camera,
         person=person or [],
         contains=contains,
+        keyword=keyword or [],
+        rating=rating,
+        label=label,
     )
 
 
@@ -104,6 +117,9 @@ def options_from(
         "on_day": on_day,
         "person": filters.person,
         "contains": filters.contains,
+        "keyword": filters.keyword,
+        "rating": filters.rating,
+        "label": filters.label,
     }
     return SearchOptions(
         top=filters.limit + extra,

@@ -97,7 +97,8 @@ MONTH_DAY_PATTERN = (
 # A word: anything but white space and quotes (the phrases' marks).
 CONTAINS_PATTERN = r'[^\s"\x85\ufeff]'
 CONTAINS_HELP = (
-    "only photos whose text (read in them) holds all these words, in any order; "
+    "only photos whose text (read in them, or their title, description or keywords) "
+    "holds all these words, in any order; "
     '"a phrase" in quotes, in that order; case and accents aside'
 )
 DATE_FROM_HELP = (
@@ -112,6 +113,17 @@ DATE_TO_HELP = (
 
 
 # A person's id or name, as the command line's --person takes it.
+# A keyword holds something besides white space and a hierarchy's separators.
+KEYWORD_PATTERN = r"[^\s|\x85\ufeff]"
+Keyword = Annotated[str, Field(min_length=1, max_length=500, pattern=KEYWORD_PATTERN)]
+KEYWORD_HELP = (
+    "only photos with all these keywords from XMP, IPTC or sidecars (repeat the "
+    "parameter; any level of a hierarchy: Lisbon finds Places|Portugal|Lisbon)"
+)
+Rating = Annotated[int, Field(ge=-1, le=5)]
+RATING_HELP = "only photos rated at least this many stars (xmp:Rating; -1: rejected)"
+ColourLabel = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)]
+LABEL_HELP = "only photos with this colour label (xmp:Label: Red, Green, ...), any case"
 PersonKey = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
 PersonName = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -164,6 +176,11 @@ class Filters(BaseModel):
         pattern=CONTAINS_PATTERN,
         description=CONTAINS_HELP,
     )
+    keyword: list[Keyword] = Field(
+        default_factory=list, max_length=20, description=KEYWORD_HELP
+    )
+    rating: Rating | None = Field(default=None, description=RATING_HELP)
+    label: ColourLabel | None = Field(default=None, description=LABEL_HELP)
 
 
 # Ids are SQLite integers, handed out from 1 up; 2**53 is the largest that every JSON

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.errors import UsageError
+from retrieval.metadata.model import RATING_MAX, RATING_MIN
 from retrieval.text.fold import Contains, parse_contains
 
 # --near without a distance: about a town's size.
@@ -49,8 +50,13 @@ class Filters:
     on_day: tuple[int, int] | None = None  # (month, day): taken on it, in any year
     # Persons (ids or names) who are all in the photo.
     persons: tuple[str, ...] = ()
-    # Words and phrases all in the text the photo shows (retrieval.text).
+    # Words and phrases all in the text the photo shows (retrieval.text), its title,
+    # description or keywords (retrieval.metadata).
     contains: Contains | None = None
+    # Keywords other programs gave the photo, all of them (a hierarchy's any level).
+    keywords: tuple[str, ...] = ()
+    rating: int | None = None  # at least this many stars (xmp:Rating, -1 to 5)
+    label: str | None = None  # this colour label (xmp:Label), any case
 
     def __post_init__(self) -> None:
         if (
@@ -91,11 +97,15 @@ CLI_NAMES: Mapping[str, str] = {
     "box": "--box",
     "persons": "--person",
     "contains": "--contains",
+    "keywords": "--keyword",
+    "rating": "--rating",
+    "label": "--label",
 }
 API_NAMES: Mapping[str, str] = {
     **{name: name for name in CLI_NAMES},
     "on_day": "month_day",
     "persons": "person",
+    "keywords": "keyword",
 }
 
 
@@ -127,7 +137,36 @@ def parse_filters(
         on_day=parse_month_day(on_day, names["on_day"]) if on_day else None,
         persons=_persons(raw.get("person"), names["persons"]),
         contains=parse_contains(contains, names["contains"]) if contains else None,
+        keywords=_keywords(raw.get("keyword"), names["keywords"]),
+        rating=_rating(raw.get("rating"), names["rating"]),
+        label=given("label"),
     )
+
+
+def _keywords(raw: Any, name: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    values = [raw] if isinstance(raw, str) else list(raw)
+    if any(not isinstance(v, str) or not v.strip(" |") for v in values):
+        raise UsageError(
+            f"{name}: give a keyword, e.g. {name} Lisbon or {name} 'Places|Portugal'"
+        )
+    return tuple(dict.fromkeys(v.strip() for v in values))
+
+
+def _rating(raw: Any, name: str) -> int | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        stars = int(str(raw).strip())
+    except ValueError:
+        stars = None
+    if stars is None or not RATING_MIN <= stars <= RATING_MAX:
+        raise UsageError(
+            f"{name} {raw!r}: give the least number of stars, {RATING_MIN + 1} to "
+            f"{RATING_MAX} (0: any rated photo but the rejected, {RATING_MIN}: all rated)"
+        )
+    return stars
 
 
 def _persons(raw: Any, name: str) -> tuple[str, ...]:

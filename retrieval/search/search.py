@@ -153,4 +153,10 @@ def allowed_ids(library: Library, filters: Filters) -> IdArray | None:
         narrow(store.ids_with_person(store.person_id(key)))
     if filters.contains is not None:
         narrow(store.ids_containing(filters.contains))
+    for keyword in filters.keywords:
+        narrow(store.ids_with_keyword(keyword))
+    if filters.rating is not None:
+        narrow(store.ids_rated(filters.rating))
+    if filters.label:
+        narrow(store.ids_labelled(filters.label))
     return allowed
