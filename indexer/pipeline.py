@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from indexer.analyzers.backfill import backfill
 from indexer.analyzers.base import Analyzer, finish_all
+from indexer.analyzers.metadata import sidecars_changed
 from indexer.analyzers.registry import enabled
 from indexer.apply import Applied, apply_plan
 from indexer.hashing import content_hash
@@ -21,6 +22,7 @@ from indexer.roots import classify
 from indexer.scan import file_entry, inside, walk
 from retrieval.library import Library
 from retrieval.media.video.probe import is_video
+from retrieval.metadata.model import METADATA_ANALYZER
 from retrieval.records import (
     FileStamp,
     FileState,
@@ -125,6 +127,11 @@ def index_folders(
     summary = IndexSummary.of(
         plan, apply_plan(library, plan, chosen, progress=progress, stop=stop)
     )
+    # Sidecars edited by another program since they were read: those photos are due
+    # for the metadata analyzer again (read with the catch-up, no pixels needed).
+    if any(a.name == METADATA_ANALYZER for a in chosen):
+        for folder in folders:
+            sidecars_changed(library, folder)
     # Photos an analyzer has not looked at yet (a full run only: the daemon's rounds of
     # changes need not look for them each time).
     if catch_up and (stop is None or not stop()):

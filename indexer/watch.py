@@ -22,12 +22,15 @@ from watchdog.observers.polling import PollingObserver
 
 from indexer.analyzers.backfill import backfill_batch
 from indexer.analyzers.base import finish_all
+from indexer.analyzers.metadata import sidecars_changed
 from indexer.analyzers.registry import enabled
 from indexer.daemon_lock import write_status
 from indexer.pipeline import IndexSummary, index_changes, index_folders
 from indexer.roots import classify
 from indexer.scan import inside
 from retrieval.library import Library
+from retrieval.metadata.model import METADATA_ANALYZER
+from retrieval.metadata.sidecars import is_sidecar
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -250,6 +253,14 @@ class Watcher:
             return False, last
         return True, 0
 
+    def _sidecars(self, ready: list[str]) -> int:
+        """The photos beside changed sidecars made due for the metadata analyzer (the
+        catch-up reads them, nothing decoded): how many."""
+        if not any(a.name == METADATA_ANALYZER for a in self.analyzers):
+            return 0
+        folders = {os.path.dirname(p) for p in ready if is_sidecar(p)}
+        return sum(sidecars_changed(self.library, folder) for folder in folders)
+
     def run(self) -> None:
         """Reconcile, then follow events until `stop()`; returns after a clean shutdown."""
         self._status("reconciling")
@@ -306,6 +317,8 @@ class Watcher:
                         next_rescan = min(next_rescan, time.monotonic() + 60)
                         continue
                     self._log(f"{len(ready)} changed paths", summary)
+                    if self._sidecars(ready):
+                        caught_up, after = False, 0
                     self._status("watching")
                 if time.monotonic() >= next_rescan and not self.stop_event.is_set():
                     summary = index_folders(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from indexer.analyzers.base import Photo
 from retrieval.metadata.model import METADATA_ANALYZER, Metadata
-from retrieval.metadata.read import read_metadata
+from retrieval.metadata.read import read_metadata, sidecar_stamps
 from retrieval.store.metadata import replace_metadata
 
 if TYPE_CHECKING:
@@ -33,3 +33,17 @@ class MetadataAnalyzer:
 
     def finish(self, library: Library) -> None:
         del library  # each photo's metadata is whole when written
+
+
+def sidecars_changed(library: Library, folder: str | None = None) -> int:
+    """The photos whose sidecars changed, came or went since they were read (those at or
+    below `folder` when given) made due for the metadata analyzer again, which reads
+    them alone: nothing is decoded or encoded. How many."""
+    changed = [
+        image_id
+        for image_id, path, read in library.store.metadata_read(folder)
+        if sidecar_stamps(path) != read
+    ]
+    if changed:
+        library.store.forget_analysis(METADATA_ANALYZER, changed)
+    return len(changed)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 # The analyzer's name in the store (the analyses table).
 METADATA_ANALYZER = "metadata"
@@ -59,10 +60,26 @@ class Metadata:
             or self.taken_at is not None
             or self.latitude is not None
             or self.problems
+            or self.stamps
         )
 
-    def with_problem(self, problem: str) -> Metadata:
-        return replace(self, problems=(*self.problems, problem))
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "keywords": list(self.keywords),
+            "title": self.title,
+            "description": self.description,
+            "rating": self.rating,
+            "label": self.label,
+            "regions": [
+                {"name": r.name, "kind": r.kind, "box": list(r.box)}
+                for r in self.regions
+            ],
+            "taken_at": self.taken_at.isoformat() if self.taken_at else None,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "sources": list(self.sources),
+            "problems": list(self.problems),
+        }
 
 
 def merged(parts: list[Metadata]) -> Metadata:

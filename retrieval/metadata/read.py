@@ -40,15 +40,35 @@ def upright(region: Region, orientation: int) -> Region:
     return replace(region, box=tuple(round(v, 6) for v in box))  # type: ignore[arg-type]
 
 
-def _file(path: str, limit: int) -> tuple[bytes, tuple[str, int, int]]:
+def _stamp(path: str) -> tuple[str, int, int]:
     stat = os.stat(path)
-    stamp = (path, stat.st_mtime_ns, stat.st_size)
-    if stat.st_size > limit:
+    return (path, stat.st_mtime_ns, stat.st_size)
+
+
+def _file(path: str, limit: int, stamps: list[tuple[str, int, int]]) -> bytes:
+    """A sidecar's bytes, its stamp added to `stamps` first (so that a refused one is
+    not read again until it changes)."""
+    stamp = _stamp(path)
+    stamps.append(stamp)
+    if stamp[2] > limit:
         raise ValueError(
-            f"{stat.st_size / 1e6:.0f} MB, over the limit of {limit // 2**20} MB"
+            f"{stamp[2] / 1e6:.0f} MB, over the limit of {limit // 2**20} MB"
         )
     with open(path, "rb") as f:
-        return f.read(limit + 1), stamp
+        return f.read(limit + 1)
+
+
+def sidecar_stamps(path: str | Path) -> set[tuple[str, int, int]]:
+    """The photo's sidecars as they are now: (path, mtime_ns, size) of each."""
+    photo = os.fspath(path)
+    found = set()
+    takeout = takeout_json(photo)
+    for sidecar in [*xmp_sidecars(photo), *([takeout] if takeout else [])]:
+        try:
+            found.add(_stamp(sidecar))
+        except OSError:
+            pass  # gone between the listing and now
+    return found
 
 
 def _problem(source: str, exc: BaseException) -> str:
@@ -63,9 +83,7 @@ def read_metadata(path: str | Path) -> Metadata:
     stamps: list[tuple[str, int, int]] = []
     for sidecar in xmp_sidecars(photo):
         try:
-            data, stamp = _file(sidecar, MAX_PACKET)
-            stamps.append(stamp)
-            parts.append(read_packet(data, sidecar))
+            parts.append(read_packet(_file(sidecar, MAX_PACKET, stamps), sidecar))
         except (OSError, ValueError) as exc:
             problems.append(_problem(sidecar, exc))
     try:
@@ -83,9 +101,7 @@ def read_metadata(path: str | Path) -> Metadata:
     takeout = takeout_json(photo)
     if takeout is not None:
         try:
-            data, stamp = _file(takeout, MAX_JSON)
-            stamps.append(stamp)
-            parts.append(read_takeout(data, takeout))
+            parts.append(read_takeout(_file(takeout, MAX_JSON, stamps), takeout))
         except (OSError, ValueError) as exc:
             problems.append(_problem(takeout, exc))
     found = merged(parts)

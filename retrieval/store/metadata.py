@@ -7,20 +7,21 @@ Titles, descriptions and keywords join the photo's searchable text
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from retrieval.metadata.keywords import fold_keyword, keyword_patterns
-from retrieval.metadata.model import Metadata, Region
+from retrieval.metadata.model import METADATA_ANALYZER, Metadata, Region
 from retrieval.records import IdArray
 from retrieval.store.base import LIVE, StoreBase, chunks
 from retrieval.store.models import (
     STATUS_OK,
+    Analysis,
     Embedding,
     Image,
     ImageKeyword,
@@ -75,41 +76,6 @@ def replace_metadata(s: Session, rows: Sequence[tuple[int, Metadata | None]]) ->
     refresh_texts(s, ids)
 
 
-@dataclass(frozen=True)
-class StoredMetadata:
-    """A photo's metadata as the store keeps it, for describe, the API and sidecars."""
-
-    keywords: tuple[str, ...]
-    title: str | None
-    description: str | None
-    rating: int | None
-    label: str | None
-    regions: tuple[Region, ...]
-    taken_at: Any
-    latitude: float | None
-    longitude: float | None
-    sources: tuple[str, ...]
-    problems: tuple[str, ...]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "keywords": list(self.keywords),
-            "title": self.title,
-            "description": self.description,
-            "rating": self.rating,
-            "label": self.label,
-            "regions": [
-                {"name": r.name, "kind": r.kind, "box": list(r.box)}
-                for r in self.regions
-            ],
-            "taken_at": self.taken_at.isoformat() if self.taken_at else None,
-            "latitude": self.latitude,
-            "longitude": self.longitude,
-            "sources": list(self.sources),
-            "problems": list(self.problems),
-        }
-
-
 class MetadataMixin(StoreBase):
     def _searchable(self, condition: Any, table: Any) -> IdArray:
         query = (
@@ -139,9 +105,9 @@ class MetadataMixin(StoreBase):
         condition = func.lower(ImageMetadata.label) == label.strip().lower()
         return self._searchable(condition, ImageMetadata)
 
-    def metadata_of(self, ids: Iterable[int]) -> dict[int, StoredMetadata]:
+    def metadata_of(self, ids: Iterable[int]) -> dict[int, Metadata]:
         wanted = sorted({int(i) for i in ids})
-        found: dict[int, StoredMetadata] = {}
+        found: dict[int, Metadata] = {}
         with self.session() as s:
             for chunk in chunks(wanted):
                 keywords: dict[int, list[str]] = {}
@@ -169,7 +135,7 @@ class MetadataMixin(StoreBase):
                 for row in s.scalars(
                     select(ImageMetadata).where(ImageMetadata.image_id.in_(chunk))
                 ):
-                    found[row.image_id] = StoredMetadata(
+                    found[row.image_id] = Metadata(
                         keywords=tuple(keywords.get(row.image_id, ())),
                         title=row.title,
                         description=row.description,
@@ -191,11 +157,47 @@ class MetadataMixin(StoreBase):
             keywords = s.scalar(select(func.count()).select_from(ImageKeyword)) or 0
         return int(photos), int(keywords)
 
-    def metadata_stamps(self) -> dict[int, list[tuple[str, int, int]]]:
-        """Each image's sidecars as they were when read: (path, mtime_ns, size)."""
+    def metadata_read(
+        self, folder: str | None = None
+    ) -> list[tuple[int, str, set[tuple[str, int, int]]]]:
+        """(id, path, its sidecars as they were when read: (path, mtime_ns, size)) of
+        the searchable images the metadata analyzer has looked at, those at or below
+        `folder` (absolute) when given."""
+        query = (
+            select(Image.id, Image.path, ImageMetadata.stamps)
+            .join(
+                Analysis,
+                and_(
+                    Analysis.image_id == Image.id,
+                    Analysis.analyzer == METADATA_ANALYZER,
+                ),
+            )
+            .outerjoin(ImageMetadata, ImageMetadata.image_id == Image.id)
+            .where(Image.status == STATUS_OK, LIVE)
+        )
+        if folder is not None:
+            query = query.where(
+                Image.path.startswith(folder.rstrip(os.sep) + os.sep, autoescape=True)
+            )
         with self.session() as s:
-            rows = s.execute(select(ImageMetadata.image_id, ImageMetadata.stamps))
-            return {
-                int(i): [(str(p), int(m), int(z)) for p, m, z in json.loads(st)]
-                for i, st in rows
-            }
+            return [
+                (
+                    int(i),
+                    str(path),
+                    {
+                        (str(p), int(m), int(z))
+                        for p, m, z in json.loads(stamps or "[]")
+                    },
+                )
+                for i, path, stamps in s.execute(query)
+            ]
+
+    def forget_analysis(self, analyzer: str, ids: Sequence[int]) -> None:
+        """These images are due for `analyzer` again (what they depend on changed)."""
+        with self.session() as s:
+            for chunk in chunks(list(ids)):
+                s.execute(
+                    delete(Analysis).where(
+                        Analysis.analyzer == analyzer, Analysis.image_id.in_(chunk)
+                    )
+                )
