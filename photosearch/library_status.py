@@ -54,6 +54,7 @@ def collect(
         persons = opened.persons()
         faces = opened.face_count()
         text_photos, text_lines = opened.text_counts()
+        metadata_photos, keywords = opened.metadata_counts()
     finally:
         if store is None:
             opened.close()
@@ -90,6 +91,8 @@ def collect(
         "faces": faces,
         "text_photos": text_photos,
         "text_lines": text_lines,
+        "metadata_photos": metadata_photos,
+        "keywords": keywords,
         "persons": len(persons),
         "named_persons": sum(1 for p in persons if p.name),
         # The photos by year taken, country and camera, the most common first.

@@ -80,7 +80,12 @@ def test_a_photo_of_nothing_known_gets_no_concept(
         "describe", str(blank), "--library", str(demo_library / "library"), "--json"
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"concepts": [], "caption": None, "text": []}
+    assert json.loads(done.stdout) == {
+        "concepts": [],
+        "caption": None,
+        "text": [],
+        "metadata": None,
+    }
     text = run_cli("describe", str(blank), "--library", str(demo_library / "library"))
     assert text.returncode == 0 and "none of the vocabulary" in text.stderr
 

@@ -108,6 +108,11 @@ def run_status(args: argparse.Namespace) -> int:
             f"text        {status['text_lines']} lines in {status['text_photos']} photos "
             "(`photosearch search --contains WORDS`)"
         )
+    if status["metadata_photos"]:
+        print(
+            f"metadata    {status['metadata_photos']} photos with XMP, IPTC or Takeout "
+            f"facts, {status['keywords']} keywords (`photosearch search --keyword K`)"
+        )
     for label, key in (("years", "by_year"), ("countries", "by_country")):
         if status[key]:
             print(f"{label:<11} {', '.join(f'{k} {n}' for k, n in status[key])}")

@@ -291,6 +291,14 @@ def _show_concepts(
         concepts = [r for r in rows if r["kind"] == "concept"]
         caption = next((r["text"] for r in rows if r["kind"] == "caption"), None)
         lines = [r["text"] for r in rows if r["kind"] == "text"]
+        metadata = next(
+            (
+                {k: v for k, v in r.items() if k != "kind"}
+                for r in rows
+                if r["kind"] == "metadata"
+            ),
+            None,
+        )
         if args.json:
             emit_json(
                 {
@@ -300,11 +308,14 @@ def _show_concepts(
                     ],
                     "caption": caption,
                     "text": lines,
+                    "metadata": metadata,
                 }
             )
             return
         if lines:
             print(f"text: {' / '.join(lines)}  (read in the photo)")
+        if metadata:
+            _show_metadata(metadata)
         if not concepts:
             print(
                 "none of the vocabulary's concepts is shown in this photo (add your "
@@ -317,6 +328,30 @@ def _show_concepts(
             print(f"{r['probability']:6.1%}  {r['score']:7.4f}  {r['text']}")
 
     return show
+
+
+def _show_metadata(found: dict[str, Any]) -> None:
+    """What other programs wrote of the photo, a line per fact."""
+    if found["title"]:
+        print(f"title: {found['title']}")
+    if found["description"]:
+        print(f"description: {found['description']}")
+    if found["keywords"]:
+        print(f"keywords: {', '.join(found['keywords'])}")
+    if found["rating"] is not None:
+        stars = "rejected" if found["rating"] < 0 else "*" * found["rating"] or "none"
+        print(f"rating: {stars}")
+    if found["label"]:
+        print(f"label: {found['label']}")
+    for region in found["regions"]:
+        box = ", ".join(f"{v:.3f}" for v in region["box"])
+        print(f"region: {region['name']} ({region['kind']}: {box})")
+    if found["taken_at"]:
+        print(f"taken (from metadata): {found['taken_at']}")
+    for problem in found["problems"]:
+        print(f"could not read: {problem}", file=sys.stderr)
+    if found["sources"]:
+        print(f"from: {', '.join(found['sources'])}")
 
 
 def _show_ranked(args: argparse.Namespace) -> Callable[[list[dict[str, Any]]], None]:

@@ -43,8 +43,10 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
     if op == "describe":
         vector, known = image_vector(library, parse_image(main, base))
         if not request["texts"]:
-            return _concept_rows(library, vector, request, base) + _text_rows(
-                library, known
+            return (
+                _concept_rows(library, vector, request, base)
+                + _text_rows(library, known)
+                + _metadata_rows(library, known, base / main)
             )
         ranked = rank_texts(library, vector, request["texts"])
         return [
@@ -178,6 +180,22 @@ def _text_rows(library: Library, image_id: int | None) -> list[dict[str, Any]]:
         }
         for line in library.store.text_of([image_id]).get(image_id, [])
     ]
+
+
+def _metadata_rows(
+    library: Library, image_id: int | None, path: Path
+) -> list[dict[str, Any]]:
+    """What other programs wrote of the photo, as one row of kind "metadata": the
+    library's record of a library photo, else what the file and its sidecars say."""
+    from retrieval.metadata.read import read_metadata
+
+    if image_id is not None:
+        found = library.store.metadata_of([image_id]).get(image_id)
+    else:
+        found = read_metadata(path) if path.is_file() else None
+    return (
+        [{"kind": "metadata", **found.as_json()}] if found and not found.empty else []
+    )
 
 
 def _concept_rows(

@@ -292,6 +292,41 @@ class TextLineOut(BaseModel):
     t: float | None = Field(default=None, description="a video's: the moment's second")
 
 
+class RegionOut(BaseModel):
+    name: str
+    kind: str = Field(description="MWG's region type: Face, Pet, Focus, ...")
+    box: list[Fraction] = Field(
+        description="left, top, width, height: fractions of the upright picture"
+    )
+
+
+class MetadataOut(BaseModel):
+    """What other photo programs wrote of a photo (XMP embedded and in sidecars, IPTC,
+    Google Takeout's JSON), as the library read it."""
+
+    keywords: list[str] = Field(
+        default=[], description="hierarchical ones with their levels joined by |"
+    )
+    title: str | None = None
+    description: str | None = None
+    rating: int | None = Field(
+        default=None, description="xmp:Rating: 1-5 stars, 0 none, -1 rejected"
+    )
+    label: str | None = Field(default=None, description="xmp:Label, a colour label")
+    regions: list[RegionOut] = Field(
+        default=[], description="named regions (faces named in another program)"
+    )
+    taken_at: str | None = Field(
+        default=None, description="the date they give (used where EXIF has none)"
+    )
+    latitude: float | None = None
+    longitude: float | None = None
+    sources: list[str] = Field(default=[], description="the files it was read from")
+    problems: list[str] = Field(
+        default=[], description="what could not be read, and why"
+    )
+
+
 class PersonInPhoto(BaseModel):
     person: int = Field(description="the person's id")
     name: str | None
@@ -445,6 +480,11 @@ class Status(BaseModel):
     named_persons: int = Field(default=0, description="of those, the named ones")
     text_photos: int = Field(default=0, description="photos with text read in them")
     text_lines: int = Field(default=0, description="lines of text read in them")
+    metadata_photos: int = Field(
+        default=0,
+        description="photos with facts from other programs (XMP, IPTC, Takeout)",
+    )
+    keywords: int = Field(default=0, description="keywords those give them")
     by_year: list[tuple[str, int]] = Field(
         default=[], description="photos per year taken, the most common first"
     )

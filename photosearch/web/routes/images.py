@@ -105,6 +105,19 @@ def image_text(image_id: ImageIdP, web: WebD) -> list[schemas.TextLineOut]:
 
 
 @router.get(
+    "/api/images/{image_id}/metadata",
+    response_model=schemas.MetadataOut,
+    responses=ERRORS,
+)
+def image_metadata(image_id: ImageIdP, web: WebD) -> schemas.MetadataOut:
+    """What other photo programs wrote of a photo: keywords, title, description,
+    rating, colour label, named regions (all empty when none wrote anything)."""
+    web.meta(image_id)  # 404 for an image the library does not have
+    found = web.library.store.metadata_of([image_id]).get(image_id)
+    return schemas.MetadataOut(**(found.as_json() if found is not None else {}))
+
+
+@router.get(
     "/api/images/{image_id}/similar", response_model=schemas.Results, responses=ERRORS
 )
 def similar(
