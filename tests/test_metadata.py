@@ -1,0 +1,405 @@
+"""What other photo programs wrote, read here: keywords, ratings, labels, titles and
+descriptions from embedded XMP and IPTC, from both sidecar namings and from Google
+Takeout's JSON, found by search; named regions turned upright; a sidecar edited later
+read again without decoding, by `index` and by the daemon; hostile input recorded and
+the rest still read.
+
+The files are written by ExifTool (Debian's libimage-exiftool-perl), the reference
+every photo manager is checked against, so that what is read is what other programs
+write rather than what this code would write itself. Without exiftool these tests are
+skipped, unless PHOTOSEARCH_REQUIRE_EXIFTOOL=1 (as in CI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from indexer.analyzers.exif import ExifAnalyzer
+from indexer.analyzers.metadata import MetadataAnalyzer
+from indexer.pipeline import IndexSummary, index_folders
+from indexer.watch import Watcher
+from retrieval.library import Library
+from retrieval.metadata.read import read_metadata
+from retrieval.metadata.sidecars import takeout_json
+from retrieval.metadata.xmp import XmpError, parse_xml
+from retrieval.search.filters import CLI_NAMES, parse_filters
+from retrieval.search.search import allowed_ids
+from tests.conftest import TEST_BACKEND, draw, index_with_demo, run_cli
+from tests.helpers import wait_for
+
+cli = pytest.mark.skipif(
+    TEST_BACKEND == "postgres", reason="the command line's libraries are SQLite's"
+)
+
+
+def exiftool(*args: str | Path) -> None:
+    """ExifTool writing tags (a sidecar named *.xmp is created if it does not exist)."""
+    found = shutil.which("exiftool")
+    if found is None:
+        if os.environ.get("PHOTOSEARCH_REQUIRE_EXIFTOOL") == "1":
+            pytest.fail("no exiftool on PATH: `make exiftool` (see .ci/run)")
+        pytest.skip("no exiftool on PATH (apt-get install libimage-exiftool-perl)")
+    done = subprocess.run(
+        [found, "-q", "-overwrite_original", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def photo(folder: Path, name: str, color: tuple[int, int, int] = (200, 40, 40)) -> Path:
+    return draw(folder / name, color, size=96)
+
+
+def analyzers() -> list[object]:
+    return [ExifAnalyzer(), MetadataAnalyzer()]
+
+
+def index(library: Library, folder: Path) -> IndexSummary:
+    return index_folders(library, [str(folder)], analyzers=analyzers())  # type: ignore[arg-type]
+
+
+def found(library: Library, **raw: object) -> set[str]:
+    """The names of the photos the filters (as the command line writes them) leave."""
+    ids = allowed_ids(library, parse_filters(raw, CLI_NAMES))
+    assert ids is not None
+    metas = library.store.meta(ids.tolist()).values()
+    return {Path(m.path).name for m in metas}
+
+
+def id_of(library: Library, path: Path) -> int:
+    meta = library.store.meta_by_path(str(path))
+    assert meta is not None
+    return meta.image_id
+
+
+LISBON = (
+    "-XMP-dc:Subject=Lisbon",
+    "-XMP-dc:Subject=tram",
+    "-XMP-lr:HierarchicalSubject=Places|Portugal|Lisbon",
+    "-XMP-digiKam:TagsList=Vehicles/Trams/Remodelado",
+    "-XMP-xmp:Rating=4",
+    "-XMP-xmp:Label=Red",
+    "-XMP-dc:Title=Tram 28",
+    "-XMP-dc:Description=The yellow tram climbing through Alfama",
+)
+
+
+def test_embedded_xmp_and_iptc_are_found_by_every_filter(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    lisbon = photo(photos, "lisbon.jpg")
+    exiftool(*LISBON, lisbon)
+    harbour = photo(photos, "harbour.jpg", (20, 60, 200))
+    exiftool(
+        "-IPTC:Keywords=harbour",
+        "-IPTC:Keywords=Crème brûlée",
+        "-IPTC:Caption-Abstract=Boats at dawn",
+        "-IPTC:ObjectName=Porto",
+        "-IPTC:CodedCharacterSet=UTF8",
+        harbour,
+    )
+    photo(photos, "plain.jpg", (30, 200, 30))
+    index(fake_library, photos)
+
+    assert found(fake_library, keyword=["lisbon"]) == {"lisbon.jpg"}
+    assert found(fake_library, keyword=["Places|Portugal"]) == {"lisbon.jpg"}
+    assert found(fake_library, keyword=["portugal|lisbon"]) == {"lisbon.jpg"}
+    assert found(fake_library, keyword=["remodelado"]) == {"lisbon.jpg"}  # digiKam
+    assert found(fake_library, keyword=["Lis"]) == set()  # a whole level, not a part
+    assert found(fake_library, keyword=["lisbon", "tram"]) == {"lisbon.jpg"}
+    assert found(fake_library, keyword=["lisbon", "harbour"]) == set()
+    assert found(fake_library, keyword=["HARBOUR"]) == {"harbour.jpg"}
+    assert found(fake_library, keyword=["creme brulee"]) == {"harbour.jpg"}
+    assert found(fake_library, rating="4") == {"lisbon.jpg"}
+    assert found(fake_library, rating="5") == set()
+    assert found(fake_library, label="red") == {"lisbon.jpg"}
+    assert found(fake_library, label="green") == set()
+    # Titles and descriptions are searched like the text read in photos.
+    assert found(fake_library, contains="alfama") == {"lisbon.jpg"}
+    assert found(fake_library, contains='"boats at dawn"') == {"harbour.jpg"}
+    assert found(fake_library, contains="porto") == {"harbour.jpg"}
+    assert found(fake_library, contains="dawn alfama") == set()
+
+    stored = fake_library.store.metadata_of([id_of(fake_library, lisbon)])
+    facts = stored[id_of(fake_library, lisbon)]
+    assert facts.title == "Tram 28" and facts.rating == 4 and facts.label == "Red"
+    assert "Places|Portugal|Lisbon" in facts.keywords
+    assert "Vehicles|Trams|Remodelado" in facts.keywords
+    assert fake_library.store.metadata_counts()[0] == 2
+
+
+def test_both_sidecar_namings_are_read_and_the_full_name_wins(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    both = photo(photos, "IMG_0001.jpg")
+    exiftool(
+        "-XMP-xmp:Rating=2", "-XMP-dc:Subject=darktable", photos / "IMG_0001.jpg.xmp"
+    )
+    exiftool(
+        "-XMP-xmp:Rating=5",
+        "-XMP-dc:Subject=lightroom",
+        "-XMP-dc:Title=From Lightroom",
+        photos / "IMG_0001.xmp",
+    )
+    exiftool("-XMP-xmp:Rating=1", "-XMP-dc:Subject=embedded", both)
+    read = read_metadata(both)
+    assert read.rating == 2  # IMG_0001.jpg.xmp names this file alone
+    assert read.title == "From Lightroom"  # what the winner lacks, the next gives
+    assert set(read.keywords) == {"darktable", "lightroom", "embedded"}
+    assert read.sources[:2] == (
+        str(photos / "IMG_0001.jpg.xmp"),
+        str(photos / "IMG_0001.xmp"),
+    )
+    # Lightroom's naming alone, in another case than the photo's.
+    raw = photo(photos, "DSC_0002.JPG")
+    exiftool("-XMP-dc:Subject=raw", photos / "DSC_0002.xmp")
+    assert read_metadata(raw).keywords == ("raw",)
+    assert read_metadata(photo(photos, "none.jpg")).empty
+
+
+def test_takeout_json_is_found_under_every_name_takeout_writes(tmp_path: Path) -> None:
+    folder = tmp_path / "Takeout" / "Google Photos" / "Trip"
+    folder.mkdir(parents=True)
+    long_name = "PXL_20230715_183012345.NIGHT.LONG_EXPOSURE_Trip.jpg"
+    cut = (long_name + ".supplemental-metadata")[:46] + ".json"
+    pairs = {
+        "IMG_0001.jpg": "IMG_0001.jpg.json",
+        "IMG_0002.jpg": "IMG_0002.jpg.supplemental-metadata.json",
+        "IMG_0005.HEIC": "IMG_0005.HEIC.supplemental-me.json",
+        long_name: cut,
+        "IMG_0003.jpg": "IMG_0003.jpg.json",
+        "IMG_0003(1).jpg": "IMG_0003.jpg(1).json",
+        "IMG_0006(2).jpg": "IMG_0006.jpg.supplemental-metadata(2).json",
+        "IMG_0004-edited.jpg": "IMG_0004.jpg.json",
+        "IMG_10.jpg": None,  # IMG_1.jpg.json is another photo's
+        "IMG_0007.jpg": None,  # its stem alone is not Takeout's
+    }
+    for name, json_name in pairs.items():
+        (folder / name).write_bytes(b"")
+        if json_name:
+            (folder / json_name).write_text("{}")
+    for name in ("IMG_1.jpg.json", "IMG_0007.json", "IMG_0004.jpg"):
+        (folder / name).write_text("{}")
+    for name, json_name in pairs.items():
+        expected = str(folder / json_name) if json_name else None
+        assert takeout_json(folder / name) == expected, name
+
+
+def test_takeout_facts_are_searchable(fake_library: Library, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    taken = photo(photos, "IMG_2041.jpg")
+    (photos / "IMG_2041.jpg.supplemental-metadata.json").write_text(
+        json.dumps(
+            {
+                "title": "IMG_2041.jpg",
+                "description": "Sunset over the Tagus",
+                "photoTakenTime": {"timestamp": "1689445812", "formatted": "..."},
+                "geoData": {"latitude": 38.6916, "longitude": -9.2160, "altitude": 0},
+                "people": [{"name": "Ana Sousa"}, {"name": "Rui"}],
+            }
+        )
+    )
+    index(fake_library, photos)
+    assert found(fake_library, contains="tagus") == {"IMG_2041.jpg"}
+    assert found(fake_library, keyword=["Ana Sousa"]) == {"IMG_2041.jpg"}
+    facts = fake_library.store.metadata_of([id_of(fake_library, taken)])
+    record = next(iter(facts.values()))
+    assert record.taken_at is not None and record.taken_at.isoformat() == (
+        "2023-07-15T18:30:12"
+    )
+    assert record.latitude == pytest.approx(38.6916)
+    assert "People|Rui" in record.keywords
+
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+ xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description
+ xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>&lol3;</dc:title>
+</rdf:Description></rdf:RDF></x:xmpmeta>"""
+
+
+def test_hostile_input_is_recorded_and_the_rest_still_counts(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    with pytest.raises(XmpError, match="DTD"):
+        parse_xml(BOMB)
+    with pytest.raises(XmpError, match="malformed"):
+        parse_xml(b"<x:xmpmeta><rdf:RDF>")
+    photos = tmp_path / "photos"
+    bombed = photo(photos, "bombed.jpg")
+    exiftool("-XMP-dc:Subject=kept", bombed)
+    (photos / "bombed.jpg.xmp").write_bytes(BOMB)
+    (photos / "bombed.xmp").write_bytes(b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf")
+    huge = photo(photos, "huge.jpg")
+    with open(photos / "huge.jpg.xmp", "wb") as f:
+        f.truncate(300 * 1024 * 1024)  # sparse: nothing is written, nothing read
+    takeout = photo(photos, "takeout.jpg")
+    (photos / "takeout.jpg.json").write_text('{"description": "unterminated')
+    nested = photo(photos, "nested.jpg")
+    (photos / "nested.jpg.json").write_text("[" * 100_000)
+    summary = index(fake_library, photos)
+
+    assert summary.failed == 0 and summary.added == 4  # every photo indexed
+    assert found(fake_library, keyword=["kept"]) == {"bombed.jpg"}
+    records = fake_library.store.metadata_of(
+        [id_of(fake_library, p) for p in (bombed, huge, takeout, nested)]
+    )
+    problems = {
+        p.name: records[id_of(fake_library, p)].problems
+        for p in (bombed, huge, takeout, nested)
+    }
+    assert any("bombed.jpg.xmp" in p and "DTD" in p for p in problems["bombed.jpg"])
+    assert any("bombed.xmp" in p and "malformed" in p for p in problems["bombed.jpg"])
+    assert any("over the limit" in p for p in problems["huge.jpg"])
+    assert any("broken JSON" in p for p in problems["takeout.jpg"])
+    assert any("nested.jpg.json" in p for p in problems["nested.jpg"])
+    # A refused sidecar is not read again until it changes.
+    encoded = fake_library.encoder.images_encoded  # type: ignore[attr-defined]
+    index(fake_library, photos)
+    assert fake_library.encoder.images_encoded == encoded  # type: ignore[attr-defined]
+
+
+def test_an_edited_sidecar_is_read_again_without_decoding(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    edited = photo(photos, "edited.jpg")
+    other = photo(photos, "other.jpg", (10, 10, 200))
+    sidecar = photos / "edited.jpg.xmp"
+    exiftool("-XMP-xmp:Rating=2", "-XMP-dc:Subject=before", sidecar)
+    index(fake_library, photos)
+    assert found(fake_library, keyword=["before"]) == {"edited.jpg"}
+    encoded = fake_library.encoder.images_encoded  # type: ignore[attr-defined]
+
+    exiftool("-XMP-xmp:Rating=5", "-XMP-dc:Subject=after", sidecar)
+    exiftool("-XMP-dc:Subject=arrived", photos / "other.jpg.xmp")
+    index(fake_library, photos)
+    assert found(fake_library, keyword=["before"]) == set()
+    assert found(fake_library, keyword=["after"]) == {"edited.jpg"}
+    assert found(fake_library, rating="5") == {"edited.jpg"}
+    assert found(fake_library, keyword=["arrived"]) == {"other.jpg"}
+    # A sidecar that goes takes its facts with it.
+    sidecar.unlink()
+    index(fake_library, photos)
+    assert found(fake_library, keyword=["after"]) == set()
+    assert fake_library.store.metadata_of([id_of(fake_library, edited)]) == {}
+    assert fake_library.encoder.images_encoded == encoded  # type: ignore[attr-defined]
+    assert id_of(fake_library, other) > 0
+
+
+@pytest.mark.parametrize("watching", ["native"], indirect=True)
+def test_the_daemon_reads_an_edited_sidecar(watching: tuple[Watcher, Path]) -> None:
+    watcher, photos = watching
+    shot = photo(photos, "shot.jpg")
+    library = watcher.library
+    wait_for(lambda: library.store.meta_by_path(str(shot)) is not None)
+    wait_for(lambda: library.store.analysed(id_of(library, shot), "metadata"))
+    encoded = library.encoder.images_encoded  # type: ignore[attr-defined]
+    exiftool("-XMP-dc:Subject=watched", photos / "shot.jpg.xmp")
+    wait_for(lambda: found(library, keyword=["watched"]) == {"shot.jpg"})
+    assert library.encoder.images_encoded == encoded  # type: ignore[attr-defined]
+
+
+def test_named_regions_are_turned_upright(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    regions = (
+        "-XMP-mwg-rs:RegionInfo={AppliedToDimensions={W=96,H=96,Unit=pixel},"
+        "RegionList=[{Area={X=0.3,Y=0.2,W=0.2,H=0.1,Unit=normalized},"
+        "Name=Marie,Type=Face}]}"
+    )
+    upright = photo(photos, "upright.jpg")
+    exiftool(regions, upright)
+    (region,) = read_metadata(upright).regions
+    assert region.name == "Marie" and region.kind == "Face"
+    assert region.box == pytest.approx((0.2, 0.15, 0.2, 0.1))
+    # Stored on its side (orientation 6: turned a quarter clockwise to be seen): MWG's
+    # regions are of the stored image, so the box turns with the picture.
+    turned = photo(photos, "turned.jpg")
+    exiftool("-IFD0:Orientation#=6", regions, turned)
+    (region,) = read_metadata(turned).regions
+    assert region.box == pytest.approx((0.75, 0.2, 0.1, 0.2))
+    # Microsoft's People tags, where there are no MWG regions (top-left corners).
+    people = photo(photos, "people.jpg")
+    exiftool(
+        "-XMP-MP:RegionInfoMP={Regions=[{PersonDisplayName=Pierre,"
+        "Rectangle=0.1|, 0.2|, 0.3|, 0.4}]}",  # ExifTool escapes commas with |
+        people,
+    )
+    (region,) = read_metadata(people).regions
+    assert region.name == "Pierre"
+    assert region.box == pytest.approx((0.1, 0.2, 0.3, 0.4))
+
+
+@cli
+def test_the_command_line_filters_and_describes(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    lisbon = photo(photos, "lisbon.jpg")
+    exiftool(*LISBON, lisbon)
+    photo(photos, "plain.jpg", (30, 200, 30))
+    library = tmp_path / "library"
+    index_with_demo(photos, library)
+    done = run_cli(
+        "search",
+        "--library",
+        str(library),
+        "--keyword",
+        "Lisbon",
+        "--rating",
+        "3",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert [Path(r["path"]).name for r in json.loads(done.stdout)] == ["lisbon.jpg"]
+    bad = run_cli("search", "--library", str(library), "--rating", "six")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "--rating 'six'" in bad.stderr
+    described = run_cli("describe", "--library", str(library), str(lisbon), "--json")
+    assert described.returncode == 0, described.stderr
+    metadata = json.loads(described.stdout)["metadata"]
+    assert metadata["title"] == "Tram 28" and metadata["label"] == "Red"
+    shown = run_cli("describe", "--library", str(library), str(lisbon))
+    assert "keywords: " in shown.stdout and "rating: ****" in shown.stdout
+    off = run_cli(
+        *["index", str(photos), "--library", str(tmp_path / "off")],
+        "--model",
+        "demo",
+        "--no-metadata",
+    )
+    assert off.returncode == 0, off.stderr
+    none = run_cli("search", "--library", str(tmp_path / "off"), "--keyword", "Lisbon")
+    assert none.returncode == 0 and "no results" in none.stdout + none.stderr
+
+
+def test_the_api_filters_by_metadata_and_gives_a_photos_facts(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from photosearch.web.app import create_app
+
+    photos = tmp_path / "photos"
+    exiftool(*LISBON, photo(photos, "lisbon.jpg"))
+    photo(photos, "plain.jpg", (30, 200, 30))
+    index(fake_library, photos)
+    client = TestClient(create_app(fake_library), base_url="http://127.0.0.1")
+    listed = client.get(
+        "/api/images", params={"keyword": ["portugal", "tram"], "rating": 4}
+    )
+    assert listed.status_code == 200, listed.text
+    results = listed.json()["results"]
+    assert [r["name"] for r in results] == ["lisbon.jpg"]
+    hits = client.get("/api/search", params={"q": "a tram", "label": "RED"}).json()
+    assert [r["name"] for r in hits["results"]] == ["lisbon.jpg"]
+    facts = client.get(f"/api/images/{results[0]['id']}/metadata").json()
+    assert facts["title"] == "Tram 28" and facts["rating"] == 4
+    assert client.get("/api/images", params={"rating": 9}).status_code == 422
+    assert client.get("/api/images/999999/metadata").status_code == 404
