@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= photosearch-demo
 
-.PHONY: install browser postgres test test-postgres lint format typecheck docs docs-serve demo train-demo wheel-check
+.PHONY: install browser postgres exiftool test test-postgres lint format typecheck docs docs-serve demo train-demo wheel-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ postgres:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; }
 	@ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null || command -v initdb
 
+# ExifTool, the reference the metadata tests write XMP and IPTC with
+# (tests/test_metadata.py): Debian's libimage-exiftool-perl. Needs root or sudo; skipped if
+# already installed.
+exiftool:
+	@command -v exiftool >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libimage-exiftool-perl; }
+	@exiftool -ver
+
 # pytest exits 5 when it collects nothing; that must fail here, and it does, since
 # only 0 counts as success.
 test: $(STAMP)
@@ -50,7 +60,7 @@ test-postgres: $(STAMP)
 	  tests/test_pipeline.py tests/test_watch.py tests/test_web.py tests/test_web_video.py \
 	  tests/test_video.py tests/test_bad_files.py tests/test_offline.py \
 	  tests/test_index_types.py tests/test_open_world.py tests/test_query.py \
-	  tests/test_formats.py tests/test_faces.py tests/test_text.py
+	  tests/test_formats.py tests/test_faces.py tests/test_text.py tests/test_metadata.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

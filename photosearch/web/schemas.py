@@ -120,7 +120,7 @@ KEYWORD_HELP = (
     "only photos with all these keywords from XMP, IPTC or sidecars (repeat the "
     "parameter; any level of a hierarchy: Lisbon finds Places|Portugal|Lisbon)"
 )
-Rating = Annotated[int, Field(ge=-1, le=5)]
+Rating = Annotated[int, Field(ge=-1, le=5), BeforeValidator(_integral)]
 RATING_HELP = "only photos rated at least this many stars (xmp:Rating; -1: rejected)"
 ColourLabel = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)]
 LABEL_HELP = "only photos with this colour label (xmp:Label: Red, Green, ...), any case"
