@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from indexer.watch import Watcher, WatchOptions
 from retrieval.library import Library
@@ -116,17 +115,6 @@ def fake_library(tmp_path: Path, test_database: str | None) -> Iterator[Library]
     library = Library(store, settings, encoder.info, encoder)
     yield library
     library.close()
-
-
-def draw(
-    path: Path, color: tuple[int, int, int], size: int = 64, fmt: str | None = None
-) -> Path:
-    """A picture with a coloured square on a contrasting background, saved to `path`."""
-    image = Image.new("RGB", (size, size), tuple(255 - c for c in color))
-    image.paste(color, (size // 4, size // 4, 3 * size // 4, 3 * size // 4))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, format=fmt)
-    return path
 
 
 def random_color(rng: random.Random) -> tuple[int, int, int]:

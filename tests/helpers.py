@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from photosearch.warm.protocol import make_request
@@ -213,3 +215,35 @@ DIM = 32
 def demo_index_args(photos: Path, library: Path, *extra: str) -> list[str]:
     """`photosearch index PHOTOS` into `library` with the demo model: the arguments."""
     return ["index", str(photos), "--library", str(library), "--model", "demo", *extra]
+
+
+def exiftool(*args: str | Path) -> None:
+    """ExifTool writing tags (a sidecar named *.xmp is created if it does not exist)."""
+    found = shutil.which("exiftool")
+    if found is None:
+        if os.environ.get("PHOTOSEARCH_REQUIRE_EXIFTOOL") == "1":
+            pytest.fail("no exiftool on PATH: `make exiftool` (see .ci/run)")
+        pytest.skip("no exiftool on PATH (apt-get install libimage-exiftool-perl)")
+    done = subprocess.run(
+        [found, "-q", "-overwrite_original", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def photo(folder: Path, name: str, color: tuple[int, int, int] = (200, 40, 40)) -> Path:
+    """A small photo with a coloured square, for tests of what is written beside it."""
+    return draw(folder / name, color, size=96)
+
+
+def draw(
+    path: Path, color: tuple[int, int, int], size: int = 64, fmt: str | None = None
+) -> Path:
+    """A picture with a coloured square on a contrasting background, saved to `path`."""
+    image = Image.new("RGB", (size, size), tuple(255 - c for c in color))
+    image.paste(color, (size // 4, size // 4, 3 * size // 4, 3 * size // 4))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format=fmt)
+    return path

@@ -19,8 +19,8 @@ from indexer.analyzers.exif import ExifAnalyzer
 from indexer.pipeline import index_changes, index_folders
 from indexer.watch import Watcher, WatchOptions
 from retrieval.library import Library
-from tests.conftest import REPO, draw, random_color
-from tests.helpers import CountingAnalyzer, wait_for
+from tests.conftest import REPO, random_color
+from tests.helpers import CountingAnalyzer, draw, wait_for
 
 
 def photos_in(folder: Path, count: int, seed: int = 0) -> list[Path]:

@@ -16,7 +16,8 @@ import pytest
 from photosearch.demo import shapes
 from retrieval.index.vector_index import INDEX_NAME, read_header
 from retrieval.store import DATABASE_NAME, Store
-from tests.conftest import draw, main_in_fresh_process, run_cli
+from tests.conftest import main_in_fresh_process, run_cli
+from tests.helpers import draw
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from retrieval.library import Library
 from retrieval.search.search import SearchOptions, search
 from retrieval.settings import Settings
 from retrieval.store import DATABASE_NAME
-from tests.conftest import draw, random_color
-from tests.helpers import start_index
+from tests.conftest import random_color
+from tests.helpers import draw, start_index
 
 HOOKS = ["encoded", "before-commit", "batch-committed", "index-written"]
 

@@ -23,7 +23,8 @@ from retrieval.faces.persons import recluster, update_persons
 from retrieval.library import Library
 from retrieval.store import Store
 from retrieval.store.faces import StoredFace
-from tests.conftest import REPO, TEST_BACKEND, draw, index_with_demo, run_cli
+from tests.conftest import REPO, TEST_BACKEND, index_with_demo, run_cli
+from tests.helpers import draw
 from tests.videos import make_video
 
 PHOTOS = REPO / "data" / "faces" / "photos"

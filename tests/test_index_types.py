@@ -22,8 +22,8 @@ from retrieval.library import Library
 from retrieval.records import EncodedFile, FileStamp, ModelInfo
 from retrieval.store import Store
 from retrieval.vectors import l2_normalize
-from tests.conftest import draw, random_color
-from tests.helpers import DIM, clustered
+from tests.conftest import random_color
+from tests.helpers import DIM, clustered, draw
 
 
 @pytest.fixture

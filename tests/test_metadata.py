@@ -12,9 +12,6 @@ skipped, unless PHOTOSEARCH_REQUIRE_EXIFTOOL=1 (as in CI)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,32 +26,12 @@ from retrieval.metadata.sidecars import takeout_json
 from retrieval.metadata.xmp import XmpError, parse_xml
 from retrieval.search.filters import CLI_NAMES, parse_filters
 from retrieval.search.search import allowed_ids
-from tests.conftest import TEST_BACKEND, draw, index_with_demo, run_cli
-from tests.helpers import wait_for
+from tests.conftest import TEST_BACKEND, index_with_demo, run_cli
+from tests.helpers import exiftool, photo, wait_for
 
 cli = pytest.mark.skipif(
     TEST_BACKEND == "postgres", reason="the command line's libraries are SQLite's"
 )
-
-
-def exiftool(*args: str | Path) -> None:
-    """ExifTool writing tags (a sidecar named *.xmp is created if it does not exist)."""
-    found = shutil.which("exiftool")
-    if found is None:
-        if os.environ.get("PHOTOSEARCH_REQUIRE_EXIFTOOL") == "1":
-            pytest.fail("no exiftool on PATH: `make exiftool` (see .ci/run)")
-        pytest.skip("no exiftool on PATH (apt-get install libimage-exiftool-perl)")
-    done = subprocess.run(
-        [found, "-q", "-overwrite_original", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def photo(folder: Path, name: str, color: tuple[int, int, int] = (200, 40, 40)) -> Path:
-    return draw(folder / name, color, size=96)
 
 
 def analyzers() -> list[object]:

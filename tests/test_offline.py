@@ -19,8 +19,8 @@ from retrieval.errors import UsageError
 from retrieval.library import Library
 from retrieval.search.search import SearchOptions, search
 from retrieval.tagging.scoring import tag_images
-from tests.conftest import draw, run_cli
-from tests.helpers import encoder_of, wait_for
+from tests.conftest import run_cli
+from tests.helpers import draw, encoder_of, wait_for
 
 COLOURS = [(250, 0, 0), (0, 250, 0), (0, 0, 250), (250, 250, 0)]
 

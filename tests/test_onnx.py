@@ -31,8 +31,8 @@ from retrieval.model.thread import SerialEncoder
 from retrieval.model.torch_clip import OpenClipEncoder
 from retrieval.records import ModelInfo
 from retrieval.settings import Settings
-from tests.conftest import draw, index_with_demo, main_in_fresh_process, run_cli
-from tests.helpers import query_request, wait_for
+from tests.conftest import index_with_demo, main_in_fresh_process, run_cli
+from tests.helpers import draw, query_request, wait_for
 
 TEXTS = [
     "a photo of a dog",

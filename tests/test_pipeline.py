@@ -13,9 +13,9 @@ from indexer.pipeline import index_folders
 from retrieval.index.vector_index import INDEX_NAME, VectorIndex
 from retrieval.library import Library
 from retrieval.vectors import stored_precision
-from tests.conftest import draw, random_color
+from tests.conftest import random_color
 from tests.fakes import FakeEncoder
-from tests.helpers import encoder_of
+from tests.helpers import draw, encoder_of
 
 
 def make_photos(folder: Path, n: int, seed: int = 0) -> list[Path]:

@@ -22,8 +22,9 @@ from retrieval.settings import Settings
 from retrieval.store import Store
 from retrieval.store import engine as db
 from retrieval.store.models import Base, modelled
-from tests.conftest import draw, index_with_demo, run_cli
+from tests.conftest import index_with_demo, run_cli
 from tests.fakes import FakeEncoder
+from tests.helpers import draw
 from tests.postgres import fresh_database, postgres_server
 from tests.videos import BLUE_STAR, scene_frame, shapes_video
 

@@ -14,7 +14,7 @@ from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm, parse_box, parse_extra_terms, parse_term
 from retrieval.search.vectors import query_vector
 from retrieval.vectors import l2_normalize
-from tests.conftest import draw
+from tests.helpers import draw
 
 
 def test_split_query_terms_sets_aside_plus_and_minus_terms() -> None:

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from retrieval.store import Store
-from tests.conftest import draw, random_color, run_demo_index
+from tests.conftest import random_color, run_demo_index
+from tests.helpers import draw
 from tests.videos import shapes_video
 
 RAY = str(Path(sys.executable).with_name("ray"))

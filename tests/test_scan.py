@@ -7,7 +7,7 @@ import pytest
 
 from indexer.scan import check_roots, walk
 from retrieval.errors import UsageError
-from tests.conftest import draw
+from tests.helpers import draw
 
 
 def test_walk_finds_images_and_skips_hidden_system_and_other_files(

@@ -24,7 +24,8 @@ from retrieval.store.details import replace_details
 from retrieval.store.faces import replace_faces
 from retrieval.store.quick import QuickStore
 from retrieval.store.schema import DATABASE_NAME
-from tests.conftest import draw, index_with_demo, run_cli, run_in_fresh_process
+from tests.conftest import index_with_demo, run_cli, run_in_fresh_process
+from tests.helpers import draw
 
 
 def _library(root: Path) -> Store:

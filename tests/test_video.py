@@ -25,9 +25,8 @@ from retrieval.media.video.frames import frame_at
 from retrieval.media.video.probe import read_info
 from retrieval.media.video.sample import Sampling, sample
 from retrieval.search.search import SearchOptions, search
-from tests.conftest import draw
 from tests.fakes import FakeEncoder
-from tests.helpers import encoder_of, paths_in, wait_for
+from tests.helpers import draw, encoder_of, paths_in, wait_for
 from tests.videos import (
     BLUE_STAR,
     GREEN_HEART,

@@ -19,9 +19,9 @@ from retrieval.errors import LibraryError
 from retrieval.library import Library
 from retrieval.settings import Settings
 from retrieval.store import Store
-from tests.conftest import draw, random_color
+from tests.conftest import random_color
 from tests.fakes import FakeEncoder
-from tests.helpers import encoder_of, paths_in, wait_for
+from tests.helpers import draw, encoder_of, paths_in, wait_for
 
 
 def test_new_moved_renamed_and_deleted_files_follow_the_folder(

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from indexer.daemon_lock import read_status
-from tests.conftest import draw, main_in_fresh_process, run_cli, run_in_fresh_process
-from tests.helpers import wait_for
+from tests.conftest import main_in_fresh_process, run_cli, run_in_fresh_process
+from tests.helpers import draw, wait_for
 
 PHOTOSEARCH = str(Path(sys.executable).with_name("photosearch"))
 
