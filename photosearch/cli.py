@@ -36,6 +36,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         info_cmd,
         people_cmd,
         serve_cmd,
+        sidecars_cmd,
         tag_cmd,
         text_cmd,
         watch_cmd,
@@ -48,6 +49,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     info_cmd.register(sub, parents)
     people_cmd.register(sub, parents)
     text_cmd.register(sub, parents)
+    sidecars_cmd.register(sub, parents)
     serve_cmd.register(sub, parents)
     eval_cmd.register(sub, parents)
     from photosearch.demo import run as demo_run
