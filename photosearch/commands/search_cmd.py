@@ -112,6 +112,24 @@ def _filters(p: argparse.ArgumentParser) -> None:
         "matches (all those over --min-score when given)",
     )
     p.add_argument("--json", action="store_true", help="JSON list of {id, path, score}")
+    taken = p.add_mutually_exclusive_group()
+    taken.add_argument(
+        "--copy-to",
+        metavar="DIR",
+        type=Path,
+        help="copy the results' files into DIR (a RAW's JPEG and a Live Photo's video "
+        "with them; a name already taken gets a suffix, nothing is overwritten)",
+    )
+    taken.add_argument(
+        "--link-to",
+        metavar="DIR",
+        type=Path,
+        help="link the results' files into DIR instead (symbolic links; --hard for "
+        "hard links, on the same file system)",
+    )
+    p.add_argument(
+        "--hard", action="store_true", help="with --link-to: hard links, not symbolic"
+    )
 
 
 def register(
@@ -258,14 +276,58 @@ def _answer(
 
 def run_search(args: argparse.Namespace) -> int:
     request = _request(args, "search", args.query, [])
-    _answer(args, request, lambda rows: emit_hit_rows(rows, args.json))
+    _answer(args, request, _show_hits(args))
     return 0
 
 
 def run_similar(args: argparse.Namespace) -> int:
     request = _request(args, "similar", args.image, [])
-    _answer(args, request, lambda rows: emit_hit_rows(rows, args.json))
+    _answer(args, request, _show_hits(args))
     return 0
+
+
+def _show_hits(args: argparse.Namespace) -> Callable[[list[dict[str, Any]]], None]:
+    """The hits printed; with --copy-to or --link-to, their files taken there first
+    (each row then says where: `taken_to`)."""
+    folder = args.copy_to or args.link_to
+    if args.hard and args.link_to is None:
+        raise UsageError(
+            "--hard goes with --link-to DIR (hard links instead of symbolic)"
+        )
+
+    def show(rows: list[dict[str, Any]]) -> None:
+        if folder is not None:
+            _take(
+                rows,
+                folder,
+                "copy" if args.copy_to else "hardlink" if args.hard else "symlink",
+            )
+        emit_hit_rows(rows, args.json)
+
+    return show
+
+
+def _take(rows: list[dict[str, Any]], folder: Path, how: str) -> None:
+    from retrieval.search.collect import take
+
+    paths = [
+        p
+        for row in rows
+        for p in (row["path"], *(row.get("companions") or ()), row.get("live"))
+        if p
+    ]
+    taken = take(paths, folder, how)
+    where = {t.source: t.target for t in taken}
+    for row in rows:
+        row["taken_to"] = str(where[row["path"]])
+    fresh = [t for t in taken if t.fresh]
+    renamed = sum(1 for t in fresh if t.target.name != Path(t.source).name)
+    verb = {"copy": "copied", "symlink": "linked", "hardlink": "hard-linked"}[how]
+    notes = [f"{renamed} renamed: their names were taken"] if renamed else []
+    if len(fresh) < len(taken):
+        notes.append(f"{len(taken) - len(fresh)} there already")
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    print(f"{verb} {len(fresh)} files to {folder}{extra}", file=sys.stderr)
 
 
 def run_describe(args: argparse.Namespace) -> int:
