@@ -12,21 +12,26 @@ skipped, unless PHOTOSEARCH_REQUIRE_EXIFTOOL=1 (as in CI)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from indexer.analyzers.base import Analyzer
 from indexer.analyzers.exif import ExifAnalyzer
+from indexer.analyzers.faces import FaceAnalyzer
 from indexer.analyzers.metadata import MetadataAnalyzer
 from indexer.pipeline import IndexSummary, index_folders
 from indexer.watch import Watcher
+from retrieval.faces.model import Box
+from retrieval.faces.regions import name_from_regions
 from retrieval.library import Library
 from retrieval.metadata.read import read_metadata
 from retrieval.metadata.sidecars import takeout_json
 from retrieval.metadata.xmp import XmpError, parse_xml
 from retrieval.search.filters import CLI_NAMES, parse_filters
 from retrieval.search.search import allowed_ids
-from tests.conftest import TEST_BACKEND, index_with_demo, run_cli
+from tests.conftest import REPO, TEST_BACKEND, index_with_demo, run_cli
 from tests.helpers import exiftool, photo, wait_for
 
 cli = pytest.mark.skipif(
@@ -34,12 +39,12 @@ cli = pytest.mark.skipif(
 )
 
 
-def analyzers() -> list[object]:
+def analyzers() -> list[Analyzer]:
     return [ExifAnalyzer(), MetadataAnalyzer()]
 
 
 def index(library: Library, folder: Path) -> IndexSummary:
-    return index_folders(library, [str(folder)], analyzers=analyzers())  # type: ignore[arg-type]
+    return index_folders(library, [str(folder)], analyzers=analyzers())
 
 
 def found(library: Library, **raw: object) -> set[str]:
@@ -380,3 +385,59 @@ def test_the_api_filters_by_metadata_and_gives_a_photos_facts(
     assert facts["title"] == "Tram 28" and facts["rating"] == 4
     assert client.get("/api/images", params={"rating": 9}).status_code == 422
     assert client.get("/api/images/999999/metadata").status_code == 404
+
+
+FACES = REPO / "data" / "faces" / "photos"
+
+
+def region_of(box: Box, name: str) -> str:
+    """An ExifTool assignment of an MWG face region over `box` (the photo upright)."""
+    w, h = box.right - box.left, box.bottom - box.top
+    x, y = box.left + w / 2, box.top + h / 2
+    return (
+        "-XMP-mwg-rs:RegionInfo={AppliedToDimensions={W=100,H=100,Unit=pixel},"
+        f"RegionList=[{{Area={{X={x:.4f},Y={y:.4f},W={w:.4f},H={h:.4f},"
+        f"Unit=normalized}},Name={name},Type=Face}}]}}"
+    )
+
+
+def test_faces_named_in_another_program_name_the_persons_here(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for source in FACES.glob("*[0-9].jpg"):  # three of one man, two of another
+        shutil.copy(source, photos / source.name)
+    with_faces: list[Analyzer] = [ExifAnalyzer(), FaceAnalyzer(fake_library.settings)]
+    index_folders(fake_library, [str(photos)], analyzers=with_faces)
+    store = fake_library.store
+    (obama,) = store.faces_of([id_of(fake_library, photos / "obama1.jpg")]).values()
+    (biden,) = store.faces_of([id_of(fake_library, photos / "biden1.jpg")]).values()
+    assert obama[0].person_id is not None and obama[0].person_name is None
+    store.name_person(biden[0].person_id or 0, "Joe")  # named here first
+    # digiKam's names, drawn a little wider than dlib's boxes.
+    wider = Box(
+        obama[0].box.left - 0.02,
+        obama[0].box.top - 0.03,
+        obama[0].box.right + 0.02,
+        obama[0].box.bottom + 0.02,
+    )
+    exiftool(region_of(wider, "Barack"), photos / "obama1.jpg.xmp")
+    exiftool(region_of(biden[0].box, "Joseph"), photos / "biden1.jpg.xmp")
+    index_folders(
+        fake_library, [str(photos)], analyzers=[*with_faces, MetadataAnalyzer()]
+    )
+
+    barack = store.person("Barack")
+    assert barack.person_id == obama[0].person_id and barack.photos == 3
+    assert found(fake_library, person=["Barack"]) == {
+        "obama1.jpg",
+        "obama2.jpg",
+        "obama3.jpg",
+    }
+    # A name given here is not overwritten by another program's: it is shown.
+    assert store.person("Joe").photos == 2
+    (conflict,) = name_from_regions(store, apply=False)
+    assert (conflict.here, conflict.there) == ("Joe", "Joseph")
+    shown = store.persons()
+    assert sorted(p.name or "" for p in shown) == ["Barack", "Joe"]

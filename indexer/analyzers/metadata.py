@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from indexer.analyzers.base import Photo
+from retrieval.faces.regions import name_from_regions
 from retrieval.metadata.model import METADATA_ANALYZER, Metadata
 from retrieval.metadata.read import read_metadata, sidecar_stamps
 from retrieval.store.metadata import replace_metadata
@@ -32,7 +33,9 @@ class MetadataAnalyzer:
     write = staticmethod(replace_metadata)
 
     def finish(self, library: Library) -> None:
-        del library  # each photo's metadata is whole when written
+        """Faces named in other programs name the persons found here (it runs after
+        the faces analyzer's own step, which places new faces among the persons)."""
+        name_from_regions(library.store)
 
 
 def sidecars_changed(library: Library, folder: str | None = None) -> int:

@@ -15,10 +15,12 @@ def enabled(settings: Settings) -> list[Analyzer]:
     """The analyzers `settings` turn on, in the order they run. EXIF is always read,
     and what other programs wrote (XMP, IPTC, Takeout) unless turned off."""
     chosen: list[Analyzer] = [ExifAnalyzer()]
-    if settings.metadata:
-        chosen.append(MetadataAnalyzer())
     if settings.faces:
         chosen.append(FaceAnalyzer(settings))
     if settings.text:
         chosen.append(TextAnalyzer(settings))
+    # Last: its step after a run names persons from other programs' face regions,
+    # once the faces analyzer's has placed the new faces.
+    if settings.metadata:
+        chosen.append(MetadataAnalyzer())
     return chosen

@@ -94,6 +94,23 @@ def _register_faces(
     p.set_defaults(func=run_faces)
 
 
+def _show_conflicts(store: Store) -> None:
+    """Faces another program names otherwise than this library: said, not settled."""
+    from retrieval.faces.regions import name_from_regions
+
+    conflicts = name_from_regions(store, apply=False)
+    paths = {
+        m.image_id: m.path for m in store.meta(c.image_id for c in conflicts).values()
+    }
+    for c in conflicts:
+        print(
+            f"face {c.face_id} in {paths.get(c.image_id, c.image_id)} is {c.here!r} here "
+            f"and {c.there!r} in another program's face regions: {c.here!r} is kept "
+            "(`photosearch people name` to change it)",
+            file=sys.stderr,
+        )
+
+
 def run_people(args: argparse.Namespace) -> int:
     from retrieval.faces.persons import recluster
     from retrieval.store import open_store
@@ -122,6 +139,7 @@ def run_people(args: argparse.Namespace) -> int:
             _act(store, args)
             return 0
         persons = store.persons(hidden=args.all)
+        _show_conflicts(store)
     if args.json:
         emit_json(
             [

@@ -171,6 +171,16 @@ class FacesMixin(StoreBase):
                 )
             return _stored(row[0], row[1])
 
+    def rejections(self) -> frozenset[tuple[int, int]]:
+        """(face, person) pairs the user said are not the same."""
+        with self.session() as s:
+            return frozenset(
+                (int(f), int(p))
+                for f, p in s.execute(
+                    select(FaceRejection.face_id, FaceRejection.person_id)
+                )
+            )
+
     def face_count(self) -> int:
         with self.session() as s:
             return int(s.scalar(select(func.count()).select_from(FaceRow)) or 0)
@@ -191,12 +201,7 @@ class FacesMixin(StoreBase):
                 .where(FaceRow.model == model, LIVE)
                 .order_by(FaceRow.id)
             ).all()
-            rejected = frozenset(
-                (int(f), int(p))
-                for f, p in s.execute(
-                    select(FaceRejection.face_id, FaceRejection.person_id)
-                )
-            )
+        rejected = self.rejections()
         dim = len(rows[0][6]) // 4 if rows else 0
         return FaceVectors(
             np.array([r[0] for r in rows], dtype=np.int64),

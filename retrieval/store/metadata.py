@@ -150,6 +150,23 @@ class MetadataMixin(StoreBase):
                     )
         return found
 
+    def face_regions(self) -> dict[int, list[Region]]:
+        """The named face regions other programs marked, by searchable image."""
+        found: dict[int, list[Region]] = {}
+        with self.session() as s:
+            rows = s.execute(
+                select(MetadataRegion.image_id, MetadataRegion.name, MetadataRegion.box)
+                .join(Image, Image.id == MetadataRegion.image_id)
+                .where(MetadataRegion.kind == "Face", Image.status == STATUS_OK, LIVE)
+                .order_by(MetadataRegion.image_id, MetadataRegion.id)
+            )
+            for image_id, name, box in rows:
+                corners = tuple(float(v) for v in json.loads(box))
+                found.setdefault(int(image_id), []).append(
+                    Region(name, corners)  # type: ignore[arg-type]
+                )
+        return found
+
     def metadata_counts(self) -> tuple[int, int]:
         """Photos with any metadata from other programs, and keywords."""
         with self.session() as s:
