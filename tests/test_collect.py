@@ -4,13 +4,17 @@ library's files, and what cannot be done is one line."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from indexer.pipeline import index_folders
 from retrieval.errors import UsageError
+from retrieval.library import Library
 from retrieval.search.collect import take
 from tests.conftest import TEST_BACKEND, index_with_demo, run_cli
 from tests.helpers import draw
@@ -81,3 +85,25 @@ def test_search_copies_its_results(tmp_path: Path) -> None:
     assert "copied 2 files" in done.stderr
     bad = run_cli("search", "--library", str(library), "a photo", "--hard")
     assert bad.returncode == 2 and "--link-to" in bad.stderr
+
+
+def test_the_api_downloads_picked_results_as_one_zip(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from photosearch.web.app import create_app
+
+    sources = two_namesakes(tmp_path / "photos")
+    index_folders(fake_library, [str(tmp_path / "photos")], analyzers=[])
+    ids = [fake_library.store.meta_by_path(p).image_id for p in sources]  # type: ignore[union-attr]
+    client = TestClient(create_app(fake_library), base_url="http://127.0.0.1")
+    answer = client.post("/api/download", json={"ids": ids})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as zf:
+        assert zf.namelist() == ["IMG_0001.jpg", "IMG_0001 (1).jpg"]
+        assert zf.read("IMG_0001 (1).jpg") == Path(sources[1]).read_bytes()
+    missing = client.post("/api/download", json={"ids": [*ids, 999999]})
+    assert missing.status_code == 404 and "999999" in missing.json()["error"]
+    assert client.post("/api/download", json={"ids": []}).status_code == 422

@@ -292,6 +292,14 @@ class TextLineOut(BaseModel):
     t: float | None = Field(default=None, description="a video's: the moment's second")
 
 
+class Download(BaseModel):
+    """Library photos to download together, as one ZIP of their files."""
+
+    ids: list[ImageId] = Field(
+        min_length=1, max_length=1000, description="the images, as results list them"
+    )
+
+
 class RegionOut(BaseModel):
     name: str
     kind: str = Field(description="MWG's region type: Face, Pet, Focus, ...")

@@ -44,7 +44,8 @@ def _holds(target: Path, source: Path, how: str) -> bool:
         return False
 
 
-def _candidates(name: str) -> Iterable[str]:
+def candidates(name: str) -> Iterable[str]:
+    """`name`, then `name (1)`, `name (2)` ... before its extension."""
     stem, ext = os.path.splitext(name)
     yield name
     for n in range(1, MAX_SUFFIX + 1):
@@ -82,7 +83,7 @@ def take(paths: Iterable[str], folder: Path, how: str) -> list[Taken]:
                 f"{source} is not there any more: `photosearch index` brings the "
                 "library up to date"
             )
-        for name in _candidates(source.name):
+        for name in candidates(source.name):
             target = folder / name
             if _holds(target, source, how):
                 taken.append(Taken(raw, target, False))

@@ -4,12 +4,15 @@ photos like it, and what it shows."""
 from __future__ import annotations
 
 import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BeforeValidator
 
 from photosearch.web import schemas
@@ -26,6 +29,7 @@ from photosearch.web.params import BoxQ, FiltersQ, ImageIdP, options_from
 from photosearch.web.ranges import check_range
 from photosearch.web.state import WebD
 from retrieval.errors import NotFoundError
+from retrieval.search.collect import candidates
 from retrieval.search.describe import rank_texts
 from retrieval.search.search import browse as browse_images
 from retrieval.search.terms import QueryTerm, parse_box
@@ -235,6 +239,58 @@ def original(image_id: ImageIdP, request: Request, web: WebD) -> FileResponse:
         )
     check_range(request.headers.get("range"), os.path.getsize(meta.path))
     return FileResponse(meta.path, headers={"Cache-Control": "private, no-cache"})
+
+
+@router.post(
+    "/api/download",
+    response_class=StreamingResponse,
+    responses={
+        **ERRORS,
+        200: {
+            "description": "a ZIP of the photos' files, stored as they are (a name "
+            "two of them share gets a suffix: IMG_0001 (1).jpg)",
+            "content": {"application/zip": IMAGE_BYTES},
+        },
+    },
+)
+def download(body: schemas.Download, web: WebD) -> StreamingResponse:
+    """Results taken into another program: their files in one ZIP."""
+    files = []
+    for image_id in dict.fromkeys(body.ids):
+        meta = web.meta(image_id)  # 404 for an image the library does not have
+        if not os.path.isfile(meta.path):
+            raise NotFoundError(
+                f"image {image_id}'s file {meta.path} is gone: run `photosearch index`"
+            )
+        files.append(meta.path)
+    # Photos are compressed already: stored, not deflated. Spooled: a few photos stay
+    # in memory, a large selection goes to a temporary file, not the server's memory.
+    # It outlives this function: the response's generator closes it once sent.
+    spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115
+    names: set[str] = set()
+    try:
+        with zipfile.ZipFile(spool, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for path in files:
+                name = next(
+                    n for n in candidates(os.path.basename(path)) if n not in names
+                )
+                names.add(name)
+                zf.write(path, name)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+
+    def chunks() -> Iterator[bytes]:
+        with spool:
+            while chunk := spool.read(1 << 20):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="photosearch.zip"'},
+    )
 
 
 @router.get(
