@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import REPO, index_with_demo, run_cli, serving
+from tests.helpers import exiftool, photo
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -530,3 +532,65 @@ def test_a_photos_text_is_shown_copied_and_its_matching_line_boxed(
         )
         page.wait_for_timeout(500)
         assert page.is_hidden("#v-text-section")
+
+
+def test_what_other_programs_wrote_is_shown_and_picked_results_downloaded(
+    tmp_path: Path,
+) -> None:
+    """Keywords and ratings from XMP filter the grid; the large view shows a photo's
+    title, description, rating and keywords (each a search); picked results download
+    as one ZIP and their paths copy."""
+    photos = tmp_path / "photos"
+    tram = photo(photos, "tram.jpg", (220, 200, 20))
+    exiftool(
+        "-XMP-lr:HierarchicalSubject=Places|Portugal|Lisbon",
+        "-XMP-dc:Title=Tram 28",
+        "-XMP-dc:Description=Climbing through Alfama",
+        "-XMP-xmp:Rating=4",
+        tram,
+    )
+    river = photo(photos, "river.jpg", (20, 60, 200))
+    exiftool("-XMP-dc:Subject=Lisbon", "-XMP-xmp:Rating=2", river)
+    photo(photos, "plain.jpg", (30, 200, 30))
+    library = tmp_path / "library"
+    env = {"PHOTOSEARCH_LIBRARY": str(library), "HF_HUB_OFFLINE": "1"}
+    index_with_demo(photos, library, env=env)
+    with serving(library, env=env) as (url, _), chromium_page() as page:
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.goto(url)
+        page.wait_for_selector("#grid .tile")
+        page.click("#filters-toggle")
+        page.fill("#f-keyword", "lisbon")
+        page.press("#f-keyword", "Enter")
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 2")
+        page.select_option("#f-rating", "3")
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 1")
+        assert titles(page, 1)[0].startswith("tram.jpg")
+        page.click("#grid .tile >> nth=0")
+        page.wait_for_selector("#v-facts:not([hidden])")
+        assert page.text_content("#v-title") == "Tram 28"
+        assert page.text_content("#v-description") == "Climbing through Alfama"
+        assert page.text_content("#v-rating") == "★★★★☆"
+        assert page.text_content("#v-keywords") == "Lisbon"
+        page.screenshot(path=str(artifacts() / "metadata.png"))
+        page.keyboard.press("Escape")
+
+        page.select_option("#f-rating", "")
+        page.wait_for_function("document.querySelectorAll('#grid .tile').length === 2")
+        page.click("#select")
+        page.click("#grid .tile >> nth=0")
+        page.click("#grid .tile >> nth=1")
+        assert page.text_content("#picked-count") == "2 selected"
+        assert not page.is_visible("#viewer")  # picking opens nothing
+        with page.expect_download() as downloaded:
+            page.click("#download-zip")
+        archive = tmp_path / "picked.zip"
+        downloaded.value.save_as(archive)
+        with zipfile.ZipFile(archive) as zf:
+            assert sorted(zf.namelist()) == ["river.jpg", "tram.jpg"]
+            assert zf.read("tram.jpg") == tram.read_bytes()
+        page.click("#copy-paths")
+        page.wait_for_function(
+            "navigator.clipboard.readText().then(t => t.includes('tram.jpg')"
+            " && t.includes('river.jpg'))"
+        )

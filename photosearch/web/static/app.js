@@ -16,6 +16,7 @@ let typingTimer = null;
 // Results of a text search marked good or bad (ids): "Refine" moves the query toward the
 // good ones and away from the bad ones (relevance feedback), through weighted terms.
 let marks = { good: new Set(), bad: new Set() };
+let picking = null;   // while results are being picked (metadata.js): id -> hit
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -48,13 +49,15 @@ function clock(seconds) {
 }
 
 const FILTER_IDS = ["f-folder", "f-tag", "f-from", "f-to", "f-place", "f-near", "f-camera",
-                    "f-person", "f-contains", "f-score", "f-sort"];
+                    "f-person", "f-contains", "f-keyword", "f-rating", "f-label",
+                    "f-score", "f-sort"];
 
 function filterParams() {
   const params = new URLSearchParams();
   const pairs = [["folder", "f-folder"], ["tag", "f-tag"], ["date_from", "f-from"],
                  ["date_to", "f-to"], ["place", "f-place"], ["near", "f-near"],
                  ["camera", "f-camera"], ["contains", "f-contains"],
+                 ["rating", "f-rating"], ["label", "f-label"],
                  ["min_score", "f-score"], ["sort", "f-sort"]];
   for (const [name, id] of pairs) {
     const value = $(id).value.trim();
@@ -62,6 +65,9 @@ function filterParams() {
   }
   for (const person of $("f-person").value.split(",")) {
     if (person.trim()) params.append("person", person.trim());
+  }
+  for (const keyword of $("f-keyword").value.split(",")) {
+    if (keyword.trim()) params.append("keyword", keyword.trim());
   }
   return params;
 }
@@ -94,7 +100,11 @@ function tile(hit, index, scoreText) {
     badge.textContent = at !== null ? `▶ ${clock(at)}` : (hit.duration ? `▶ ${clock(hit.duration)}` : "▶");
     button.append(badge);
   }
-  if (index !== null) button.addEventListener("click", () => openViewer(index));
+  if (index !== null) {
+    // While results are being picked (metadata.js), a click picks instead of opening.
+    button.addEventListener("click", () => (picking ? pick(hit, button) : openViewer(index)));
+    if (picking && picking.has(hit.id)) button.classList.add("picked");
+  }
   return button;
 }
 
@@ -279,6 +289,7 @@ async function openViewer(index) {
   }
   showFaces(hit, index);
   showText(hit, index);
+  showFacts(hit, index);
   showConcepts(hit, index);
 }
 
