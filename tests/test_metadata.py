@@ -198,6 +198,27 @@ def test_takeout_facts_are_searchable(fake_library: Library, tmp_path: Path) -> 
     )
     assert record.latitude == pytest.approx(38.6916)
     assert "People|Rui" in record.keywords
+    # The photo's EXIF has no date nor position: Takeout's stand in, for every filter.
+    assert found(fake_library, date_from="2023-07-15", date_to="2023-07") == {
+        "IMG_2041.jpg"
+    }
+    assert found(fake_library, place="Portugal") == {"IMG_2041.jpg"}
+    assert found(fake_library, near="38.69,-9.21,5") == {"IMG_2041.jpg"}
+    # Where the EXIF has a date, it wins.
+    dated = photo(photos, "IMG_2042.jpg")
+    exiftool("-EXIF:DateTimeOriginal=2020:01:02 03:04:05", dated)
+    (photos / "IMG_2042.jpg.json").write_text(
+        json.dumps({"photoTakenTime": {"timestamp": "1689445812"}})
+    )
+    index(fake_library, photos)
+    assert found(fake_library, date_from="2020-01-02", date_to="2020-01-02") == {
+        "IMG_2042.jpg"
+    }
+    # The JSON goes: the date and place it gave go with it.
+    (photos / "IMG_2041.jpg.supplemental-metadata.json").unlink()
+    index(fake_library, photos)
+    assert found(fake_library, date_from="2023-07-15", date_to="2023-07") == set()
+    assert found(fake_library, place="Portugal") == set()
 
 
 BOMB = b"""<?xml version="1.0"?>

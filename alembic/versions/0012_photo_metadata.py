@@ -1,8 +1,10 @@
 """what other photo programs know of a photo: XMP, IPTC and Google Takeout
 
 `image_metadata` holds a photo's single facts (title, description, rating, colour label,
-and the date and place where its EXIF has none), where they came from, what could not be
-read and why, and the sidecars' stamps (to notice one changing or going).
+a date and a position), where they came from, what could not be read and why, and the
+sidecars' stamps (to notice one changing or going). Where the photo's EXIF has no date
+or no position, these stand in for it in the images and image_details rows, and
+date_used / place_used say so (to take them back when the sidecar changes).
 `image_keywords` holds its keywords, hierarchical ones with their levels joined by "|",
 each also folded for matching at any level. `metadata_regions` holds named regions (faces
 named in digiKam, Lightroom, Picasa ...), boxes in fractions of the upright picture.
@@ -48,6 +50,8 @@ def upgrade() -> None:
         sa.Column("taken_at", sa.DateTime(), nullable=True),
         sa.Column("latitude", sa.Float(), nullable=True),
         sa.Column("longitude", sa.Float(), nullable=True),
+        sa.Column("date_used", sa.Boolean(), nullable=False),
+        sa.Column("place_used", sa.Boolean(), nullable=False),
         sa.Column("sources", sa.String(), nullable=False),
         sa.Column("problems", sa.String(), nullable=False),
         sa.Column("stamps", sa.String(), nullable=False),

@@ -6,10 +6,12 @@ again, without decoding or encoding anything."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from indexer.analyzers.base import Photo
 from retrieval.faces.regions import name_from_regions
+from retrieval.media.places import places_of
 from retrieval.metadata.model import METADATA_ANALYZER, Metadata
 from retrieval.metadata.read import read_metadata, sidecar_stamps
 from retrieval.store.metadata import replace_metadata
@@ -28,7 +30,15 @@ class MetadataAnalyzer:
         return read_metadata(photo.path)
 
     def analyze(self, prepared: Sequence[Any]) -> list[Metadata]:
-        return list(prepared)
+        """The records, with the towns their positions are in (looked up together)."""
+        located = [n for n, m in enumerate(prepared) if m.latitude is not None]
+        places = places_of(
+            [(prepared[n].latitude, prepared[n].longitude) for n in located]
+        )
+        found = list(prepared)
+        for n, place in zip(located, places, strict=True):
+            found[n] = replace(found[n], place=place)
+        return found
 
     write = staticmethod(replace_metadata)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from retrieval.media.places import Place
+
 # The analyzer's name in the store (the analyses table).
 METADATA_ANALYZER = "metadata"
 # How a hierarchical keyword's levels are joined, as Lightroom writes
@@ -44,6 +46,8 @@ class Metadata:
     sources: tuple[str, ...] = ()
     # What could not be read, each with its source and reason: the rest still counts.
     problems: tuple[str, ...] = ()
+    # The town the position is in (looked up by the analyzer, as EXIF's is).
+    place: Place | None = field(default=None, compare=False)
     # Sidecars' modification stamps ((path, mtime_ns, size)), to notice when one
     # changes or goes.
     stamps: tuple[tuple[str, int, int], ...] = field(default=(), compare=False)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from retrieval.metadata.keywords import fold_keyword, keyword_patterns
@@ -24,40 +24,110 @@ from retrieval.store.models import (
     Analysis,
     Embedding,
     Image,
+    ImageDetails,
     ImageKeyword,
     ImageMetadata,
     MetadataRegion,
 )
 from retrieval.store.text import refresh_texts
 
+_PLACE_COLUMNS = ("latitude", "longitude", "city", "region", "country", "country_code")
+
+
+def _take_back(s: Session, ids: Sequence[int]) -> None:
+    """The dates and positions these images' old metadata stood in with, taken back
+    (unless the file's own EXIF has given one since, when its new row was written)."""
+    for chunk in chunks(list(ids)):
+        used = s.execute(
+            select(
+                ImageMetadata.image_id,
+                ImageMetadata.date_used,
+                ImageMetadata.taken_at,
+                ImageMetadata.place_used,
+                ImageMetadata.latitude,
+            ).where(
+                ImageMetadata.image_id.in_(chunk),
+                or_(ImageMetadata.date_used, ImageMetadata.place_used),
+            )
+        ).all()
+        for image_id, date_used, taken_at, place_used, latitude in used:
+            if date_used:
+                s.execute(
+                    update(Image)
+                    .where(Image.id == image_id, Image.taken_at == taken_at)
+                    .values(taken_at=None)
+                )
+            if place_used:
+                s.execute(
+                    update(ImageDetails)
+                    .where(
+                        ImageDetails.image_id == image_id,
+                        ImageDetails.latitude == latitude,
+                    )
+                    .values(dict.fromkeys(_PLACE_COLUMNS))
+                )
+
+
+def _stand_in(s: Session, image_id: int, found: Metadata) -> tuple[bool, bool]:
+    """The record's date and position where the image's EXIF gave none: whether each
+    was used."""
+    dated = placed = False
+    if found.taken_at is not None:
+        done = s.execute(
+            update(Image)
+            .where(Image.id == image_id, Image.taken_at.is_(None))
+            .values(taken_at=found.taken_at)
+        )
+        dated = bool(done.rowcount)  # type: ignore[attr-defined]
+    if found.latitude is not None and found.longitude is not None:
+        place = found.place
+        done = s.execute(
+            update(ImageDetails)
+            .where(ImageDetails.image_id == image_id, ImageDetails.latitude.is_(None))
+            .values(
+                latitude=found.latitude,
+                longitude=found.longitude,
+                city=place.city if place else None,
+                region=place.region if place else None,
+                country=place.country if place else None,
+                country_code=place.country_code if place else None,
+            )
+        )
+        placed = bool(done.rowcount)  # type: ignore[attr-defined]
+    return dated, placed
+
 
 def replace_metadata(s: Session, rows: Sequence[tuple[int, Metadata | None]]) -> None:
-    """In the caller's transaction: these images' metadata replaced (None: none)."""
+    """In the caller's transaction: these images' metadata replaced (None: none), its
+    date and position standing in where the images' EXIF has none."""
     ids = [i for i, _ in rows]
+    _take_back(s, ids)
     for chunk in chunks(ids):
         for table in (ImageMetadata, ImageKeyword, MetadataRegion):
             s.execute(delete(table).where(table.image_id.in_(chunk)))
     kept = [(i, m) for i, m in rows if m is not None and not m.empty]
-    if kept:
-        s.execute(
-            insert(ImageMetadata),
-            [
-                {
-                    "image_id": i,
-                    "title": m.title,
-                    "description": m.description,
-                    "rating": m.rating,
-                    "label": m.label,
-                    "taken_at": m.taken_at,
-                    "latitude": m.latitude,
-                    "longitude": m.longitude,
-                    "sources": json.dumps(list(m.sources)),
-                    "problems": json.dumps(list(m.problems)),
-                    "stamps": json.dumps([list(t) for t in m.stamps]),
-                }
-                for i, m in kept
-            ],
+    values = []
+    for i, m in kept:
+        dated, placed = _stand_in(s, i, m)
+        values.append(
+            {
+                "image_id": i,
+                "title": m.title,
+                "description": m.description,
+                "rating": m.rating,
+                "label": m.label,
+                "taken_at": m.taken_at,
+                "latitude": m.latitude,
+                "longitude": m.longitude,
+                "date_used": dated,
+                "place_used": placed,
+                "sources": json.dumps(list(m.sources)),
+                "problems": json.dumps(list(m.problems)),
+                "stamps": json.dumps([list(t) for t in m.stamps]),
+            }
         )
+    if values:
+        s.execute(insert(ImageMetadata), values)
     keywords = [
         {"image_id": i, "keyword": k, "folded": fold_keyword(k)}
         for i, m in kept

@@ -339,6 +339,10 @@ class ImageMetadata(Base):
     taken_at: Mapped[datetime | None] = mapped_column(DateTime)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # Whether the date and the position stand in for EXIF's missing ones (in images
+    # and image_details).
+    date_used: Mapped[bool] = mapped_column(Boolean)
+    place_used: Mapped[bool] = mapped_column(Boolean)
     sources: Mapped[str] = mapped_column(String)
     problems: Mapped[str] = mapped_column(String)
     stamps: Mapped[str] = mapped_column(String)
