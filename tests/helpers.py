@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -217,15 +218,33 @@ def demo_index_args(photos: Path, library: Path, *extra: str) -> list[str]:
     return ["index", str(photos), "--library", str(library), "--model", "demo", *extra]
 
 
-def exiftool(*args: str | Path) -> None:
-    """ExifTool writing tags (a sidecar named *.xmp is created if it does not exist)."""
+def exiftool_program() -> str:
+    """ExifTool's path; without it the test is skipped, or fails where
+    PHOTOSEARCH_REQUIRE_EXIFTOOL=1 (CI)."""
     found = shutil.which("exiftool")
     if found is None:
         if os.environ.get("PHOTOSEARCH_REQUIRE_EXIFTOOL") == "1":
             pytest.fail("no exiftool on PATH: `make exiftool` (see .ci/run)")
         pytest.skip("no exiftool on PATH (apt-get install libimage-exiftool-perl)")
+    return found
+
+
+def exiftool_json(path: Path, *options: str) -> dict[str, Any]:
+    """What ExifTool reads in a file (`exiftool -j`), with these options."""
     done = subprocess.run(
-        [found, "-q", "-overwrite_original", *map(str, args)],
+        [exiftool_program(), "-j", *options, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout)[0]
+    return found
+
+
+def exiftool(*args: str | Path) -> None:
+    """ExifTool writing tags (a sidecar named *.xmp is created if it does not exist)."""
+    done = subprocess.run(
+        [exiftool_program(), "-q", "-overwrite_original", *map(str, args)],
         capture_output=True,
         text=True,
         check=False,

@@ -28,11 +28,11 @@ from retrieval.faces.regions import name_from_regions
 from retrieval.library import Library
 from retrieval.metadata.read import read_metadata
 from retrieval.metadata.sidecars import takeout_json
-from retrieval.metadata.xmp import XmpError, parse_xml
+from retrieval.metadata.xmp import XmpError, parse_xml, read_packet
 from retrieval.search.filters import CLI_NAMES, parse_filters
 from retrieval.search.search import allowed_ids
 from tests.conftest import REPO, TEST_BACKEND, index_with_demo, run_cli
-from tests.helpers import exiftool, photo, wait_for
+from tests.helpers import exiftool, exiftool_json, photo, wait_for
 
 cli = pytest.mark.skipif(
     TEST_BACKEND == "postgres", reason="the command line's libraries are SQLite's"
@@ -134,7 +134,9 @@ def test_both_sidecar_namings_are_read_and_the_full_name_wins(tmp_path: Path) ->
     read = read_metadata(both)
     assert read.rating == 2  # IMG_0001.jpg.xmp names this file alone
     assert read.title == "From Lightroom"  # what the winner lacks, the next gives
-    assert set(read.keywords) == {"darktable", "lightroom", "embedded"}
+    # Keywords come whole from the first source with any: a keyword taken away in
+    # darktable must not come back from the copy embedded in the file.
+    assert read.keywords == ("darktable",)
     assert read.sources[:2] == (
         str(photos / "IMG_0001.jpg.xmp"),
         str(photos / "IMG_0001.xmp"),
@@ -143,31 +145,52 @@ def test_both_sidecar_namings_are_read_and_the_full_name_wins(tmp_path: Path) ->
     raw = photo(photos, "DSC_0002.JPG")
     exiftool("-XMP-dc:Subject=raw", photos / "DSC_0002.xmp")
     assert read_metadata(raw).keywords == ("raw",)
+    # A sidecar without keywords leaves the file's own.
+    rated = photo(photos, "rated.jpg")
+    exiftool("-XMP-dc:Subject=embedded", rated)
+    exiftool("-XMP-xmp:Rating=5", photos / "rated.jpg.xmp")
+    assert read_metadata(rated).keywords == ("embedded",)
+    assert read_metadata(rated).rating == 5
     assert read_metadata(photo(photos, "none.jpg")).empty
 
 
 def test_takeout_json_is_found_under_every_name_takeout_writes(tmp_path: Path) -> None:
-    folder = tmp_path / "Takeout" / "Google Photos" / "Trip"
+    folder = tmp_path / "Takeout" / "Google Photos" / "Photos from 2019"
     folder.mkdir(parents=True)
-    long_name = "PXL_20230715_183012345.NIGHT.LONG_EXPOSURE_Trip.jpg"
-    cut = (long_name + ".supplemental-metadata")[:46] + ".json"
     pairs = {
         "IMG_0001.jpg": "IMG_0001.jpg.json",
         "IMG_0002.jpg": "IMG_0002.jpg.supplemental-metadata.json",
-        "IMG_0005.HEIC": "IMG_0005.HEIC.supplemental-me.json",
-        long_name: cut,
+        "Screenshot 2025-06-20 at 2.35.23 PM.jpeg": (
+            "Screenshot 2025-06-20 at 2.35.23 PM.jpeg.suppl.json"
+        ),
+        "IMG_0008.jpg": "IMG_0008.jpg..json",
+        # Cut inside the photo's own name, its extension kept or gone.
+        "averylongscreenshotname_something.jpg": (
+            "averylongscreenshotname_somethi.jpg.supplemental-met.json"
+        ),
+        "verylongphotoname_that_is_quite_long_here.jpeg": (
+            "verylongphotoname_that_is_quite_long_here.json"
+        ),
+        # A second photo of the same name: the counter moves after the extension.
         "IMG_0003.jpg": "IMG_0003.jpg.json",
         "IMG_0003(1).jpg": "IMG_0003.jpg(1).json",
         "IMG_0006(2).jpg": "IMG_0006.jpg.supplemental-metadata(2).json",
+        # An edited copy has the original's; a Live Photo's video its photo's, in
+        # whatever case Takeout wrote it.
         "IMG_0004-edited.jpg": "IMG_0004.jpg.json",
+        "IMG_1000-bearbeitet.jpg": "IMG_1000.jpg.supplemental-metadata.json",
+        "IMG_0005.HEIC": "img_0005.heic.supplemental-metadata.json",
+        "IMG_0005.MOV": "img_0005.heic.supplemental-metadata.json",
+        "photo..jpg": "photo..jpg.json",
         "IMG_10.jpg": None,  # IMG_1.jpg.json is another photo's
         "IMG_0007.jpg": None,  # its stem alone is not Takeout's
+        "metadata.jpg": None,  # the album's own metadata.json is no photo's
     }
     for name, json_name in pairs.items():
         (folder / name).write_bytes(b"")
         if json_name:
             (folder / json_name).write_text("{}")
-    for name in ("IMG_1.jpg.json", "IMG_0007.json", "IMG_0004.jpg"):
+    for name in ("IMG_1.jpg.json", "IMG_0007.json", "IMG_0004.jpg", "metadata.json"):
         (folder / name).write_text("{}")
     for name, json_name in pairs.items():
         expected = str(folder / json_name) if json_name else None
@@ -462,3 +485,65 @@ def test_faces_named_in_another_program_name_the_persons_here(
     assert (conflict.here, conflict.there) == ("Joe", "Joseph")
     shown = store.persons()
     assert sorted(p.name or "" for p in shown) == ["Barack", "Joe"]
+
+
+SAMPLES = REPO / "data" / "metadata" / "exiftool"
+
+
+def exiftool_reads(path: Path, *tags: str) -> dict[str, list[str]]:
+    """What ExifTool (the reference) reads of these tags, each as a list."""
+    found = exiftool_json(path, "-n", *(f"-{t}" for t in tags))
+    return {
+        tag: [
+            str(v)
+            for v in (found[tag] if isinstance(found[tag], list) else [found[tag]])
+        ]
+        for tag in tags
+        if tag in found
+    }
+
+
+def test_files_other_programs_wrote_are_read_as_exiftool_reads_them(
+    tmp_path: Path,
+) -> None:
+    """ExifTool's own test files (data/metadata/README.md), each read here and by
+    exiftool: the same keywords, titles, descriptions and ratings."""
+    iptc = read_metadata(SAMPLES / "IPTC.jpg")
+    said = exiftool_reads(
+        SAMPLES / "IPTC.jpg", "Keywords", "Caption-Abstract", "ObjectName"
+    )
+    assert list(iptc.keywords) == said["Keywords"]
+    assert [iptc.description] == said["Caption-Abstract"]
+    assert [iptc.title] == said["ObjectName"]
+
+    # MWG's rule: with no IPTC digest, XMP's keywords win over IPTC's that disagree.
+    mwg = read_metadata(SAMPLES / "MWG.jpg")
+    said = exiftool_reads(SAMPLES / "MWG.jpg", "Subject", "Rating")
+    assert list(mwg.keywords) == said["Subject"]
+    assert all(k.startswith("RIGHT") for k in mwg.keywords)
+    assert [str(mwg.rating)] == said["Rating"]
+
+    # UTF-16 XMP, read alone (its sidecar beside it in ExifTool's folder is not here).
+    alone = tmp_path / "XMP.jpg"
+    shutil.copy(SAMPLES / "XMP.jpg", alone)
+    utf16 = read_metadata(alone)
+    said = exiftool_reads(alone, "Subject", "Title", "Description")
+    assert list(utf16.keywords) == said["Subject"]
+    assert [utf16.title] == said["Title"] and [utf16.description] == said["Description"]
+
+    for name in ("XMP.xmp", "XMP2.xmp"):
+        packet = SAMPLES / "packets" / name
+        read = read_packet(packet.read_bytes(), name)
+        said = exiftool_reads(packet, "Subject", "Title", "Rating")
+        assert list(read.keywords) == said.get("Subject", []), name
+        assert [read.title] if read.title else [] == said.get("Title", []), name
+        assert (
+            [str(read.rating)]
+            if read.rating is not None
+            else [] == said.get("Rating", [])
+        ), name
+    # MWG's keyword tree, which ExifTool does not flatten into dc:subject, and a
+    # region in pixels given as if fractions, which is left out rather than misplaced.
+    tree = read_packet((SAMPLES / "packets" / "XMP5.xmp").read_bytes(), "XMP5.xmp")
+    assert tree.keywords == ("A-1|A-2", "B-1|B-2", "C-1")
+    assert tree.regions == ()

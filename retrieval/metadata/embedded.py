@@ -8,6 +8,7 @@ a format Pillow cannot open (RAW, videos) has its first MB searched for a packet
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import warnings
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ _PHOTOSHOP_ID = b"Photoshop 3.0\x00"
 # phones write it near the start.
 SCAN_BYTES = 1024 * 1024
 _TIFF_XMP, _TIFF_IPTC = 700, 33723
+_IRB_IPTC, _IRB_DIGEST = 0x0404, 0x0425
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,19 @@ class Embedded:
     xmp: bytes | None = None
     iptc: bytes | None = None  # IIM datasets
     orientation: int = 1  # EXIF's, to turn regions upright
+    # Photoshop's IPTCDigest: the MD5 of the IPTC block when an XMP-aware program last
+    # wrote both. The block no longer matching it means a program that knows only IPTC
+    # changed it since, and it is then the newer (MWG's guidelines).
+    iptc_digest: bytes | None = None
+
+    @property
+    def iptc_is_newer(self) -> bool:
+        return (
+            self.iptc is not None
+            and self.iptc_digest is not None
+            and hashlib.md5(self.iptc, usedforsecurity=False).digest()
+            != self.iptc_digest
+        )
 
 
 def read_embedded(path: str | Path) -> Embedded:
@@ -39,7 +54,7 @@ def read_embedded(path: str | Path) -> Embedded:
 
 
 def _jpeg(f: BinaryIO) -> Embedded:
-    xmp = iptc = None
+    xmp = iptc = digest = None
     orientation = 1
     while True:
         marker = f.read(2)
@@ -63,10 +78,12 @@ def _jpeg(f: BinaryIO) -> Embedded:
             elif kind == 0xE1 and body.startswith(b"Exif\x00\x00"):
                 orientation = _exif_orientation(body[6:])
             elif kind == 0xED and body.startswith(_PHOTOSHOP_ID):
-                iptc = photoshop_iptc(body[len(_PHOTOSHOP_ID) :]) or iptc
+                found = photoshop_resources(body[len(_PHOTOSHOP_ID) :])
+                iptc = found.get(_IRB_IPTC, iptc)
+                digest = found.get(_IRB_DIGEST, digest)
         else:
             f.seek(length, 1)
-    return Embedded(xmp, iptc, orientation)
+    return Embedded(xmp, iptc, orientation, digest)
 
 
 def _exif_orientation(tiff: bytes) -> int:
@@ -87,8 +104,9 @@ def _exif_orientation(tiff: bytes) -> int:
     return 1
 
 
-def photoshop_iptc(resources: bytes) -> bytes | None:
-    """The IPTC-IIM block (image resource 0x0404) among Photoshop's image resources."""
+def photoshop_resources(resources: bytes) -> dict[int, bytes]:
+    """Photoshop's image resources, by id (0x0404: IPTC-IIM, 0x0425: its digest)."""
+    found: dict[int, bytes] = {}
     at = 0
     while at + 12 <= len(resources) and resources[at : at + 4] == b"8BIM":
         (ident,) = struct.unpack(">H", resources[at + 4 : at + 6])
@@ -98,10 +116,9 @@ def photoshop_iptc(resources: bytes) -> bytes | None:
             break
         (size,) = struct.unpack(">I", resources[at : at + 4])
         at += 4
-        if ident == 0x0404:
-            return resources[at : at + size]
+        found.setdefault(ident, resources[at : at + size])
         at += size + (size % 2)
-    return None
+    return found
 
 
 def _other(path: str | Path) -> Embedded:

@@ -87,25 +87,23 @@ class Metadata:
 
 
 def merged(parts: list[Metadata]) -> Metadata:
-    """Sources merged, the first of `parts` the most trusted: a single fact (title,
-    rating, date, ...) comes from the first that has it; keywords from all of them
-    (whichever program wrote a keyword, it finds the photo); regions from the first
-    that has any (two programs' boxes of one face would be two faces)."""
+    """Sources merged, the first of `parts` the most trusted: each fact (title, rating,
+    date, ...) comes from the first that has it, and so do the keywords, as a whole (a
+    keyword removed in darktable's sidecar must not come back from the copy embedded
+    in the file), and the regions (two programs' boxes of one face would be two
+    faces)."""
 
     def first(name: str) -> object:
         return next(
             (getattr(p, name) for p in parts if getattr(p, name) is not None), None
         )
 
-    keywords: dict[str, None] = {}
-    for part in parts:
-        keywords.update(dict.fromkeys(part.keywords))
     position = next(
         ((p.latitude, p.longitude) for p in parts if p.latitude is not None),
         (None, None),
     )
     return Metadata(
-        keywords=tuple(keywords),
+        keywords=next((p.keywords for p in parts if p.keywords), ()),
         title=first("title"),  # type: ignore[arg-type]
         description=first("description"),  # type: ignore[arg-type]
         rating=first("rating"),  # type: ignore[arg-type]

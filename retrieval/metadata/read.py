@@ -1,6 +1,7 @@
 """A photo's metadata from every source, merged (retrieval.metadata.model.merged), most
 trusted first: its XMP sidecars (sidecars.py says which wins), the XMP embedded in the
-file, its IPTC-IIM, and Takeout's JSON. What one source cannot give (a broken sidecar, a
+file, its IPTC-IIM (before the XMP when a program that knows only IPTC changed it since:
+MWG's rule, by Photoshop's IPTC digest), and Takeout's JSON. What one source cannot give (a broken sidecar, a
 refused packet) is kept as a problem with its reason; the other sources still count."""
 
 from __future__ import annotations
@@ -91,22 +92,30 @@ def read_metadata(path: str | Path) -> Metadata:
     except OSError as exc:
         problems.append(_problem(photo, exc))
         embedded = Embedded()
+    iptc = read_iptc(embedded.iptc, photo) if embedded.iptc is not None else None
+    if iptc is not None and embedded.iptc_is_newer:
+        parts.append(iptc)
     if embedded.xmp is not None:
         try:
             parts.append(read_packet(embedded.xmp, photo))
         except ValueError as exc:
             problems.append(f"{os.path.basename(photo)} (embedded XMP): {exc}")
-    if embedded.iptc is not None:
-        parts.append(read_iptc(embedded.iptc, photo))
+    if iptc is not None and not embedded.iptc_is_newer:
+        parts.append(iptc)
     takeout = takeout_json(photo)
+    people: tuple[str, ...] = ()
     if takeout is not None:
         try:
-            parts.append(read_takeout(_file(takeout, MAX_JSON, stamps), takeout))
+            said = read_takeout(_file(takeout, MAX_JSON, stamps), takeout)
+            people, said = said.keywords, replace(said, keywords=())
+            parts.append(said)
         except (OSError, ValueError) as exc:
             problems.append(_problem(takeout, exc))
     found = merged(parts)
     return replace(
         found,
+        # Whom Google Photos saw in it is no one's keyword list: it adds to them.
+        keywords=tuple(dict.fromkeys((*found.keywords, *people))),
         regions=tuple(upright(r, embedded.orientation) for r in found.regions),
         problems=(*found.problems, *problems),
         stamps=tuple(stamps),

@@ -11,10 +11,12 @@ and programs that write it are the ones that also keep it current. Keywords come
 both.
 
 Takeout writes `IMG_0001.jpg.json`, or in its newer exports
-`IMG_0001.jpg.supplemental-metadata.json`, cutting the name to 51 characters
-(`IMG_0001.jpg.supplemental-me.json`, or the photo's own name cut short when it is
-long); a second photo of the same name is `IMG_0001(1).jpg`, its JSON
-`IMG_0001.jpg(1).json`; an edited copy `IMG_0001-edited.jpg` has the original's JSON.
+`IMG_0001.jpg.supplemental-metadata.json`, the suffix cut short when the path is long
+(`.supplemental-me.json`, `.suppl.json`, `..json`), and the photo's own name too when it
+is long (`averylongname_so.jpg.supplemental-met.json`, `verylongphotoname_that_is_q.json`);
+in any case of letters; a second photo of the same name is `IMG_0001(1).jpg`, its JSON
+`IMG_0001.jpg(1).json` or `IMG_0001.jpg.supplemental-metadata(1).json`; an edited copy
+`IMG_0001-edited.jpg` has the original's JSON, and a Live Photo's video its photo's.
 
 A folder's listing is read once and reused while the folder is unchanged: looking for a
 photo's sidecars costs no system call per candidate name.
@@ -28,13 +30,16 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-# Takeout's longest JSON name, ".json" included.
-TAKEOUT_NAME_MAX = 51
+# A JSON name at least this long (".json" included) may have been cut short by Takeout,
+# which cuts names at 46 to 51 characters depending on the export.
+TAKEOUT_CUT = 46
 _SUPPLEMENTAL = ".supplemental-metadata"
 _DUPLICATE = re.compile(r"^(.*?)(\(\d+\))$")
 # What Takeout adds to an edited copy's name, in the languages it is seen in.
 _EDITED = ("-edited", "-bearbeitet", "-modifié", "-editado", "-modificato", "-bewerkt")
 SIDECAR_SUFFIXES = (".xmp", ".json")
+# A Live Photo's video: Takeout gives its JSON to the photo only.
+_VIDEOS = (".mov", ".mp4", ".m4v")
 
 
 class _Listings:
@@ -88,30 +93,68 @@ def _split_duplicate(stem: str) -> tuple[str, str]:
     return (match.group(1), match.group(2)) if match else (stem, "")
 
 
-def takeout_json(photo: str | Path) -> str | None:
-    """The Takeout JSON of a photo, if its folder has one."""
-    folder, name = os.path.split(os.fspath(photo))
-    stem, ext = os.path.splitext(name)
-    base_stem, duplicate = _split_duplicate(stem)
+def _takeout_names(name: str) -> tuple[str, str, str]:
+    """A photo's name as Takeout's JSON names it: (its name without a duplicate's
+    counter or an edited copy's suffix, its extension, the counter), lower case."""
+    stem, ext = os.path.splitext(name.lower())
+    stem, duplicate = _split_duplicate(stem)
     for edited in _EDITED:
-        if base_stem.lower().endswith(edited):
-            base_stem = base_stem[: -len(edited)]
+        if stem.endswith(edited):
+            stem = stem[: -len(edited)]
             break
-    base = base_stem + ext
-    full = base + _SUPPLEMENTAL
-    best: tuple[int, str] | None = None
-    for lowered, actual in _listings.names(folder or ".").items():
-        if not lowered.endswith(".json"):
-            continue
-        json_stem, json_duplicate = _split_duplicate(actual[: -len(".json")])
-        if json_duplicate != duplicate or not full.startswith(json_stem):
-            continue
-        cut = len(actual) - len(json_duplicate) >= TAKEOUT_NAME_MAX - 5
-        if len(json_stem) < len(base) and not cut:
-            continue  # `IMG_1.json` is not `IMG_10.jpg`'s: only a cut name is shorter
-        if best is None or len(json_stem) > best[0]:
-            best = (len(json_stem), os.path.join(folder, actual))
-    return best[1] if best else None
+    return stem + ext, ext, duplicate
+
+
+def _json_fits(json_stem: str, base: str, ext: str, cut: bool) -> bool:
+    """Whether a JSON's name (lower case, without `.json` and a counter) is Takeout's
+    for a photo named `base`: the photo's name then part of `.supplemental-metadata`;
+    or, in a name Takeout cut short, part of the photo's name, with or without its
+    extension and part of the suffix after it."""
+    if json_stem.startswith(base):
+        return _SUPPLEMENTAL.startswith(json_stem[len(base) :])
+    if not cut:
+        return (
+            False  # `IMG_1.jpg.json` is not `IMG_10.jpg`'s: only a cut name is shorter
+        )
+    if base.startswith(json_stem):
+        return True  # cut inside the name, its extension gone
+    head, dot, rest = json_stem.partition(ext) if ext else ("", "", "")
+    return bool(dot) and base.startswith(head) and _SUPPLEMENTAL.startswith(rest)
+
+
+def takeout_json(photo: str | Path) -> str | None:
+    """The Takeout JSON of a photo, if its folder has one (case aside); a Live Photo's
+    video, which Takeout gives none, has its photo's."""
+    folder, name = os.path.split(os.fspath(photo))
+    listed = _listings.names(folder or ".")
+    base, ext, duplicate = _takeout_names(name)
+    bases = [(base, ext)]
+    if ext in _VIDEOS:
+        stem = base[: -len(ext)]
+        bases += [
+            (other, os.path.splitext(other)[1])
+            for other in listed
+            if other.startswith(stem + ".")
+            and not other.endswith(".json")
+            and os.path.splitext(other)[1] not in _VIDEOS
+            and other.count(".") == base.count(".")
+        ]
+    for wanted, wanted_ext in bases:
+        best: tuple[int, str] | None = None
+        for lowered, actual in listed.items():
+            if not lowered.endswith(".json"):
+                continue
+            json_stem, json_duplicate = _split_duplicate(lowered[: -len(".json")])
+            if json_duplicate != duplicate:
+                continue
+            cut = len(lowered) - len(json_duplicate) >= TAKEOUT_CUT
+            if not _json_fits(json_stem, wanted, wanted_ext, cut):
+                continue
+            if best is None or len(json_stem) > best[0]:
+                best = (len(json_stem), os.path.join(folder, actual))
+        if best is not None:
+            return best[1]
+    return None
 
 
 def is_sidecar(path: str | Path) -> bool:

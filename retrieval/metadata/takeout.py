@@ -60,7 +60,9 @@ def _taken(value: Any) -> datetime | None:
     if not isinstance(value, dict):
         return None
     try:
-        seconds = int(str(value.get("timestamp", "")).strip())
+        # Newer exports call it timestampSeconds; some write a number, not a string.
+        raw = value.get("timestamp", value.get("timestampSeconds", ""))
+        seconds = int(str(raw).strip())
         if seconds <= 0:
             return None
         return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)

@@ -39,12 +39,16 @@ NS = {
     "photoshop": "http://ns.adobe.com/photoshop/1.0/",
     "exif": "http://ns.adobe.com/exif/1.0/",
     "mwg-rs": "http://www.metadataworkinggroup.com/schemas/regions/",
+    "mwg-kw": "http://www.metadataworkinggroup.com/schemas/keywords/",
     "stArea": "http://ns.adobe.com/xmp/sType/Area#",
     "stDim": "http://ns.adobe.com/xap/1.0/sType/Dimensions#",
     "MP": "http://ns.microsoft.com/photo/1.2/",
     "MPRI": "http://ns.microsoft.com/photo/1.2/t/RegionInfo#",
     "MPReg": "http://ns.microsoft.com/photo/1.2/t/Region#",
 }
+
+
+_XPACKET = re.compile(rb"<\?xpacket[^>]{0,200}\?>")
 
 
 class XmpError(ValueError):
@@ -68,6 +72,9 @@ def parse_xml(data: bytes) -> Element:
             f"an XMP packet of {len(data) / 1e6:.0f} MB, over the limit of "
             f"{MAX_PACKET // 2**20} MB"
         )
+    # The packet's wrapper says nothing the parser needs, and some programs put bytes
+    # in it that XML forbids (f-spot writes begin="\x1a"); UTF-16 packets keep theirs.
+    data = _XPACKET.sub(b"", data)
     try:
         return fromstring(data, forbid_dtd=True, forbid_entities=True)
     except DefusedXmlException as exc:
@@ -76,9 +83,23 @@ def parse_xml(data: bytes) -> Element:
         raise XmpError(f"malformed XML: {exc}") from None
 
 
-def _value(el: Element) -> Any:
+def _value(el: Element, nodes: dict[str, Element] | None = None) -> Any:
     """An RDF property as str (a simple value), list (rdf:Bag or rdf:Seq), or dict (a
-    structure); an rdf:Alt (a value in several languages) as its default's str."""
+    structure); an rdf:Alt (a value in several languages) as its default's str. A
+    property given as a reference (rdf:nodeID, as f-spot writes) is the node it names
+    in `nodes`."""
+    nodes = {} if nodes is None else nodes
+    ref = el.get(q("rdf:nodeID"))
+    if ref is not None and not len(el) and ref in nodes:
+        target = nodes.pop(ref)  # popped: a node naming itself, or a loop, ends here
+        try:
+            if target.tag in _CONTAINERS:
+                holder = Element(el.tag)
+                holder.append(target)
+                return _value(holder, nodes)
+            return _value(target, nodes)
+        finally:
+            nodes[ref] = target
     for child in el:
         if child.tag in _CONTAINERS:
             items = [li for li in child if li.tag == q("rdf:li")]
@@ -87,8 +108,8 @@ def _value(el: Element) -> Any:
                     (li for li in items if li.get(XML_LANG) == "x-default"),
                     items[0] if items else None,
                 )
-                return _value(chosen) if chosen is not None else ""
-            return [_value(li) for li in items]
+                return _value(chosen, nodes) if chosen is not None else ""
+            return [_value(li, nodes) for li in items]
     struct: dict[str, Any] = {
         k: v
         for k, v in el.attrib.items()
@@ -96,26 +117,38 @@ def _value(el: Element) -> Any:
     }
     for child in el:
         if child.tag == q("rdf:Description"):
-            nested = _value(child)
+            nested = _value(child, nodes)
             struct.update(nested if isinstance(nested, dict) else {})
         else:
-            struct[child.tag] = _value(child)
+            struct[child.tag] = _value(child, nodes)
     if struct:
         return struct
     return (el.text or "").strip()
 
 
 def properties(root: Element) -> dict[str, Any]:
-    """Every top-level property of every rdf:Description, by ElementTree's name (a
-    nested Description is a structure, which `_value` reads)."""
+    """Every top-level property of every rdf:Description about the photo, by
+    ElementTree's name (a nested Description is a structure, which `_value` reads; one
+    that has only an rdf:nodeID is a node the others refer to)."""
     found: dict[str, Any] = {}
     tops = [root] if root.tag == q("rdf:RDF") else list(root.iter(q("rdf:RDF")))
     for rdf in tops:
+        nodes = {
+            str(node.get(q("rdf:nodeID"))): node
+            for node in rdf
+            if node.get(q("rdf:nodeID")) is not None
+        }
         for desc in rdf:
-            if desc.tag == q("rdf:Description"):
-                value = _value(desc)
-                if isinstance(value, dict):
-                    found.update(value)
+            if desc.tag != q("rdf:Description"):
+                continue
+            if (
+                desc.get(q("rdf:nodeID")) is not None
+                and desc.get(q("rdf:about")) is None
+            ):
+                continue
+            value = _value(desc, nodes)
+            if isinstance(value, dict):
+                found.update(value)
     return found
 
 
@@ -146,9 +179,28 @@ def keywords_of(props: dict[str, Any]) -> list[str]:
         found[_levels(hierarchical.split("|"))] = None
     for tag in _strings(props.get(q("digiKam:TagsList"))):
         found[_levels(tag.split("/"))] = None
+    for path in _mwg_keywords(props.get(q("mwg-kw:Keywords"))):
+        found[path] = None
     for flat in _strings(props.get(q("dc:subject"))):
         found[flat] = None
     return [k for k in found if k]
+
+
+def _mwg_keywords(value: Any, above: tuple[str, ...] = ()) -> list[str]:
+    """MWG's keyword structure (a tree of Keyword and Children), as one path per
+    leaf."""
+    if isinstance(value, dict) and q("mwg-kw:Hierarchy") in value:
+        value = value[q("mwg-kw:Hierarchy")]
+    paths: list[str] = []
+    for node in value if isinstance(value, list) else []:
+        if not isinstance(node, dict):
+            continue
+        name = _text(node.get(q("mwg-kw:Keyword")))
+        here = (*above, name) if name else above
+        children = node.get(q("mwg-kw:Children"))
+        below = _mwg_keywords(children, here) if children else []
+        paths.extend(below or ([_levels(list(here))] if here else []))
+    return paths
 
 
 def _levels(parts: list[str]) -> str:
@@ -161,6 +213,11 @@ def _float(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
+
+
+def _fractions(*values: float) -> bool:
+    """Whether these look like fractions of the picture (pixels do not)."""
+    return all(0.0 <= v <= 1.0 for v in values)
 
 
 def _clamped(
@@ -194,6 +251,8 @@ def regions_of(props: dict[str, Any]) -> list[Region]:
         if None in (x, y, w, h):
             continue
         assert x is not None and y is not None and w is not None and h is not None
+        if not _fractions(x, y, w, h):
+            continue  # pixels without saying so: of a size this does not know
         box = _clamped((x - w / 2, y - h / 2, w, h))
         kind = _text(item.get(q("mwg-rs:Type"))) or "Face"
         if box is not None:
@@ -210,6 +269,8 @@ def regions_of(props: dict[str, Any]) -> list[Region]:
             _float(n) for n in str(item.get(q("MPReg:Rectangle"), "")).split(",")
         ]
         if not name or len(numbers) != 4 or None in numbers:
+            continue
+        if not _fractions(*(n or 0.0 for n in numbers)):
             continue
         box = _clamped(tuple(n or 0.0 for n in numbers))  # type: ignore[arg-type]
         if box is not None:
