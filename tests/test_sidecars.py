@@ -6,9 +6,6 @@ command line end to end, through a real tagging."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +16,12 @@ from retrieval.metadata.model import Region
 from retrieval.metadata.read import read_metadata
 from retrieval.metadata.write import Wanted
 from tests.conftest import TEST_BACKEND, index_with_demo, run_cli
-from tests.helpers import exiftool, photo
+from tests.helpers import exiftool, exiftool_json, photo
 
 
 def read_back(path: Path) -> dict[str, Any]:
-    """What ExifTool reads in a sidecar, its structures flattened into lists."""
-    done = subprocess.run(
-        [str(shutil.which("exiftool")), "-j", "-G1", "-n", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)[0]
+    """What ExifTool reads in a sidecar, by group and tag, numbers as numbers."""
+    return exiftool_json(path, "-G1", "-n")
 
 
 def listed(value: Any) -> list[Any]:
@@ -193,3 +184,25 @@ def test_the_command_line_writes_tags_for_lightroom(tmp_path: Path) -> None:
     unknown = run_cli("sidecars", "write", "--library", str(library), "--tags", "nope")
     assert unknown.returncode != 0 and unknown.stderr.count("\n") == 1
     assert "nope" in unknown.stderr
+
+
+def test_a_new_sidecar_keeps_the_keywords_the_photo_had(tmp_path: Path) -> None:
+    """A sidecar's keywords are read instead of the file's (by darktable, and here): a
+    new one starts with the photo's own, so that writing tags loses none."""
+    shot = photo(tmp_path, "tram.jpg")
+    exiftool(
+        "-XMP-dc:Subject=tram",
+        "-XMP-dc:Subject=Lisbon",
+        "-XMP-lr:HierarchicalSubject=Places|Lisbon",
+        shot,
+    )
+    assert [o.state for o in write(shot, Wanted(("beach",)))] == ["written"]
+    tags = read_back(tmp_path / "tram.jpg.xmp")
+    assert set(listed(tags["XMP-dc:Subject"])) == {"tram", "Lisbon", "beach"}
+    assert set(listed(tags["XMP-lr:HierarchicalSubject"])) == {
+        "Places|Lisbon",
+        "photosearch|beach",
+    }
+    assert {"tram", "Places|Lisbon", "photosearch|beach"} <= set(
+        read_metadata(shot).keywords
+    )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from retrieval.metadata.embedded import read_embedded
 from retrieval.metadata.model import Region
+from retrieval.metadata.read import read_metadata
 from retrieval.metadata.write import (
     Wanted,
     merged_sidecar,
@@ -106,6 +107,8 @@ def write_sidecars(
                 existing = sidecar.read_bytes()
             if wanted.regions:
                 wanted = replace(wanted, orientation=read_embedded(photo).orientation)
+            if existing is None:
+                wanted = replace(wanted, seed_keywords=read_metadata(photo).keywords)
             data = merged_sidecar(existing, wanted, parent, style)
         except (XmpError, OSError) as exc:
             yield Outcome(sidecar, "failed", f"cannot read it ({exc}); left as it is")

@@ -60,10 +60,12 @@ class Wanted:
 
     keywords: tuple[str, ...] = ()  # its tags' labels
     regions: tuple[Region, ...] = ()  # its named persons, boxes of the upright picture
-    orientation: int = (
-        1  # the photo's EXIF orientation (regions are of the stored image)
-    )
+    # The photo's EXIF orientation: MWG's regions are of the stored image.
+    orientation: int = 1
     write_regions: bool = False  # whether regions are photosearch's to write at all
+    # A new sidecar's first keywords: those the photo has already (embedded), since a
+    # sidecar's keywords are read instead of the file's, as darktable does.
+    seed_keywords: tuple[str, ...] = ()
 
 
 def _namespaces(data: bytes) -> dict[str, str]:
@@ -155,6 +157,18 @@ def merge_keywords(
     return changed
 
 
+def _seed(rdf: Element, keywords: Sequence[str], parent: str) -> None:
+    """A new sidecar's keywords from the photo's own: hierarchical ones in
+    lr:hierarchicalSubject, and every one's last level in dc:subject (Lightroom's way)."""
+    mine = [k for k in keywords if not k.startswith(parent + LEVEL)]
+    hierarchy = [k for k in mine if LEVEL in k]
+    flat = list(dict.fromkeys(k.split(LEVEL)[-1] for k in mine))
+    if hierarchy:
+        _set_bag(rdf, q("lr:hierarchicalSubject"), hierarchy)
+    if flat:
+        _set_bag(rdf, q("dc:subject"), flat)
+
+
 def _area(region: Region, orientation: int) -> tuple[float, float, float, float]:
     """A region of the upright picture as MWG's area of the stored image: centre x, y,
     width, height."""
@@ -239,6 +253,8 @@ def merged_sidecar(
     rdf = root if root.tag == q("rdf:RDF") else root.find(q("rdf:RDF"))
     if rdf is None:
         raise XmpError("no rdf:RDF element: not an XMP sidecar")
+    if existing is None and wanted.seed_keywords:
+        _seed(rdf, wanted.seed_keywords, parent)
     changed = merge_keywords(rdf, wanted.keywords, parent, style == "digikam")
     if wanted.write_regions:
         changed |= merge_regions(rdf, wanted)
