@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.analyzers.base import Analyzer
 from indexer.analyzers.exif import ExifAnalyzer
@@ -26,9 +29,12 @@ from indexer.watch import Watcher
 from retrieval.faces.model import Box
 from retrieval.faces.regions import name_from_regions
 from retrieval.library import Library
+from retrieval.metadata.embedded import read_embedded
+from retrieval.metadata.iptc import read_iptc
 from retrieval.metadata.read import read_metadata
 from retrieval.metadata.sidecars import takeout_json
-from retrieval.metadata.xmp import XmpError, parse_xml, read_packet
+from retrieval.metadata.takeout import TakeoutError, read_takeout
+from retrieval.metadata.xmp import RDF, XmpError, parse_xml, read_packet
 from retrieval.search.filters import CLI_NAMES, parse_filters
 from retrieval.search.search import allowed_ids
 from tests.conftest import REPO, TEST_BACKEND, index_with_demo, run_cli
@@ -260,6 +266,12 @@ def test_hostile_input_is_recorded_and_the_rest_still_counts(
         parse_xml(BOMB)
     with pytest.raises(XmpError, match="malformed"):
         parse_xml(b"<x:xmpmeta><rdf:RDF>")
+    deep = b"<rdf:RDF xmlns:rdf='%s'><rdf:Description>" % RDF.encode()
+    deep += (
+        b"<rdf:Description>" * 50_000 + b"</rdf:Description>" * 50_001 + b"</rdf:RDF>"
+    )
+    with pytest.raises(XmpError, match="nested too deeply"):
+        read_packet(deep, "deep.xmp")
     photos = tmp_path / "photos"
     bombed = photo(photos, "bombed.jpg")
     exiftool("-XMP-dc:Subject=kept", bombed)
@@ -547,3 +559,71 @@ def test_files_other_programs_wrote_are_read_as_exiftool_reads_them(
     tree = read_packet((SAMPLES / "packets" / "XMP5.xmp").read_bytes(), "XMP5.xmp")
     assert tree.keywords == ("A-1|A-2", "B-1|B-2", "C-1")
     assert tree.regions == ()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "photoTakenTime",
+                    "timestamp",
+                    "geoData",
+                    "latitude",
+                    "longitude",
+                    "people",
+                    "name",
+                    "description",
+                    "title",
+                    "timestampSeconds",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=json_values)
+def test_any_takeout_json_is_read_or_refused_with_its_reason(doc: object) -> None:
+    try:
+        read_takeout(json.dumps(doc).encode(), "x.json")
+    except TakeoutError:
+        pass
+
+
+PACKET = (SAMPLES / "packets" / "XMP5.xmp").read_bytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_a_damaged_packet_is_read_or_refused_with_its_reason(
+    data: st.DataObject,
+) -> None:
+    """A real packet, cut short and with bytes changed: read, or an XmpError."""
+    damaged = bytearray(PACKET[: data.draw(st.integers(0, len(PACKET)))])
+    for _ in range(data.draw(st.integers(0, 8))):
+        if damaged:
+            at = data.draw(st.integers(0, len(damaged) - 1))
+            damaged[at] = data.draw(st.integers(0, 255))
+    try:
+        read_packet(bytes(damaged), "x.xmp")
+    except XmpError:
+        pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.binary(max_size=600))
+def test_any_bytes_after_a_jpeg_start_are_walked_without_an_error(body: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.jpg"
+        path.write_bytes(b"\xff\xd8" + body)
+        found = read_embedded(path)
+        if found.iptc is not None:
+            read_iptc(found.iptc, str(path))
+        read_iptc(body, str(path))

@@ -34,9 +34,10 @@ def read_takeout(data: bytes, source: str) -> Metadata:
         or _position(doc.get("geoDataExif"))
         or (None, None)
     )
+    listed = doc.get("people")
     people = [
-        p.get("name", "").strip()
-        for p in doc.get("people") or []
+        p["name"].strip()
+        for p in (listed if isinstance(listed, list) else [])
         if isinstance(p, dict) and isinstance(p.get("name"), str)
     ]
     description = doc.get("description")

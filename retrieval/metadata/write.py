@@ -248,6 +248,15 @@ def merged_sidecar(
 ) -> bytes | None:
     """The sidecar's new bytes, or None when it already says what is wanted (XmpError
     when the existing one cannot be parsed: it is never overwritten then)."""
+    try:
+        return _merged(existing, wanted, parent, style)
+    except RecursionError:
+        raise XmpError("nested too deeply to be XMP") from None
+
+
+def _merged(
+    existing: bytes | None, wanted: Wanted, parent: str, style: str
+) -> bytes | None:
     source = existing if existing is not None else _TEMPLATE.encode()
     root = parse_xml(source)
     rdf = root if root.tag == q("rdf:RDF") else root.find(q("rdf:RDF"))

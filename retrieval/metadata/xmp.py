@@ -42,6 +42,7 @@ NS = {
     "mwg-kw": "http://www.metadataworkinggroup.com/schemas/keywords/",
     "stArea": "http://ns.adobe.com/xmp/sType/Area#",
     "stDim": "http://ns.adobe.com/xap/1.0/sType/Dimensions#",
+    "acdsee": "http://ns.acdsee.com/iptc/1.0/",
     "MP": "http://ns.microsoft.com/photo/1.2/",
     "MPRI": "http://ns.microsoft.com/photo/1.2/t/RegionInfo#",
     "MPReg": "http://ns.microsoft.com/photo/1.2/t/Region#",
@@ -316,7 +317,10 @@ def _coordinate(raw: Any) -> float | None:
 
 def read_packet(data: bytes, source: str) -> Metadata:
     """The facts of one XMP packet (XmpError when it cannot be parsed)."""
-    props = properties(parse_xml(data))
+    try:
+        props = properties(parse_xml(data))
+    except RecursionError:
+        raise XmpError("nested too deeply to be XMP") from None
     latitude = _coordinate(props.get(q("exif:GPSLatitude")))
     longitude = _coordinate(props.get(q("exif:GPSLongitude")))
     if (
@@ -334,7 +338,10 @@ def read_packet(data: bytes, source: str) -> Metadata:
         keywords=tuple(keywords_of(props)),
         title=_text(props.get(q("dc:title"))),
         description=_text(props.get(q("dc:description"))),
-        rating=_rating(props.get(q("xmp:Rating"))),
+        # ACDSee keeps its stars in a namespace of its own, often alone.
+        rating=_rating(props.get(q("xmp:Rating")))
+        if props.get(q("xmp:Rating")) is not None
+        else _rating(props.get(q("acdsee:rating"))),
         label=_text(props.get(q("xmp:Label"))),
         regions=tuple(regions_of(props)),
         taken_at=taken,
