@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from indexer.analyzers.exif import ExifAnalyzer
 from indexer.analyzers.faces import FaceAnalyzer
+from indexer.analyzers.metadata import MetadataAnalyzer
 from indexer.analyzers.text import TextAnalyzer
 from indexer.pipeline import index_folders
 from photosearch.web.app import create_app
@@ -53,6 +54,11 @@ def fuzzed_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library
         shutil.copy(REPO / "data" / "faces" / "photos" / name, photos / name)
     # A photo with text, so that the text filter and a photo's lines have something.
     shutil.copy(REPO / "data" / "text" / "photos" / "wifi.jpg", photos / "wifi.jpg")
+    # Files other programs wrote metadata into (ExifTool's own test files: IPTC, and
+    # XMP with a face region), so that the keyword, rating and label filters, a
+    # photo's metadata and the face regions have something.
+    for name in ("IPTC.jpg", "MWG.jpg"):
+        shutil.copy(REPO / "data" / "metadata" / "exiftool" / name, photos / name)
     library = open_library(root)
     index_folders(
         library,
@@ -61,6 +67,7 @@ def fuzzed_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library
             ExifAnalyzer(),
             FaceAnalyzer(library.settings),
             TextAnalyzer(library.settings),
+            MetadataAnalyzer(),
         ],
     )
     library.store.save_label_set("colours", ["red", "green"], 0.5, 1)
