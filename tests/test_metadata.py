@@ -300,6 +300,13 @@ def test_hostile_input_is_recorded_and_the_rest_still_counts(
     assert any("over the limit" in p for p in problems["huge.jpg"])
     assert any("broken JSON" in p for p in problems["takeout.jpg"])
     assert any("nested.jpg.json" in p for p in problems["nested.jpg"])
+    listed = fake_library.store.metadata_problems()
+    assert {Path(path).name for _, path, _ in listed} == {
+        "bombed.jpg",
+        "huge.jpg",
+        "takeout.jpg",
+        "nested.jpg",
+    }
     # A refused sidecar is not read again until it changes.
     encoded = fake_library.encoder.images_encoded  # type: ignore[attr-defined]
     index(fake_library, photos)
@@ -383,8 +390,11 @@ def test_the_command_line_filters_and_describes(tmp_path: Path) -> None:
     lisbon = photo(photos, "lisbon.jpg")
     exiftool(*LISBON, lisbon)
     photo(photos, "plain.jpg", (30, 200, 30))
+    (photos / "plain.jpg.xmp").write_text("<x:xmpmeta>")
     library = tmp_path / "library"
     index_with_demo(photos, library)
+    failures = run_cli("failures", "--library", str(library))
+    assert "plain.jpg.xmp: malformed XML" in failures.stdout, failures.stdout
     done = run_cli(
         "search",
         "--library",

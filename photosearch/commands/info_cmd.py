@@ -142,13 +142,22 @@ def run_failures(args: argparse.Namespace) -> int:
     with open_store(settings_from(args)) as store:
         failures = store.failures()
         analyses = store.analysis_failures()
-    rows = [
-        {"id": f.image_id, "path": f.path, "error": f.error, "analyzer": None}
-        for f in failures
-    ] + [
-        {"id": i, "path": path, "error": error, "analyzer": name}
-        for i, path, name, error in analyses
-    ]
+        unread = store.metadata_problems()
+    rows = (
+        [
+            {"id": f.image_id, "path": f.path, "error": f.error, "analyzer": None}
+            for f in failures
+        ]
+        + [
+            {"id": i, "path": path, "error": error, "analyzer": name}
+            for i, path, name, error in analyses
+        ]
+        + [
+            # The photo is indexed and its other metadata read: this part of it was not.
+            {"id": i, "path": path, "error": problem, "analyzer": "metadata"}
+            for i, path, problem in unread
+        ]
+    )
     if args.json:
         emit_json(rows)
     else:

@@ -237,6 +237,22 @@ class MetadataMixin(StoreBase):
                 )
         return found
 
+    def metadata_problems(self) -> list[tuple[int, str, str]]:
+        """(id, path, what could not be read and why) of each sidecar, packet or JSON
+        the metadata analyzer could not read, the rest of the photo's read all the same."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Image.id, Image.path, ImageMetadata.problems)
+                .join(Image, Image.id == ImageMetadata.image_id)
+                .where(ImageMetadata.problems != "[]", LIVE)
+                .order_by(Image.path)
+            ).all()
+        return [
+            (int(i), str(path), str(problem))
+            for i, path, problems in rows
+            for problem in json.loads(problems)
+        ]
+
     def metadata_counts(self) -> tuple[int, int]:
         """Photos with any metadata from other programs, and keywords."""
         with self.session() as s:
