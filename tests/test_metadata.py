@@ -407,6 +407,14 @@ def test_the_command_line_filters_and_describes(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert [Path(r["path"]).name for r in json.loads(done.stdout)] == ["lisbon.jpg"]
+    # A hit found by its description shows it, as a photo's text would (no box).
+    said = run_cli(
+        "search", "--library", str(library), "--contains", "alfama", "--json"
+    )
+    assert said.returncode == 0, said.stderr
+    (row,) = json.loads(said.stdout)
+    assert row["text"] == "The yellow tram climbing through Alfama"
+    assert row["text_box"] is None
     bad = run_cli("search", "--library", str(library), "--rating", "six")
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "--rating 'six'" in bad.stderr
@@ -447,6 +455,8 @@ def test_the_api_filters_by_metadata_and_gives_a_photos_facts(
     assert [r["name"] for r in results] == ["lisbon.jpg"]
     hits = client.get("/api/search", params={"q": "a tram", "label": "RED"}).json()
     assert [r["name"] for r in hits["results"]] == ["lisbon.jpg"]
+    assert hits["results"][0]["text"] == "Tram 28"  # the title holds the word "tram"
+    assert hits["results"][0]["text_box"] is None
     facts = client.get(f"/api/images/{results[0]['id']}/metadata").json()
     assert facts["title"] == "Tram 28" and facts["rating"] == 4
     assert client.get("/api/images", params={"rating": 9}).status_code == 422

@@ -129,7 +129,8 @@ def with_text(
     for row in rows:
         line = lines.get(row["id"])
         row["text"] = line.text if line else None
-        row["text_box"] = [round(v, 4) for v in line.box()] if line else None
+        box = line.box if line else None
+        row["text_box"] = [round(v, 4) for v in box] if box is not None else None
     return rows
 
 

@@ -106,7 +106,8 @@ def with_text(
     for h in hits:
         line = lines.get(h.id)
         if line is not None:
-            h.text, h.text_box = line.text, list(line.box())
+            h.text = line.text
+            h.text_box = list(line.box) if line.box is not None else None
     return hits
 
 

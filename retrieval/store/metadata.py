@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from retrieval.metadata.keywords import fold_keyword, keyword_patterns
 from retrieval.metadata.model import METADATA_ANALYZER, Metadata, Region
 from retrieval.records import IdArray
+from retrieval.store import text_sql
 from retrieval.store.base import LIVE, StoreBase, chunks
 from retrieval.store.models import (
     STATUS_OK,
@@ -219,6 +220,31 @@ class MetadataMixin(StoreBase):
                         problems=tuple(json.loads(row.problems)),
                     )
         return found
+
+    def captions_of(self, ids: Iterable[int]) -> dict[int, list[str]]:
+        """Each image's title, description and keywords (by their last level): what of
+        other programs' metadata a hit shows as the text that matched."""
+        rows: list[tuple[Any, ...]] = []
+        with self.session() as s:
+            for chunk in chunks(sorted({int(i) for i in ids})):
+                for image_id, title, description in s.execute(
+                    select(
+                        ImageMetadata.image_id,
+                        ImageMetadata.title,
+                        ImageMetadata.description,
+                    ).where(ImageMetadata.image_id.in_(chunk))
+                ):
+                    rows += [(image_id, title, "title")]
+                    rows += [(image_id, description, "description")]
+                rows += [
+                    (i, keyword, "keyword")
+                    for i, keyword in s.execute(
+                        select(ImageKeyword.image_id, ImageKeyword.keyword)
+                        .where(ImageKeyword.image_id.in_(chunk))
+                        .order_by(ImageKeyword.id)
+                    )
+                ]
+        return text_sql.captions(rows)
 
     def face_regions(self) -> dict[int, list[Region]]:
         """The named face regions other programs marked, by searchable image."""

@@ -173,6 +173,16 @@ class QuickStore:
                 found.setdefault(int(image_id), []).append(line)
         return found
 
+    def captions_of(self, ids: Iterable[int]) -> dict[int, list[str]]:
+        from retrieval.store import text_sql
+
+        found: dict[int, list[str]] = {}
+        for chunk in self._chunks(ids):
+            rows = self._db.execute(text_sql.captions_sql(len(chunk)), chunk * 3)
+            for image_id, said in text_sql.captions(rows).items():
+                found.setdefault(image_id, []).extend(said)
+        return found
+
     @staticmethod
     def _chunks(ids: Iterable[int]) -> list[list[int]]:
         wanted = sorted({int(i) for i in ids})

@@ -66,6 +66,30 @@ def folded_sql(count: int) -> str:
     return f"SELECT image_id, folded FROM image_texts WHERE image_id IN ({marks})"
 
 
+def captions_sql(count: int) -> str:
+    """The titles, descriptions and keywords of `count` images (qmark parameters, the
+    ids given three times): (image, text, "title" | "description" | "keyword")."""
+    marks = ",".join("?" * count)
+    return (
+        "SELECT image_id, title, 'title' FROM image_metadata "
+        f"WHERE image_id IN ({marks}) AND title IS NOT NULL UNION ALL "
+        "SELECT image_id, description, 'description' FROM image_metadata "
+        f"WHERE image_id IN ({marks}) AND description IS NOT NULL UNION ALL "
+        "SELECT image_id, keyword, 'keyword' FROM image_keywords "
+        f"WHERE image_id IN ({marks})"
+    )
+
+
+def captions(rows: Iterable[tuple[Any, ...]]) -> dict[int, list[str]]:
+    """captions_sql's rows as each image's texts, a keyword by its last level."""
+    found: dict[int, list[str]] = {}
+    for image_id, said, kind in rows:
+        if said:
+            shown = str(said).split("|")[-1] if kind == "keyword" else str(said)
+            found.setdefault(int(image_id), []).append(shown)
+    return found
+
+
 def line_of(text: str, confidence: float, quad: str, t: float | None) -> TextLine:
     """A stored line as a TextLine (its quad is JSON: four [x, y] corners)."""
     corners = json.loads(quad)

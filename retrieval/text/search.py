@@ -11,6 +11,7 @@ no photo shows leaves CLIP's ranking as it was.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from retrieval.errors import DecodeError, LibraryError, UsageError
@@ -104,17 +105,32 @@ def matched_line(lines: Sequence[TextLine], terms: Sequence[str]) -> TextLine | 
     return best
 
 
+@dataclass(frozen=True)
+class Matched:
+    """What a hit shows of the text that matched: a line read in the photo with its box
+    (left, top, right, bottom), or its title, description or keyword (no box)."""
+
+    text: str
+    box: tuple[float, float, float, float] | None
+
+
 def matched_lines(
     library: Library, ids: Sequence[int], terms: Sequence[str]
-) -> dict[int, TextLine]:
-    """For each of these images whose text holds any of `terms`: its best line."""
+) -> dict[int, Matched]:
+    """For each of these images whose text holds any of `terms`: its best line read,
+    else the title, description or keyword another program gave it that holds most."""
     if not terms or not ids:
         return {}
-    found: dict[int, TextLine] = {}
+    found: dict[int, Matched] = {}
     for image_id, lines in library.store.text_of(ids).items():
         line = matched_line(lines, terms)
         if line is not None:
-            found[image_id] = line
+            found[image_id] = Matched(line.text, line.box())
+    rest = [i for i in ids if i not in found]
+    for image_id, said in library.store.captions_of(rest).items() if rest else ():
+        best = max(said, key=lambda t: sum(term in fold(t) for term in terms))
+        if any(term in fold(best) for term in terms):
+            found[image_id] = Matched(best, None)
     return found
 
 
