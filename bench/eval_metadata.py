@@ -20,8 +20,16 @@ from typing import Any
 from retrieval.metadata.read import read_metadata
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".avif")
-TAGS = ("Subject", "HierarchicalSubject", "Keywords", "Title", "ObjectName")
-TAGS += ("Description", "Caption-Abstract", "Rating")
+TAGS = (
+    "Subject",
+    "HierarchicalSubject",
+    "Keywords",
+    "Title",
+    "ObjectName",
+    "Description",
+    "Caption-Abstract",
+    "Rating",
+)
 
 
 def _listed(value: Any) -> list[str]:
