@@ -6,16 +6,24 @@ command line end to end, through a real tagging."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from retrieval.metadata.export import Outcome, write_sidecars
+from indexer.analyzers.base import Analyzer
+from indexer.analyzers.exif import ExifAnalyzer
+from indexer.analyzers.faces import FaceAnalyzer
+from indexer.analyzers.metadata import MetadataAnalyzer
+from indexer.pipeline import index_folders
+from retrieval.faces.regions import name_from_regions
+from retrieval.library import Library
+from retrieval.metadata.export import Outcome, wanted_sidecars, write_sidecars
 from retrieval.metadata.model import Region
 from retrieval.metadata.read import read_metadata
 from retrieval.metadata.write import Wanted
-from tests.conftest import TEST_BACKEND, index_with_demo, run_cli
+from tests.conftest import REPO, TEST_BACKEND, index_with_demo, run_cli
 from tests.helpers import exiftool, exiftool_json, photo
 
 
@@ -39,6 +47,12 @@ def write(
             dry_run=dry_run,
         )
     )
+
+
+def _id(library: Library, path: Path) -> int:
+    meta = library.store.meta_by_path(str(path))
+    assert meta is not None
+    return meta.image_id
 
 
 ALICE = Region("Alice", (0.5, 0.2, 0.2, 0.3))
@@ -206,3 +220,43 @@ def test_a_new_sidecar_keeps_the_keywords_the_photo_had(tmp_path: Path) -> None:
     assert {"tram", "Places|Lisbon", "photosearch|beach"} <= set(
         read_metadata(shot).keywords
     )
+
+
+def test_named_persons_go_out_as_face_regions_and_come_back_to_the_same_faces(
+    fake_library: Library, tmp_path: Path
+) -> None:
+    """`sidecars write --people` as the command runs it: each named person's faces as
+    MWG regions ExifTool reads; read back by the metadata analyzer, they fall on the
+    same faces and agree with the names given here."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("obama1.jpg", "obama2.jpg", "biden1.jpg"):
+        shutil.copy(REPO / "data" / "faces" / "photos" / name, photos / name)
+    with_faces: list[Analyzer] = [ExifAnalyzer(), FaceAnalyzer(fake_library.settings)]
+    index_folders(fake_library, [str(photos)], analyzers=with_faces)
+    store = fake_library.store
+    (face,) = next(
+        iter(store.faces_of([_id(fake_library, photos / "obama1.jpg")]).values())
+    )
+    assert face.person_id is not None
+    store.name_person(face.person_id, "Barack")
+
+    wanted = wanted_sidecars(store, people=True)
+    outcomes = list(write_sidecars(wanted, style="digikam", parent="photosearch"))
+    written = sorted(o.sidecar.name for o in outcomes if o.state == "written")
+    assert written == ["obama1.jpg.xmp", "obama2.jpg.xmp"]
+    tags = read_back(photos / "obama1.jpg.xmp")
+    assert listed(tags["XMP-mwg-rs:RegionName"]) == ["Barack"]
+    assert listed(tags["XMP-mwg-rs:RegionType"]) == ["Face"]
+
+    index_folders(
+        fake_library, [str(photos)], analyzers=[*with_faces, MetadataAnalyzer()]
+    )
+    assert name_from_regions(store, apply=False) == []  # the same faces, the same names
+    assert store.person("Barack").photos == 2
+    again = list(
+        write_sidecars(
+            wanted_sidecars(store, people=True), style="digikam", parent="photosearch"
+        )
+    )
+    assert {o.state for o in again} == {"unchanged"}

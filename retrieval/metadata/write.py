@@ -177,6 +177,10 @@ def _area(region: Region, orientation: int) -> tuple[float, float, float, float]
     return (left + width / 2, top + height / 2, width, height)
 
 
+def _number(value: float) -> str:
+    return f"{value:.6f}"
+
+
 def _struct(parent: Element, tag: str) -> Element:
     return SubElement(parent, tag, {q("rdf:parseType"): "Resource"})
 
@@ -199,7 +203,7 @@ def merge_regions(rdf: Element, wanted: Wanted) -> bool:
             else li.get(q("mwg-rs:Name"), "")
         )
 
-    def area_of(li: Element) -> tuple[float, ...]:
+    def area_of(li: Element) -> tuple[str, ...]:
         area = li.find(q("mwg-rs:Area"))
         if area is None:
             return ()
@@ -207,13 +211,14 @@ def merge_regions(rdf: Element, wanted: Wanted) -> bool:
         for key in ("x", "y", "w", "h"):
             child = area.find(q(f"stArea:{key}"))
             raw = child.text if child is not None else area.get(q(f"stArea:{key}"))
-            values.append(round(float(raw or 0), 4))
+            values.append((raw or "").strip())
         return tuple(values)
 
     theirs = [li for li in items if name_of(li) not in ours]
     mine_now = sorted((name_of(li), area_of(li)) for li in items if name_of(li) in ours)
+    # Compared as written: the same numbers, the same text (no float rounding twice).
     wanted_areas = sorted(
-        (r.name, tuple(round(v, 4) for v in _area(r, wanted.orientation)))
+        (r.name, tuple(_number(v) for v in _area(r, wanted.orientation)))
         for r in wanted.regions
     )
     if mine_now == wanted_areas and ours == {r.name for r in wanted.regions}:
@@ -233,7 +238,7 @@ def merge_regions(rdf: Element, wanted: Wanted) -> bool:
         li = _struct(bag, q("rdf:li"))
         area = _struct(li, q("mwg-rs:Area"))
         for key, value in (("x", x), ("y", y), ("w", w), ("h", h)):
-            SubElement(area, q(f"stArea:{key}")).text = f"{value:.6f}"
+            SubElement(area, q(f"stArea:{key}")).text = _number(value)
         SubElement(area, q("stArea:unit")).text = "normalized"
         SubElement(li, q("mwg-rs:Name")).text = region.name
         SubElement(li, q("mwg-rs:Type")).text = "Face"
@@ -281,7 +286,8 @@ def _merged(
         desc.set(q("rdf:about"), desc.get(q("rdf:about"), ""))
     ET.indent(root, space=" ")
     body = ET.tostring(root, encoding="unicode")
-    return (_PACKET_BEGIN + body + _PACKET_END).encode("utf-8")
+    data = (_PACKET_BEGIN + body + _PACKET_END).encode("utf-8")
+    return None if data == existing else data
 
 
 def write_atomically(path: Path, data: bytes) -> None:
