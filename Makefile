@@ -60,7 +60,8 @@ test-postgres: $(STAMP)
 	  tests/test_pipeline.py tests/test_watch.py tests/test_web.py tests/test_web_video.py \
 	  tests/test_video.py tests/test_bad_files.py tests/test_offline.py \
 	  tests/test_index_types.py tests/test_open_world.py tests/test_query.py \
-	  tests/test_formats.py tests/test_faces.py tests/test_text.py tests/test_metadata.py
+	  tests/test_formats.py tests/test_faces.py tests/test_text.py tests/test_metadata.py \
+	  tests/test_sidecars.py tests/test_collect.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
