@@ -8,6 +8,8 @@ light commands do not pay for torch.
 - `media/`: files to upright pictures, their EXIF and places, videos as moments
 - `faces/`: the faces in a picture and the persons they form
 - `text/`: the text in a picture, folded for matching, and finding photos by their words
+- `metadata/`: what other photo programs wrote (XMP, IPTC, sidecars, Takeout), and
+  sidecars written back for them
 - `store/`: the database (schema owned by Alembic), its engine and readers
 - `index/`: the FAISS index, the ids of views and moments, kept in step with the store
 - `search/`: query terms, filters, search and browse
@@ -23,6 +25,7 @@ __all__ = [
     "index",
     "library",
     "media",
+    "metadata",
     "model",
     "records",
     "resources",

@@ -11,6 +11,7 @@ __all__ = [
     "people_cmd",
     "search_cmd",
     "serve_cmd",
+    "sidecars_cmd",
     "tag_cmd",
     "text_cmd",
     "watch_cmd",
