@@ -24,10 +24,12 @@ photo's sidecars costs no system call per candidate name.
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 # A JSON name at least this long (".json" included) may have been cut short by Takeout,
@@ -38,8 +40,28 @@ _DUPLICATE = re.compile(r"^(.*?)(\(\d+\))$")
 # What Takeout adds to an edited copy's name, in the languages it is seen in.
 _EDITED = ("-edited", "-bearbeitet", "-modifié", "-editado", "-modificato", "-bewerkt")
 SIDECAR_SUFFIXES = (".xmp", ".json")
+# How much of a photo's name every JSON Takeout writes for it starts with.
+_PREFIX = 8
 # A Live Photo's video: Takeout gives its JSON to the photo only.
 _VIDEOS = (".mov", ".mp4", ".m4v")
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """A folder's files: lower-cased name -> name, and the lower-cased names sorted, so
+    that the names starting with a prefix are found by bisection, not a scan (a folder
+    of ten thousand photos, each looking for its Takeout JSON)."""
+
+    names: dict[str, str]
+    ordered: list[str]
+
+    def starting(self, prefix: str) -> list[str]:
+        start = bisect.bisect_left(self.ordered, prefix)
+        end = bisect.bisect_left(self.ordered, prefix + "\U0010ffff")
+        return self.ordered[start:end]
+
+
+_EMPTY = _Listing({}, [])
 
 
 class _Listings:
@@ -48,28 +70,28 @@ class _Listings:
     def __init__(self, size: int = 64) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, tuple[int, dict[str, str]]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[int, _Listing]] = OrderedDict()
 
-    def names(self, folder: str) -> dict[str, str]:
-        """Lower-cased name -> name, of the folder's files."""
+    def of(self, folder: str) -> _Listing:
         try:
             stamp = os.stat(folder).st_mtime_ns
         except OSError:
-            return {}
+            return _EMPTY
         with self._lock:
             cached = self._cache.get(folder)
             if cached is not None and cached[0] == stamp:
                 self._cache.move_to_end(folder)
                 return cached[1]
         try:
-            listed = {n.lower(): n for n in os.listdir(folder)}
+            names = {n.lower(): n for n in os.listdir(folder)}
         except OSError:
-            listed = {}
+            names = {}
+        listing = _Listing(names, sorted(names))
         with self._lock:
-            self._cache[folder] = (stamp, listed)
+            self._cache[folder] = (stamp, listing)
             while len(self._cache) > self._size:
                 self._cache.popitem(last=False)
-        return listed
+        return listing
 
 
 _listings = _Listings()
@@ -78,7 +100,7 @@ _listings = _Listings()
 def xmp_sidecars(photo: str | Path) -> list[str]:
     """The photo's XMP sidecars that exist, the one that wins first."""
     folder, name = os.path.split(os.fspath(photo))
-    names = _listings.names(folder or ".")
+    names = _listings.of(folder or ".").names
     stem = os.path.splitext(name)[0]
     found = []
     for candidate in (f"{name}.xmp", f"{stem}.xmp"):
@@ -126,22 +148,24 @@ def takeout_json(photo: str | Path) -> str | None:
     """The Takeout JSON of a photo, if its folder has one (case aside); a Live Photo's
     video, which Takeout gives none, has its photo's."""
     folder, name = os.path.split(os.fspath(photo))
-    listed = _listings.names(folder or ".")
+    listing = _listings.of(folder or ".")
     base, ext, duplicate = _takeout_names(name)
     bases = [(base, ext)]
     if ext in _VIDEOS:
         stem = base[: -len(ext)]
         bases += [
             (other, os.path.splitext(other)[1])
-            for other in listed
-            if other.startswith(stem + ".")
-            and not other.endswith(".json")
+            for other in listing.starting(stem + ".")
+            if not other.endswith(".json")
             and os.path.splitext(other)[1] not in _VIDEOS
             and other.count(".") == base.count(".")
         ]
     for wanted, wanted_ext in bases:
         best: tuple[int, str] | None = None
-        for lowered, actual in listed.items():
+        # Every name Takeout gives the JSON starts as the photo's does (a cut name
+        # keeps at least 40 characters of it).
+        for lowered in listing.starting(wanted[:_PREFIX]):
+            actual = listing.names[lowered]
             if not lowered.endswith(".json"):
                 continue
             json_stem, json_duplicate = _split_duplicate(lowered[: -len(".json")])
