@@ -107,3 +107,7 @@ def test_the_api_downloads_picked_results_as_one_zip(
     missing = client.post("/api/download", json={"ids": [*ids, 999999]})
     assert missing.status_code == 404 and "999999" in missing.json()["error"]
     assert client.post("/api/download", json={"ids": []}).status_code == 422
+    # As every request body: numbers must be numbers, and no field unknown.
+    assert client.post("/api/download", json={"ids": [str(ids[0])]}).status_code == 422
+    extra = client.post("/api/download", json={"ids": ids, "all": True})
+    assert extra.status_code == 422

@@ -292,7 +292,7 @@ class TextLineOut(BaseModel):
     t: float | None = Field(default=None, description="a video's: the moment's second")
 
 
-class Download(BaseModel):
+class Download(Request):
     """Library photos to download together, as one ZIP of their files."""
 
     ids: list[ImageId] = Field(
