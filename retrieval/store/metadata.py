@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from retrieval.errors import NotFoundError
 from retrieval.metadata.keywords import fold_keyword, keyword_patterns
 from retrieval.metadata.model import METADATA_ANALYZER, Metadata, Region
 from retrieval.records import IdArray
@@ -159,12 +160,22 @@ class MetadataMixin(StoreBase):
             return np.array(sorted(int(i) for i in s.scalars(query)), dtype=np.int64)
 
     def ids_with_keyword(self, keyword: str) -> IdArray:
-        """The searchable images with this keyword, at any level of a hierarchy."""
+        """The searchable images with this keyword, at any level of a hierarchy; a
+        keyword no photo has is a NotFoundError (as a label no photo is tagged with),
+        most often a misspelling."""
         folded, likes = keyword_patterns(keyword)
         condition = or_(
             ImageKeyword.folded == folded,
             *(ImageKeyword.folded.like(p, escape="\\") for p in likes),
         )
+        with self.session() as s:
+            known = s.scalar(select(ImageKeyword.id).where(condition).limit(1))
+        if known is None:
+            raise NotFoundError(
+                f"no photo has the keyword {keyword!r}: check its spelling (keywords "
+                "come from XMP, IPTC, sidecars and Takeout; `photosearch status` counts "
+                "them)"
+            )
         return self._searchable(condition, ImageKeyword)
 
     def ids_rated(self, least: int) -> IdArray:
