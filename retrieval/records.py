@@ -143,6 +143,15 @@ class PhotoDetails:
 
 
 @dataclass(frozen=True)
+class Shape:
+    """Which photos an analyzer looks at, by their size (the store's width and height):
+    those at least `min_aspect` times wider than tall, or taller than wide. Videos and
+    photos of unknown size are left out."""
+
+    min_aspect: float
+
+
+@dataclass(frozen=True)
 class Analyzed:
     """One analyzer's outcome for one file: what it found (for its own tables), or why
     it could not look. Plain data, so that it crosses processes (Ray workers)."""

@@ -45,6 +45,9 @@ class CountingAnalyzer:
 
     name = "counting"
     videos = False
+    deferred = True  # it looks at pixels: the second pass
+    shape = None
+    finish_after: tuple[str, ...] = ()
 
     def __init__(
         self, *, version: int = 1, picture_side: int = 32, log: Path | None = None

@@ -10,6 +10,12 @@ Its work comes in two steps, as CLIP's does: `prepare`, in the decode threads, f
 per-photo work (cropping, resizing, reading a file); `analyze`, on a batch, for the model.
 Whatever one of them raises fails that analysis of that photo, recorded with its reason:
 never the photo's other records, nor the batch.
+
+Indexing runs in two passes (indexer.pipeline). The first makes a photo searchable: CLIP's
+vector of its centre, and the analyzers that need no pixels (EXIF, other programs'
+metadata), a batch per transaction. The second, `deferred` analyzers (the views of a wide
+photo, faces, text), looks at photos already searchable, newest first, each decoded once
+for all of them (indexer.analyzers.backfill).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from retrieval.errors import first_line
-from retrieval.records import Analyzed
+from retrieval.records import Analyzed, Shape
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,22 @@ class Analyzer(Protocol):
     @property
     def videos(self) -> bool:
         """Whether videos are its to analyse (a video's `Photo` has no picture)."""
+        ...
+
+    @property
+    def deferred(self) -> bool:
+        """Whether it runs in the second pass, once the photo is searchable (it needs
+        pixels, or a model besides CLIP's first look); else in the first, with CLIP."""
+        ...
+
+    @property
+    def shape(self) -> Shape | None:
+        """Which photos are its to look at by their size (None: every photo)."""
+        ...
+
+    @property
+    def finish_after(self) -> tuple[str, ...]:
+        """The analyzers whose `finish` must run before its own, when they run too."""
         ...
 
     def prepare(self, photo: Photo) -> Any:
@@ -160,10 +182,30 @@ def writers(analyzers: Sequence[Analyzer]) -> dict[str, Any]:
     return {a.name: a.write for a in analyzers}
 
 
+def first_pass(analyzers: Sequence[Analyzer]) -> list[Analyzer]:
+    """Those that run with CLIP, as a photo becomes searchable."""
+    return [a for a in analyzers if not a.deferred]
+
+
+def finish_order(analyzers: Sequence[Analyzer]) -> list[Analyzer]:
+    """The analyzers in the order their `finish` steps must run: each after those it
+    names in `finish_after`, else in the order given."""
+    left = list(analyzers)
+    ordered: list[Analyzer] = []
+    while left:
+        names = {a.name for a in left}
+        ready = next(
+            (a for a in left if not names.intersection(a.finish_after)), left[0]
+        )
+        ordered.append(ready)
+        left.remove(ready)
+    return ordered
+
+
 def finish_all(analyzers: Sequence[Analyzer], library: Library) -> None:
-    """Each analyzer's step after a run's writes; one that raises is logged, and the
-    records written stay (the next run finishes again)."""
-    for analyzer in analyzers:
+    """Each analyzer's step after a run's writes, in their declared order; one that
+    raises is logged, and the records written stay (the next run finishes again)."""
+    for analyzer in finish_order(analyzers):
         try:
             analyzer.finish(library)
         except Exception as exc:  # noqa: BLE001  # see prepare_all

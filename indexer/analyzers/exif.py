@@ -35,6 +35,9 @@ class ExifAnalyzer:
     version = 1
     picture_side = 0
     videos = True
+    deferred = False
+    shape = None
+    finish_after: tuple[str, ...] = ()
 
     def prepare(self, photo: Photo) -> PhotoInfo:
         if photo.info is not None:

@@ -38,6 +38,9 @@ class FaceAnalyzer:
     # vectors do not compare with another model's, so every photo is looked at again.
     version = 1
     videos = True
+    deferred = True
+    shape = None
+    finish_after: tuple[str, ...] = ()
 
     def __init__(self, settings: Settings) -> None:
         self.picture_side = picture_side_for(settings.face_side)

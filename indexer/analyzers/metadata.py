@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from indexer.analyzers.base import Photo
+from retrieval.faces.model import FACES_ANALYZER
 from retrieval.faces.regions import name_from_regions
 from retrieval.media.places import places_of
 from retrieval.metadata.model import METADATA_ANALYZER, Metadata
@@ -25,6 +26,11 @@ class MetadataAnalyzer:
     version = 1
     picture_side = 0
     videos = True
+    deferred = False  # no pixels: read as the photo becomes searchable
+    shape = None
+    # Its step names persons from other programs' face regions: once the faces
+    # analyzer's has placed the new faces among the persons.
+    finish_after = (FACES_ANALYZER,)
 
     def prepare(self, photo: Photo) -> Metadata:
         return read_metadata(photo.path)

@@ -42,6 +42,9 @@ class TextAnalyzer:
     # keeps changes: every photo is read again.
     version = 1
     videos = True
+    deferred = True
+    shape = None
+    finish_after: tuple[str, ...] = ()
 
     def __init__(self, settings: Settings) -> None:
         self.picture_side = LOOK_SIDE * 3 // 4

@@ -3,12 +3,14 @@
 The model's own transform resizes the short side and crops the centre, so a 16:9 photo
 loses almost a quarter of its width on each side and a panorama most of it. A photo at least
 `Settings.views_aspect` times wider than tall (or taller than wide) is shown to the model
-instead as the fewest squares of its short side that cover it (two for 16:9, three for
-3:1), overlapping evenly; its own vector (what similar photos, duplicates and tags compare)
-is their mean, and search scores it by the best of them. The centre crop is not encoded:
-measured on the demo model (data/demo/EVAL.md, "Wide photos: the candidates"), two
-covering squares find what three squares found, at two passes of the model instead of
-three. Results stay one per photo (retrieval.index.ids gives each view an id of its own).
+also as the fewest squares of its short side that cover it (two for 16:9, three for
+3:1), overlapping evenly, and search scores it by the best of its vectors. Its own vector
+(what similar photos, duplicates and tags compare) is its centre crop's, made in the
+first pass of indexing, which makes it searchable; the views come in the second
+(indexer.analyzers.views), so a photo's own vector depends on the file and the model
+alone. Measured on the demo model (data/demo/EVAL.md, "Wide photos: the candidates"), the
+centre and the covering squares find what the squares alone find. Results stay one per
+photo (retrieval.index.ids gives each view an id of its own).
 
 Tiles (`Settings.tiles`, off by default: they multiply the vectors of every large photo)
 make small things in large photos findable: a grid of squares of a `tiles`-th of the short
@@ -27,6 +29,8 @@ from retrieval.records import FloatArray
 from retrieval.vectors import l2_normalize
 
 MAX_VIEWS = 15  # views per photo, besides its own vector
+# The views' records in the store's bookkeeping (the analyses table): never reused.
+VIEWS_ANALYZER = "views"
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 

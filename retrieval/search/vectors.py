@@ -13,7 +13,6 @@ import numpy as np
 from retrieval.errors import DecodeError, UsageError
 from retrieval.library import Library
 from retrieval.media.decode import decode
-from retrieval.media.views import covering_boxes, own_vector
 from retrieval.records import FloatArray
 from retrieval.search.filters import absolute
 from retrieval.search.terms import Box, QueryTerm
@@ -34,7 +33,13 @@ def image_vector(
     if known is not None and box is None:
         return library_vector(library, known), known
     try:
-        decoded = decode(path, max_pixels=library.settings.max_pixels)
+        # The whole picture decoded as indexing decodes it: a copy of a library photo
+        # gets the photo's very vector. A region keeps every pixel.
+        decoded = decode(
+            path,
+            max_pixels=library.settings.max_pixels,
+            draft_size=library.encoder.image_size if box is None else None,
+        )
     except DecodeError as exc:
         raise UsageError(f"cannot use {path} as a query image: {exc}") from None
     if box is not None:
@@ -69,7 +74,11 @@ def upload_vector(library: Library, data: bytes, box: Box | None = None) -> Floa
     """The vector of an image sent as bytes (or of its region `box`), decoded with the
     same guards as indexing."""
     try:
-        decoded = decode(io.BytesIO(data), max_pixels=library.settings.max_pixels)
+        decoded = decode(
+            io.BytesIO(data),
+            max_pixels=library.settings.max_pixels,
+            draft_size=library.encoder.image_size if box is None else None,
+        )
     except DecodeError as exc:
         raise DecodeError(f"the uploaded file cannot be used: {exc}") from None
     if box is not None:
@@ -78,15 +87,10 @@ def upload_vector(library: Library, data: bytes, box: Box | None = None) -> Floa
 
 
 def picture_vector(library: Library, picture: PILImage.Image) -> FloatArray:
-    """A whole picture's own vector, as indexing makes it: a wide one's is the mean of
-    the squares that cover it (retrieval.media.views), so that a copy of a library
-    photo finds it at a score of 1."""
-    squares = covering_boxes(
-        picture.width, picture.height, library.settings.views_aspect
-    )
-    if not squares:
-        return library.encoder.encode_images([picture])[0]
-    return own_vector(library.encoder.encode_images([picture.crop(b) for b in squares]))
+    """A whole picture's own vector, as indexing makes it (its centre, as the model
+    crops it: retrieval.media.views), so that a copy of a library photo finds it at a
+    score of 1."""
+    return library.encoder.encode_images([picture])[0]
 
 
 def term_vector(library: Library, term: QueryTerm) -> tuple[FloatArray, int | None]:

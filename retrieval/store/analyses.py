@@ -10,13 +10,14 @@ writer's business, and its tables, like every table, are Alembic's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from retrieval.records import Analyzed
+from retrieval.records import Analyzed, Shape
 from retrieval.store.base import LIVE, StoreBase, chunks, now
 from retrieval.store.models import STATUS_OK, Analysis, Image
 
@@ -47,8 +48,12 @@ def record_analyses(
                     Analysis.analyzer == name, Analysis.image_id.in_(chunk)
                 )
             )
-        writer = writers.get(name)
-        if writer is not None:
+        if name != CLIP:  # CLIP's records are the vectors, written with the image row
+            writer = writers.get(name)
+            if writer is None:
+                # Recorded as done, its records would never be written: a bug, which
+                # rolls the batch back rather than lose them silently.
+                raise LookupError(f"no writer for the records of analyzer {name!r}")
             writer(s, [(i, o.output if o.error is None else None) for i, o in group])
         s.execute(
             insert(Analysis),
@@ -72,6 +77,57 @@ def forget_analyses(s: Session, ids: Sequence[int]) -> None:
         s.execute(delete(Analysis).where(Analysis.image_id.in_(chunk)))
 
 
+# (searchable images `analyzer` has never looked at, searchable images): the same SQL
+# for the store and the quick reader cold queries use.
+UNLOOKED_SQL = (
+    "SELECT sum(NOT EXISTS (SELECT 1 FROM analyses a WHERE a.image_id = i.id "
+    "AND a.analyzer = ?)), count(*) FROM images i "
+    "WHERE i.status = 'ok' AND i.trashed_at IS NULL"
+)
+
+
+class Pending(NamedTuple):
+    """An image an analyzer has still to look at."""
+
+    image_id: int
+    path: str
+    taken_at: datetime | None
+
+    def newness(self) -> tuple[bool, datetime, int]:
+        """Sorts the newest photo last: dated ones by date, the undated before them
+        (their date unknown), then by id (the last indexed)."""
+        return (self.taken_at is not None, self.taken_at or datetime.min, self.image_id)
+
+
+def _due(
+    analyzer: str, version: int, *, videos: bool, shape: Shape | None
+) -> list[Any]:
+    """The conditions on an image that `analyzer` at `version` has to look at: a
+    searchable one without its row, or with one of an older version (a failure at this
+    version is not retried: the file must change first)."""
+    done = and_(
+        Analysis.image_id == Image.id,
+        Analysis.analyzer == analyzer,
+        Analysis.version >= version,
+    )
+    conditions = [
+        Image.status == STATUS_OK,
+        LIVE,
+        ~select(Analysis.image_id).where(done).exists(),
+    ]
+    if not videos:
+        conditions.append(Image.duration.is_(None))
+    if shape is not None:
+        conditions += [
+            Image.duration.is_(None),
+            or_(
+                Image.width >= shape.min_aspect * Image.height,
+                Image.height >= shape.min_aspect * Image.width,
+            ),
+        ]
+    return conditions
+
+
 class AnalysesMixin(StoreBase):
     def pending_analyses(
         self,
@@ -80,32 +136,73 @@ class AnalysesMixin(StoreBase):
         limit: int,
         *,
         videos: bool = True,
-        after: int = 0,
-    ) -> list[tuple[int, str]]:
-        """(id, path) of at most `limit` searchable images with ids above `after`, by
-        id, that `analyzer` at `version` has not looked at: no row for it, or one of an
-        older version. A failure at this version is not retried (the file must change
-        first). `videos`: whether videos are the analyzer's to look at."""
-        done = and_(
-            Analysis.image_id == Image.id,
-            Analysis.analyzer == analyzer,
-            Analysis.version >= version,
-        )
+        shape: Shape | None = None,
+        skip: Collection[int] = (),
+    ) -> list[Pending]:
+        """At most `limit` images that `analyzer` at `version` has not looked at, the
+        newest first (see `Pending.newness`), `skip` aside. `videos`: whether videos
+        are the analyzer's to look at; `shape`: which photos are, by their size."""
         query = (
-            select(Image.id, Image.path)
-            .where(
-                Image.status == STATUS_OK,
-                Image.id > after,
-                LIVE,
-                ~select(Analysis.image_id).where(done).exists(),
-            )
-            .order_by(Image.id)
+            select(Image.id, Image.path, Image.taken_at)
+            .where(*_due(analyzer, version, videos=videos, shape=shape))
+            .order_by(Image.taken_at.desc().nulls_last(), Image.id.desc())
             .limit(limit)
         )
-        if not videos:
-            query = query.where(Image.duration.is_(None))
+        if skip:
+            query = query.where(Image.id.not_in(sorted(skip)))
         with self.session() as s:
-            return [(int(i), str(p)) for i, p in s.execute(query)]
+            return [Pending(int(i), str(p), t) for i, p, t in s.execute(query)]
+
+    def pending_count(
+        self,
+        analyzer: str,
+        version: int,
+        *,
+        videos: bool = True,
+        shape: Shape | None = None,
+    ) -> int:
+        """How many images `analyzer` at `version` has still to look at."""
+        query = (
+            select(func.count())
+            .select_from(Image)
+            .where(*_due(analyzer, version, videos=videos, shape=shape))
+        )
+        with self.session() as s:
+            return int(s.scalar(query) or 0)
+
+    def analysis_progress(
+        self, analyzer: str, version: int, *, videos: bool, shape: Shape | None
+    ) -> tuple[int, int, int]:
+        """(done, failed, pending) of `analyzer` at `version` over the searchable images
+        that are its to look at."""
+        kept = [Image.status == STATUS_OK, LIVE]
+        if not videos or shape is not None:
+            kept.append(Image.duration.is_(None))
+        looked = (
+            select(func.count(), func.count(Analysis.error))
+            .select_from(Analysis)
+            .join(Image, Image.id == Analysis.image_id)
+            .where(*kept, Analysis.analyzer == analyzer, Analysis.version >= version)
+        )
+        with self.session() as s:
+            analysed, failed = s.execute(looked).one()
+        pending = self.pending_count(analyzer, version, videos=videos, shape=shape)
+        return int(analysed) - int(failed or 0), int(failed or 0), pending
+
+    def unlooked(self, analyzer: str) -> tuple[int, int]:
+        """(how many searchable images `analyzer` has never looked at, how many
+        searchable images there are): what a filter resting on it may miss."""
+        never = (
+            ~select(Analysis.image_id)
+            .where(Analysis.image_id == Image.id, Analysis.analyzer == analyzer)
+            .exists()
+        )
+        query = select(func.count(), func.count().filter(never)).where(
+            Image.status == STATUS_OK, LIVE
+        )
+        with self.session() as s:
+            total, pending = s.execute(query).one()
+        return int(pending or 0), int(total or 0)
 
     def write_analyses(
         self,

@@ -78,6 +78,7 @@ class BatchMixin(GenerationMixin, TagsMixin):
             rows = self._rows_for(
                 s, [*(f.path for f in encoded), *(f.path for f in failed)]
             )
+            known = {path for path, row in rows.items() if row.id is not None}
             for item in encoded:
                 _fill(rows[item.path], item.file, STATUS_OK, None, stamp)
                 row = rows[item.path]
@@ -92,7 +93,8 @@ class BatchMixin(GenerationMixin, TagsMixin):
                 s.execute(delete(ImageTag).where(ImageTag.image_id.in_(chunk)))
                 s.execute(delete(Embedding).where(Embedding.image_id.in_(chunk)))
             _insert_vectors(s, ids, encoded)
-            _write_analyses(s, ids, encoded, failed_ids, writers or {})
+            replaced = {rows[p].id for p in known}
+            _write_analyses(s, ids, encoded, failed_ids, replaced, writers or {})
             for scores in tags:
                 self._write_tags(s, ids, scores)
             generation = self._bump(s, [*ids, *failed_ids])
@@ -161,20 +163,24 @@ def _write_analyses(
     ids: Sequence[int],
     encoded: Sequence[EncodedFile],
     failed_ids: Sequence[int],
+    replaced: set[int],
     writers: Mapping[str, AnalysisWriter],
 ) -> None:
-    """New content: what any analyzer said of the old one no longer holds; CLIP and the
-    analyzers that came with the batch record what they made of the new."""
+    """New content: what any analyzer said of the old one no longer holds, so every
+    analyzer's records of a replaced image go (`writers`: every analyzer's, whether it
+    ran or not), and CLIP and the analyzers that came with the batch record what they
+    made of the new."""
     forget_analyses(s, [*ids, *failed_ids])
-    record_analyses(
-        s,
-        [
-            (i, outcome)
-            for i, item in zip(ids, encoded, strict=True)
-            for outcome in (Analyzed(CLIP, CLIP_VERSION), *item.analyses)
-        ],
-        writers,
-    )
-    if failed_ids:
-        for writer in writers.values():
-            writer(s, [(i, None) for i in failed_ids])
+    outcomes = [
+        (i, outcome)
+        for i, item in zip(ids, encoded, strict=True)
+        for outcome in (Analyzed(CLIP, CLIP_VERSION), *item.analyses)
+    ]
+    came = {(i, o.analyzer) for i, o in outcomes}
+    for name, writer in writers.items():
+        stale = [
+            i for i in [*ids, *failed_ids] if i in replaced and (i, name) not in came
+        ]
+        if stale:
+            writer(s, [(i, None) for i in stale])
+    record_analyses(s, outcomes, writers)

@@ -65,28 +65,7 @@ class GenerationMixin(StoreBase):
             return row.vectors_generation if row else 0
 
     def _bump(self, s: Session, changed: Iterable[int]) -> int:
-        """Advance the vectors' generation inside the caller's transaction, and log which
-        images' vectors changed in it; returns the new generation."""
-        generation = int(
-            s.execute(
-                update(LibraryInfo)
-                .where(LibraryInfo.id == 1)
-                .values(vectors_generation=LibraryInfo.vectors_generation + 1)
-                .returning(LibraryInfo.vectors_generation)
-            ).scalar_one()
-        )
-        rows = [{"generation": generation, "image_id": int(i)} for i in set(changed)]
-        if rows:
-            s.execute(insert(VectorChange), rows)
-        if generation % PRUNE_EVERY == 0:
-            floor = generation - KEEP_GENERATIONS
-            s.execute(delete(VectorChange).where(VectorChange.generation <= floor))
-            s.execute(
-                update(LibraryInfo)
-                .where(LibraryInfo.id == 1, LibraryInfo.changes_from < floor)
-                .values(changes_from=floor)
-            )
-        return generation
+        return bump_generation(s, changed)
 
     def changes_since(self, after: int, dim: int) -> ChangeSet | None:
         """What a reader holding the vectors of generation `after` must apply to reach the
@@ -128,3 +107,28 @@ class ChangeSet:
     removed: IdArray
     added: IdArray
     vectors: FloatArray
+
+
+def bump_generation(s: Session, changed: Iterable[int]) -> int:
+    """Advance the vectors' generation inside the caller's transaction, and log which
+    images' vectors changed in it; returns the new generation."""
+    generation = int(
+        s.execute(
+            update(LibraryInfo)
+            .where(LibraryInfo.id == 1)
+            .values(vectors_generation=LibraryInfo.vectors_generation + 1)
+            .returning(LibraryInfo.vectors_generation)
+        ).scalar_one()
+    )
+    rows = [{"generation": generation, "image_id": int(i)} for i in set(changed)]
+    if rows:
+        s.execute(insert(VectorChange), rows)
+    if generation % PRUNE_EVERY == 0:
+        floor = generation - KEEP_GENERATIONS
+        s.execute(delete(VectorChange).where(VectorChange.generation <= floor))
+        s.execute(
+            update(LibraryInfo)
+            .where(LibraryInfo.id == 1, LibraryInfo.changes_from < floor)
+            .values(changes_from=floor)
+        )
+    return generation

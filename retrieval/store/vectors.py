@@ -1,4 +1,5 @@
-"""Reading the stored vectors, and the ids that a filter leaves."""
+"""Reading the stored vectors, and the ids that a filter leaves; writing a wide photo's
+other views (the views analyzer's records)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy import (
     func,
     null,
     select,
+    update,
 )
+from sqlalchemy.orm import Session
 
 from retrieval.errors import NotFoundError
 from retrieval.records import FloatArray, IdArray
@@ -26,11 +29,12 @@ from retrieval.store.base import (
     views_blob,
     with_views,
 )
+from retrieval.store.generation import bump_generation
 from retrieval.store.models import (
     Embedding,
     Image,
 )
-from retrieval.vectors import STORED_DTYPE, from_blobs, times_blob
+from retrieval.vectors import STORED_DTYPE, from_blobs, times_blob, to_blob
 
 log = logging.getLogger(__name__)
 
@@ -157,3 +161,22 @@ class VectorsMixin(StoreBase):
             query = query.where(Image.taken_at < before)
         with self.session() as s:
             return np.fromiter(s.scalars(query), dtype=np.int64)
+
+
+def replace_views(s: Session, rows: Sequence[tuple[int, FloatArray | None]]) -> None:
+    """In the caller's transaction: these photos' other views (None or none: only their
+    own vector), logged as a change of their vectors so that every index follows. A
+    video's other moments share the column and are not views: they are left alone."""
+    changed: list[int] = []
+    for image_id, views in rows:
+        query = update(Embedding).where(
+            Embedding.image_id == image_id, Embedding.times.is_(None)
+        )
+        if views is None or not len(views):
+            query = query.where(Embedding.views.is_not(None)).values(views=None)
+        else:
+            query = query.values(views=to_blob(views))
+        if s.execute(query).rowcount:  # type: ignore[attr-defined]
+            changed.append(image_id)
+    if changed:
+        bump_generation(s, changed)

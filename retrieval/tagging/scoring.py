@@ -281,3 +281,23 @@ def tag_images(
         store.write_tags(items, ready.score(vectors, store.views_of(items, dim), clips))
         done += len(ids)
     return done
+
+
+def retag(store: Store, encoder: Encoder, ids: Sequence[int]) -> int:
+    """Score these images again against every saved label set whose calibration is
+    fitted (their other views came, and a label may show only there); a set still to
+    be fitted is scored when it is (the next indexed batch fits it). How many were."""
+    sets = store.label_sets()
+    if not sets or not ids:
+        return 0
+    dim = encoder.info.dim
+    found, vectors = store.vectors_found(sorted(set(ids)), dim)
+    items = [int(i) for i in found]
+    if not items:
+        return 0
+    views = store.views_of(items, dim)
+    for label_set in sets:
+        ready = scorer(encoder, label_set)
+        if not ready.needs_calibration:
+            store.write_tags(items, ready.score(vectors, views))
+    return len(items)
