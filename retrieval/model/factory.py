@@ -13,6 +13,7 @@ from retrieval.model.demo import (
     DEMO_MODEL_NAME,
     DEMO_PRETRAINED,
     demo_weights_path,
+    model_config,
     open_clip_module,
 )
 from retrieval.model.onnx.fallback import (
@@ -42,6 +43,9 @@ def resolve_model(name: str, pretrained: str | None) -> ModelInfo:
 
     `pretrained` is an open_clip tag or a local weights file; None picks the model's default.
     """
+    quick = _resolved_from_config(name, pretrained)
+    if quick is not None:
+        return quick
     open_clip = open_clip_module()
     models = open_clip.list_models()
     if name not in models:
@@ -124,3 +128,25 @@ def choose_encoder(
     return OnnxFirstEncoder(
         info, settings.device, library_root, one_shot=False, int8_images=int8
     )
+
+
+def _resolved_from_config(name: str, pretrained: str | None) -> ModelInfo | None:
+    """The common cases, from the architecture's config file alone: a weights file, the
+    demo's, the default model's default weights. Importing open_clip (and torch) to
+    check them costs a command seconds, which indexing spends loading the model
+    meanwhile instead. None: ask open_clip."""
+    config = model_config(name)
+    if config is None or not isinstance(config.get("embed_dim"), int):
+        return None
+    dim = int(config["embed_dim"])
+    if name == DEMO_MODEL_NAME:
+        if pretrained in (None, DEMO_PRETRAINED) and demo_weights_path().is_file():
+            return ModelInfo(name, DEMO_PRETRAINED, dim)
+        return None
+    if pretrained is None and name == DEFAULT_MODEL:
+        return ModelInfo(name, DEFAULT_PRETRAINED, dim)
+    if pretrained == DEFAULT_PRETRAINED and name == DEFAULT_MODEL:
+        return ModelInfo(name, pretrained, dim)
+    if pretrained is not None and Path(pretrained).expanduser().is_file():
+        return ModelInfo(name, str(Path(pretrained).expanduser().resolve()), dim)
+    return None

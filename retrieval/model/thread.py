@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from retrieval.records import FloatArray, ModelInfo
@@ -39,6 +39,10 @@ class ModelThread:
             return work(*args)
         return self._pool.submit(work, *args).result()
 
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        """`work(*args)` on the model thread, not waited for."""
+        return self._pool.submit(work, *args)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
@@ -61,7 +65,24 @@ class SerialEncoder:
 
     @property
     def image_size(self) -> int:
-        return self.thread.run(lambda: self.inner.image_size)
+        # Known from the model's config, it waits for no weights to load.
+        configured = getattr(self.inner, "configured_image_size", None)
+        side = configured() if configured is not None else None
+        return (
+            side if side is not None else self.thread.run(lambda: self.inner.image_size)
+        )
+
+    @property
+    def ready(self) -> bool:
+        """Whether the model is loaded (else `prepare` would wait for it)."""
+        return bool(getattr(self.inner, "loaded", True))
+
+    def preload(self) -> None:
+        """Start loading the model on its thread, not waiting for it: the photos are
+        scanned and decoded meanwhile. A load that fails raises again at first use."""
+        load = getattr(self.inner, "load", None)
+        if load is not None and not self.ready:
+            self.thread.submit(load)
 
     @property
     def logit_scale(self) -> float:

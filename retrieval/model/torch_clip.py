@@ -6,8 +6,10 @@ them lazily, so commands that do not encode anything start fast.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,12 @@ from retrieval.errors import (
     first_line,
 )
 from retrieval.model import text_tower
-from retrieval.model.demo import DEMO_PRETRAINED, demo_weights_path, open_clip_module
+from retrieval.model.demo import (
+    DEMO_PRETRAINED,
+    configured_image_size,
+    demo_weights_path,
+    open_clip_module,
+)
 from retrieval.model.text_cache import TextCache
 from retrieval.model.transform import SplitTransform, split_transform
 from retrieval.records import FloatArray, ModelInfo
@@ -64,6 +71,9 @@ class OpenClipEncoder:
         self._text_cache = TextCache()
         self.text_batches = 0  # forward passes of the text tower (tests count them)
         self.device = "cpu"
+        # Loading may start on one thread (the model thread, ahead of need) while
+        # another asks for the model: one loads, the other waits.
+        self._loading = threading.Lock()
 
     @property
     def info(self) -> ModelInfo:
@@ -77,6 +87,11 @@ class OpenClipEncoder:
     def load(self) -> None:
         if self._model is not None:
             return
+        with self._loading:
+            if self._model is None:
+                self._load()
+
+    def _load(self) -> None:
         open_clip = open_clip_module()
         import torch
 
@@ -84,12 +99,13 @@ class OpenClipEncoder:
         weights = self._weights()
         is_file = Path(weights).is_file()
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                self._info.name,
-                pretrained=weights,
-                device=self.device,
-                weights_only=True,
-            )
+            with _no_random_init(torch):
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    self._info.name,
+                    pretrained=weights,
+                    device=self.device,
+                    weights_only=True,
+                )
         # open_clip raises many kinds of errors for weights it cannot get; all mean the same.
         except Exception as exc:  # noqa: BLE001
             reason = first_line(exc)
@@ -125,9 +141,17 @@ class OpenClipEncoder:
 
     @property
     def image_size(self) -> int:
+        configured = self.configured_image_size()
+        if configured is not None:
+            return configured
         self.load()
         size = self._model.visual.image_size
         return int(size[0] if isinstance(size, tuple | list) else size)
+
+    def configured_image_size(self) -> int | None:
+        """The input side, from the architecture's config: known before the weights
+        load, so that photos are decoded meanwhile."""
+        return configured_image_size(self._info.name)
 
     @property
     def logit_scale(self) -> float:
@@ -187,3 +211,24 @@ class OpenClipEncoder:
         with torch.inference_mode(), self._autocast():
             features = text_tower.encode_text(self._model, tokens)
         return l2_normalize(features.float().cpu().numpy())
+
+
+@contextlib.contextmanager
+def _no_random_init(torch: Any) -> Iterator[None]:
+    """Model creation without drawing random weights: open_clip loads a whole
+    checkpoint strictly over them (every parameter, or an error), and drawing them takes
+    a second of a ViT-B's start."""
+    init = torch.nn.init
+    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_")]
+    saved = {name: getattr(init, name) for name in names}
+    for name in names:
+        setattr(init, name, _keep)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(init, name, function)
+
+
+def _keep(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+    return tensor
