@@ -150,6 +150,10 @@ class Library:
     # Whether this process writes vectors (index, watch, tag). Readers (serve, search)
     # follow the writer through the change log and never write the index file.
     writer: bool = True
+    # The index and generation last written to the file by `save_index`.
+    _saved: tuple[int, int] | None = field(default=None, repr=False)
+    # Whether `record_model` found the model recorded.
+    _recorded: bool = field(default=False, repr=False)
 
     @property
     def index(self) -> VectorIndex:
@@ -270,10 +274,60 @@ class Library:
                 )
             )
 
+    def preload(self) -> None:
+        """Start loading the model on its thread, without waiting for it (indexing
+        scans and decodes meanwhile)."""
+        preload = getattr(self.encoder, "preload", None)
+        if preload is not None:
+            preload()
+
+    def record_model(self) -> None:
+        """Before the first vector is written: the library's model recorded, once its
+        weights are known to load (weights that cannot be had leave the library as it
+        was), and the index loaded to mirror what is written. A different model
+        recorded before drops its vectors (`Store.set_model`)."""
+        if self._recorded:
+            return
+        if self.store.model_info() != self.model:
+            self.encoder.load()
+            self.store.set_model(self.model)
+        _ = self.index
+        self._recorded = True
+
+    def export_text_tower_soon(self) -> Callable[[], None]:
+        """While the first pass of indexing runs: the text tower exported by a thread of
+        this process, once the model is loaded (seconds, once per model, by the quick
+        tracer), so that the first query after the photos are searchable runs without
+        torch; a background export, started later, would wait for the second pass's
+        cores. The image tower follows (`export_towers_if_missing`). Returns a function
+        that waits for it (and does nothing when no export is wanted)."""
+        if self.settings.engine != "auto":
+            return lambda: None
+
+        def export() -> None:
+            try:
+                # Behind the load that indexing started on the model thread.
+                self.encoder.load()
+                ensure_exported(
+                    self.encoder, self.store.root, background=False, quick=True
+                )
+            # Queries then run on torch until a later export: never worth failing the
+            # indexing for.
+            except Exception as exc:  # noqa: BLE001
+                log.warning("could not export the text tower to ONNX: %s", exc)
+
+        thread = threading.Thread(target=export, name="export-text", daemon=True)
+        thread.start()
+        return thread.join
+
     def save_index(self) -> None:
+        """Write the loaded index to its file, unless it was written at this generation
+        already (both passes of a run end with a save; a large index is gigabytes)."""
         with self._lock:
-            if self._index is not None:
-                save_index(self.store, self._index)
+            index = self._index
+            if index is not None and (id(index), index.generation) != self._saved:
+                save_index(self.store, index)
+                self._saved = (id(index), index.generation)
 
     def close(self) -> None:
         try:

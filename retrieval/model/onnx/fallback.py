@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from retrieval.model.onnx.files import (
+    TOWER_PENDING,
     adopt_library_export,
     discard,
     read_meta,
     towers_folder,
+    whole,
 )
 from retrieval.model.onnx.job import (
     export_lock,
@@ -75,8 +77,9 @@ class OnnxFirstEncoder:
             self._onnx = OnnxEncoder(
                 self._folder, meta, info, one_shot=one_shot, int8_images=int8_images
             )
-        # Export once torch has been loaded anyway: no export yet, or one found unsound.
-        self.export_wanted = meta is None and runtime
+        # Export once torch has been loaded anyway: no export yet, one found unsound, or
+        # one whose image tower is still to come.
+        self.export_wanted = runtime and not whole(meta)
         if not runtime:
             self._say("onnxruntime is not installed: queries load torch")
 
@@ -193,9 +196,11 @@ class OnnxFirstEncoder:
                 export_for(self._torch)
 
 
-def export_for(encoder: OpenClipEncoder) -> None:
-    """Export the model's towers into the cache unless another process is at it or has
-    just done it; a cache that cannot be written to just leaves queries on torch."""
+def export_for(encoder: OpenClipEncoder, *, quick: bool = False) -> None:
+    """Export the model's towers into the cache unless they are, or another process is
+    at it; `quick`: the text tower alone, by the quick tracer, where none is exported
+    yet (a full export replaces it later). A cache that cannot be written to just
+    leaves queries on torch."""
     from retrieval.model.onnx.export import export_towers
 
     folder = towers_folder(encoder.info)
@@ -204,7 +209,8 @@ def export_for(encoder: OpenClipEncoder) -> None:
             if not mine:
                 log.info("another process is exporting %s to ONNX", encoder.info.name)
                 return
-            if read_meta(folder) is not None:
+            meta = read_meta(folder)
+            if whole(meta) or (quick and meta is not None):
                 return  # the one that held the lock before did it
             # Seconds (tens for a large model), once per model: worth a word, since
             # the command seems to hang otherwise.
@@ -212,27 +218,33 @@ def export_for(encoder: OpenClipEncoder) -> None:
                 "exporting %s to ONNX so that queries start without torch (once)...",
                 encoder.info.name,
             )
-            meta = export_towers(encoder)
+            meta = export_towers(
+                encoder, ("text",) if quick else ("text", "image"), quick=quick
+            )
     except OSError as exc:
         log.warning("could not save the ONNX towers under %s: %s", folder.parent, exc)
         record_failure(folder, exc)
         return
     for problem in (meta.text_problem, meta.image_problem):
-        if problem:
+        if problem and problem != TOWER_PENDING:
             log.info("%s: that tower stays on torch", problem)
 
 
-def ensure_exported(encoder: Any, library_root: Path, *, background: bool) -> None:
-    """After indexing: have the towers of the library's model exported if none are yet:
-    by a process of its own (`background`), or now, by this one, whose model is loaded
-    (the export alone then: seconds, once per model)."""
+def ensure_exported(
+    encoder: Any, library_root: Path, *, background: bool, quick: bool = False
+) -> None:
+    """During and after indexing: have the towers of the library's model exported if
+    they are not yet: by a process of its own (`background`), or now, by this one,
+    whose model is loaded (the export alone then: seconds, once per model; `quick`: the
+    text tower alone, where none is exported yet)."""
     inner = getattr(encoder, "inner", encoder)
     if not isinstance(inner, OpenClipEncoder) or not onnx_runtime_available():
         return
     adopt_library_export(library_root, inner.info)
-    if read_meta(towers_folder(inner.info)) is not None:
+    meta = read_meta(towers_folder(inner.info))
+    if whole(meta) or (quick and meta is not None):
         return
     if background:
         start_background_export(inner.info)
     elif inner.loaded:
-        export_for(inner)
+        export_for(inner, quick=quick)

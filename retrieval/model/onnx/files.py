@@ -43,6 +43,10 @@ OPSET = 17
 # the text, and a longer one would only add work and memory to that query.
 PROBE_TEXTS = ("a photo of a dog",)
 PROBE_MIN_COSINE = 0.9999
+# A tower's problem while it is not exported yet (the text tower goes first, at the
+# end of indexing's first pass; the image tower later): torch serves it meanwhile, and
+# the next export adds it.
+TOWER_PENDING = "not exported yet"
 # What int8 weights must still give on the probe image (quantisation costs about 1e-4 on
 # the models measured; damaged weights give far less).
 INT8_MIN_COSINE = 0.99
@@ -152,6 +156,14 @@ def read_meta(folder: Path) -> TowersMeta | None:
     except (OSError, ValueError, TypeError, KeyError):
         return None
     return meta if meta.key == folder.name else None
+
+
+def whole(meta: TowersMeta | None) -> bool:
+    """Whether an export has every tower it will have (none left to export)."""
+    return meta is not None and TOWER_PENDING not in (
+        meta.text_problem,
+        meta.image_problem,
+    )
 
 
 def discard(folder: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from retrieval.errors import first_line
-from retrieval.model.onnx.files import read_meta, towers_folder
+from retrieval.model.onnx.files import read_meta, towers_folder, whole
 from retrieval.records import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,11 @@ def failed_lately(folder: Path) -> bool:
 
 
 def start_background_export(info: ModelInfo) -> bool:
-    """Start the export of `info`'s towers in a process of its own unless they are
-    exported, being exported, or failed lately; whether one was started."""
+    """Start the export of `info`'s towers in a process of its own (those not exported
+    yet) unless they are exported, being exported, or failed lately; whether one was
+    started."""
     folder = towers_folder(info)
-    if read_meta(folder) is not None or exporting(folder) or failed_lately(folder):
+    if whole(read_meta(folder)) or exporting(folder) or failed_lately(folder):
         return False
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
