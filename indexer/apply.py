@@ -6,6 +6,8 @@ one transaction, tagged with the saved label sets, and mirrored in the vector in
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -13,10 +15,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from tqdm import tqdm
 
-from indexer.analyzers.base import Analyzer, writers
-from indexer.encode import Encoding
+from indexer.analyzers.base import Analyzer, first_pass
+from indexer.analyzers.registry import every_writer
+from indexer.encode import Encoding, model_ready
 from indexer.plan import Plan, Work
-from indexer.prefetch import decoded_batches
+from indexer.prefetch import Ready, decoded_batches
 from retrieval.faults import checkpoint
 from retrieval.index.ids import entries
 from retrieval.library import Library
@@ -92,12 +95,31 @@ class Tagger:
         return [ready.score(vectors, views, clips) for ready in self.sets]
 
 
+# Batches decoded ahead while the model loads (seconds of imports and weights, on one
+# core): a few hundred photos' reduced pictures, tens of MB.
+AHEAD_WHILE_LOADING = 16
+
+
 def local_photos(
     encoding: Encoding, photos: Sequence[Work], workers: int | None
 ) -> Iterator[tuple[Sequence[Work], list[EncodedFile], list[FailedFile]]]:
     """Batches decoded ahead by worker threads, encoded here."""
+    workers = workers or os.cpu_count() or 1
+    # While the model loads (imports on one core), the other cores decode ahead.
+    loading = threading.Semaphore(max(1, workers - 1))
+
+    def decode(work: Work) -> Ready | FailedFile | None:
+        if model_ready(encoding.encoder):
+            return encoding.decode(work)
+        with loading:
+            return encoding.decode(work)
+
     for batch, results in decoded_batches(
-        photos, encoding.batch_size, encoding.decode, workers=workers
+        photos,
+        encoding.batch_size,
+        decode,
+        workers=workers,
+        ahead=lambda: 2 if model_ready(encoding.encoder) else AHEAD_WHILE_LOADING,
     ):
         yield batch, *encoding.photos(results)
 
@@ -117,6 +139,7 @@ class _Writer:
 
     def __call__(self, records: list[EncodedFile], bad: list[FailedFile]) -> None:
         library, dim = self.library, self.library.model.dim
+        library.record_model()
         vectors = (
             np.stack([r.vector for r in records]).astype(np.float32)
             if records
@@ -128,7 +151,10 @@ class _Writer:
             for r in records
         ]
         written = library.store.write_batch(
-            records, bad, self.tagger(vectors, views, clips), writers(self.analyzers)
+            records,
+            bad,
+            self.tagger(vectors, views, clips),
+            every_writer(self.analyzers),
         )
         checkpoint("batch-committed")
         ids, failed_ids = written.ids, written.failed_ids
@@ -158,8 +184,13 @@ def apply_plan(
     """Carry out a plan. `stop` is asked between batches: work left undone is found again by
     the next reconciliation, since nothing half-done is ever written. `remote`: encode on
     the Ray cluster of `Settings.ray`, if one is set."""
-    # Loaded now, so that the run's changes are mirrored in it and saved.
-    _ = library.index
+    if plan.encode:
+        # The model loads on its thread while the files are decoded ahead.
+        library.preload()
+    if library.store.model_info() is not None:
+        # Loaded now, so that the run's changes are mirrored in it and saved (a new
+        # library's, once its model is recorded with the first vectors).
+        _ = library.index
     replaced = {w.entry.path for w in plan.encode if w.replaces}
     write = _Writer(library, analyzers, replaced, Tagger(library))
     _bookkeeping(library, plan)
@@ -177,6 +208,8 @@ def apply_plan(
 def _bookkeeping(library: Library, plan: Plan) -> None:
     """What needs no pixels: files gone to the trash, back from it, moved, touched."""
     store, dim = library.store, library.model.dim
+    if plan.removals or plan.restores:
+        library.record_model()  # their vectors change generation
     if plan.removals:
         generation = store.trash(plan.removals)
         library.apply(
@@ -211,8 +244,10 @@ def _copies(library: Library, plan: Plan) -> list[EncodedFile]:
             metas[c.source_id].height or 0,
             metas[c.source_id].taken_at,
             vector,
-            extra,
-            # The other analyzers look at the copy itself, after this run.
+            # A video's other moments are CLIP's first pass; a photo's other views
+            # come with the second, as every analyzer's records do: the analyzers look
+            # at the copy itself.
+            extra if times is not None else None,
             (),
             times,
             metas[c.source_id].duration,
@@ -241,7 +276,7 @@ def _encode(
         settings,
         encoder,
         batch_size_for(settings, getattr(encoder, "device", "cpu")),
-        analyzers,
+        first_pass(analyzers),
     )
     with ExitStack() as scope:
         cluster = None
@@ -250,7 +285,11 @@ def _encode(
 
             cluster = scope.enter_context(
                 RayEncoding(
-                    settings, library.model, library.store.root, encoding.batch_size
+                    settings,
+                    library.model,
+                    library.store.root,
+                    encoding.batch_size,
+                    [a.name for a in encoding.analyzers],
                 )
             )
         batches = (

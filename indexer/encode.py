@@ -1,18 +1,18 @@
-"""From files to records: decoding a photo for the model and the other analyzers,
-encoding a batch of them, and a list of videos; what the local pipeline and a Ray worker
-(indexer.ray_encode) both do."""
+"""The first pass, from files to records: decoding a photo for the model, encoding a
+batch of them with the analyzers that need no pixels, and a list of videos; what the
+local pipeline and a Ray worker (indexer.ray_encode) both do. The second pass (views,
+faces, text) is indexer.analyzers.backfill's."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from indexer.analyzers.base import (
     Analyzer,
     Photo,
     analyze_all,
-    picture_side,
     prepare_all,
     writers,
 )
@@ -22,9 +22,8 @@ from indexer.videos import VideoDecoding, encode_videos
 from retrieval.faults import checkpoint
 from retrieval.media.video.probe import VideoInfo
 from retrieval.media.video.sample import Sampling
-from retrieval.media.views import own_vector
 from retrieval.model.protocol import Encoder
-from retrieval.records import Analyzed, EncodedFile, FailedFile, FloatArray
+from retrieval.records import Analyzed, EncodedFile, FailedFile
 from retrieval.settings import Settings
 from retrieval.store.analyses import AnalysisWriter
 from retrieval.vectors import stored_precision
@@ -35,12 +34,18 @@ Written = tuple[list[EncodedFile], list[FailedFile]]
 @dataclass(frozen=True)
 class Encoding:
     """How files become records for one encoder under one library's settings: CLIP's
-    vectors, and what each of `analyzers` makes of them."""
+    vector of each, and what each of `analyzers` (first-pass ones: no pixels) makes of
+    them."""
 
     settings: Settings
     encoder: Encoder
     batch_size: int
     analyzers: Sequence[Analyzer] = field(default=())
+
+    def __post_init__(self) -> None:
+        deferred = [a.name for a in self.analyzers if a.deferred]
+        if deferred:
+            raise ValueError(f"second-pass analyzers in the first: {deferred}")
 
     @property
     def tile_side(self) -> int:
@@ -51,27 +56,28 @@ class Encoding:
         return writers(self.analyzers)
 
     def decoding(self) -> PhotoDecoding:
-        # Decode no finer than the model and the analyzers look (see `decode`): the rest
-        # is thrown away anyway. Tiles need their share of the photo at the model's
-        # resolution.
-        settings, side = self.settings, self.tile_side
-        return PhotoDecoding(
-            max_pixels=settings.max_pixels,
-            draft=max(side * max(1, settings.tiles), picture_side(self.analyzers)),
-            views_aspect=settings.views_aspect,
-            tiles=settings.tiles,
-            tile_side=side,
-        )
+        # Decode no finer than the model looks (see `decode`): the rest is thrown away
+        # anyway, and the photo's vector then depends on the model alone.
+        return PhotoDecoding(max_pixels=self.settings.max_pixels, draft=self.tile_side)
 
     def decode(self, work: Work) -> Ready | FailedFile | None:
-        return decode_one(work, self.decoding(), self.encoder.prepare, self.analyzers)
+        # While the model loads, photos are decoded ahead; the model's transform waits
+        # for it (`photos`).
+        prepare = self.encoder.prepare if model_ready(self.encoder) else None
+        return decode_one(work, self.decoding(), prepare, self.analyzers)
 
     def photos(self, results: Sequence[Ready | FailedFile | None]) -> Written:
-        """One forward pass for the batch's photos and their other views, then the
-        other analyzers, a batch each."""
-        ready = [r for r in results if isinstance(r, Ready)]
+        """One forward pass for the batch's photos, then the first-pass analyzers, a
+        batch each."""
+        ready = [
+            r if r.prepared is not None else self._prepared(r)
+            for r in results
+            if isinstance(r, Ready)
+        ]
         bad = [r for r in results if isinstance(r, FailedFile)]
-        vectors, views = own_and_views(self.encoder, ready)
+        vectors = stored_precision(
+            self.encoder.encode_prepared([r.prepared for r in ready])
+        )
         checkpoint("encoded")
         outcomes = analyze_all(self.analyzers, [r.analyses for r in ready])
         records = [
@@ -81,14 +87,16 @@ class Encoding:
                 r.decoded.height,
                 r.decoded.taken_at,
                 vector,
-                extra,
+                None,
                 analyses,
             )
-            for r, vector, extra, analyses in zip(
-                ready, vectors, views, outcomes, strict=True
-            )
+            for r, vector, analyses in zip(ready, vectors, outcomes, strict=True)
         ]
         return records, bad
+
+    def _prepared(self, ready: Ready) -> Ready:
+        """A photo decoded before the model was loaded, prepared for it now."""
+        return replace(ready, prepared=self.encoder.prepare(ready.decoded.image))
 
     def video_analyses(
         self, videos: Sequence[tuple[str, VideoInfo]]
@@ -129,25 +137,6 @@ class Encoding:
         )
 
 
-def own_and_views(
-    encoder: Encoder, ready: Sequence[Ready]
-) -> tuple[list[FloatArray], list[FloatArray | None]]:
-    """One forward pass for the photos' centre crops and views: each photo's own vector
-    (the mean of its covering views, for a wide photo) and its views (None: none)."""
-    centres = [r.prepared for r in ready if r.prepared is not None]
-    encoded = stored_precision(
-        encoder.encode_prepared(centres + [v for r in ready for v in r.views])
-    )
-    centre_vectors, rest = iter(encoded[: len(centres)]), encoded[len(centres) :]
-    own: list[FloatArray] = []
-    views: list[FloatArray | None] = []
-    start = 0
-    for r in ready:
-        mine = rest[start : start + len(r.views)]
-        start += len(r.views)
-        if r.covering:
-            own.append(stored_precision(own_vector(mine[: r.covering])[None])[0])
-        else:
-            own.append(next(centre_vectors))
-        views.append(mine if len(mine) else None)
-    return own, views
+def model_ready(encoder: Encoder) -> bool:
+    """Whether the encoder's model is loaded (an encoder that loads nothing is)."""
+    return bool(getattr(encoder, "ready", True))

@@ -1,5 +1,8 @@
-"""One indexing run: scan folders, compare with the library, decode and encode what is new
-or changed in batches, and write each batch in one transaction."""
+"""One indexing run: scan folders, compare with the library, then two passes. The first
+decodes and encodes what is new or changed in batches, with the analyzers that need no
+pixels, each batch written in one transaction: every photo is searchable when it ends.
+The second (indexer.analyzers.backfill) looks again at the photos some analyzer has not
+seen (the views of wide photos, faces, text), newest first."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
-from indexer.analyzers.backfill import backfill
-from indexer.analyzers.base import Analyzer, finish_all
+from indexer.analyzers.backfill import Alongside, Progress, backfill
+from indexer.analyzers.base import Analyzer, finish_all, first_pass
 from indexer.analyzers.metadata import sidecars_changed
 from indexer.analyzers.registry import enabled
 from indexer.apply import Applied, apply_plan
@@ -80,24 +83,92 @@ def index_folders(
     strict: bool = True,
     analyzers: Sequence[Analyzer] | None = None,
     catch_up: bool = True,
+    searchable: Callable[[IndexSummary], None] | None = None,
+    second: Progress | None = None,
 ) -> IndexSummary:
     """Bring the library up to date with `roots`. A root that is offline (see
     `indexer.roots`) is left as it is; with `strict`, a missing root under which the
     library holds nothing is an error (the daemon is not strict: it waits for it).
-    `analyzers`: those besides CLIP (default: the ones the settings enable); with
-    `catch_up`, the photos indexed before one of them was enabled get its records too
-    (the daemon does that a batch at a time, between rounds of changes). Then, files
-    trashed more than `trash_days` ago go for good."""
+    `analyzers`: those besides CLIP (default: the ones the settings enable).
+
+    The first pass makes every photo searchable, then `searchable` is told how it went.
+    With `catch_up`, the second pass follows: every photo some analyzer has not looked
+    at, newest first (`second` is told how far it got); without, only the analyzers
+    that need no pixels catch up (the daemon runs the rest a batch at a time, between
+    its rounds of changes). Then, files trashed more than `trash_days` ago go for good."""
     store = library.store
     available = classify(
         store, [os.path.abspath(os.path.expanduser(r)) for r in roots], strict=strict
     )
     folders = available.online
-    if store.model_info() != library.model:
-        # Load the weights before recording a new model, so that weights which cannot be
-        # had leave the library as it was.
-        _ = library.encoder.image_size
-        store.set_model(library.model)
+    recorded = store.model_info()
+    if recorded is not None and recorded != library.model:
+        # Another model's vectors go before any plan is made: every photo is encoded
+        # again (a new library records its model with its first vectors).
+        library.record_model()
+    plan = _plan(library, folders, reencode, hasher)
+    chosen = (
+        enabled(library.settings, library.encoder)
+        if analyzers is None
+        else list(analyzers)
+    )
+    # With the model on a GPU, the second pass runs on the CPU's cores meanwhile.
+    beside = (
+        Alongside(library, chosen, stop=stop, progress=second)
+        if catch_up and overlaps(library)
+        else None
+    )
+    exported = lambda: None
+    if plan.encode:
+        # The model loads on its thread while the files are decoded ahead, and the
+        # text tower is exported meanwhile: the first query needs no torch.
+        library.preload()
+        exported = library.export_text_tower_soon()
+    try:
+        summary = IndexSummary.of(
+            plan, apply_plan(library, plan, chosen, progress=progress, stop=stop)
+        )
+        # Sidecars edited by another program since they were read: those photos are
+        # due for the metadata analyzer again (no pixels needed).
+        if any(a.name == METADATA_ANALYZER for a in chosen):
+            for folder in folders:
+                sidecars_changed(library, folder)
+        if stop is None or not stop():
+            # What needs no pixels belongs to being searchable (a keyword, a date).
+            backfill(library, first_pass(chosen), stop=stop)
+            # So does a query without torch.
+            exported()
+            if searchable is not None:
+                searchable(summary)
+    finally:
+        if beside is not None:
+            beside.join()
+    if catch_up and (stop is None or not stop()):
+        backfill(library, chosen, stop=stop, progress=second)
+    finish_all(chosen, library)
+    library.save_index()
+    days = library.settings.trash_days
+    store.empty_trash(
+        before=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
+    )
+    return summary
+
+
+def overlaps(library: Library) -> bool:
+    """Whether the second pass runs while the first does: when the model is on a GPU
+    (on a CPU the two would share the same cores, and the first is what makes the
+    library searchable)."""
+    return getattr(library.encoder, "device", "cpu") in ("cuda", "mps")
+
+
+def _plan(
+    library: Library,
+    folders: Sequence[str],
+    reencode: bool,
+    hasher: Callable[[str], str],
+) -> Plan:
+    """What to do under `folders`: the files against the library's records."""
+    store = library.store
     reencode_ids = set(store.ids_without_vector())
     states = _followed(library, store.file_states(under=folders))
     if reencode:
@@ -115,7 +186,7 @@ def index_folders(
     scanned = _followed(library, scan(folders)) + [
         FileStamp(s.path, s.size, s.mtime_ns) for s in outside.values()
     ]
-    plan = make_plan(
+    return make_plan(
         states,
         scanned,
         hasher,
@@ -123,25 +194,6 @@ def index_folders(
         reencode_ids=reencode_ids,
         find_trashed=partial(store.images_with_hashes, trashed=True),
     )
-    chosen = enabled(library.settings) if analyzers is None else list(analyzers)
-    summary = IndexSummary.of(
-        plan, apply_plan(library, plan, chosen, progress=progress, stop=stop)
-    )
-    # Sidecars edited by another program since they were read: those photos are due
-    # for the metadata analyzer again (read with the catch-up, no pixels needed).
-    if any(a.name == METADATA_ANALYZER for a in chosen):
-        for folder in folders:
-            sidecars_changed(library, folder)
-    # Photos an analyzer has not looked at yet (a full run only: the daemon's rounds of
-    # changes need not look for them each time).
-    if catch_up and (stop is None or not stop()):
-        backfill(library, chosen, stop=stop, progress=progress)
-    finish_all(chosen, library)
-    days = library.settings.trash_days
-    store.empty_trash(
-        before=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
-    )
-    return summary
 
 
 def _followed(library: Library, found: _Found) -> _Found:
@@ -204,10 +256,15 @@ def index_changes(
         find_copies=store.images_with_hashes,
         find_trashed=partial(store.images_with_hashes, trashed=True),
     )
-    chosen = enabled(library.settings) if analyzers is None else list(analyzers)
-    # A round of changes is a few files: not worth a cluster's round trips.
+    chosen = (
+        enabled(library.settings, library.encoder)
+        if analyzers is None
+        else list(analyzers)
+    )
+    # A round of changes is a few files: not worth a cluster's round trips. The first
+    # pass only: the second follows as the daemon catches up.
     applied = apply_plan(library, plan, chosen, progress=False, stop=stop, remote=False)
     summary = IndexSummary.of(plan, applied)
     if summary.added or summary.updated or summary.restored or summary.removed:
-        finish_all(chosen, library)
+        finish_all(first_pass(chosen), library)
     return summary

@@ -15,7 +15,6 @@ from indexer.analyzers.base import Analyzer, Photo, prepare_all
 from indexer.plan import Work
 from retrieval.errors import DecodeError
 from retrieval.media.decode import Decoded, decode
-from retrieval.media.views import view_plan
 from retrieval.records import FailedFile
 
 
@@ -25,12 +24,8 @@ class Ready:
 
     work: Work
     decoded: Decoded
-    prepared: Any  # the centre crop; None when covering views replace it
-    views: list[Any] = field(default_factory=list)  # a wide photo's views, its tiles
-    # The first `covering` views cover a wide photo: its own vector is their mean
-    # (retrieval.media.views).
-    covering: int = 0
-    # The other analyzers' prepared inputs, by name (indexer.analyzers.base).
+    prepared: Any  # the model's input: the picture's centre, as the model crops it
+    # The first-pass analyzers' prepared inputs, by name (indexer.analyzers.base).
     analyses: dict[str, Any] = field(default_factory=dict)
 
 
@@ -39,39 +34,27 @@ class PhotoDecoding:
     """How a photo file becomes model input (from the library's settings)."""
 
     max_pixels: int  # more is refused as a decompression bomb
-    # Decode no finer than a short side of this (None: whole): what the model, its
-    # tiles and the other analyzers look at.
-    draft: int | None
-    views_aspect: float = 0.0  # Settings.views_aspect
-    tiles: int = 0  # Settings.tiles
-    tile_side: int = 1  # the smallest a tile may be: the model's input side
+    # Decode no finer than a short side of this: the model's input side. It depends on
+    # the model alone, so that a photo's vector does too (whatever else runs).
+    draft: int
 
 
 def decode_one(
     work: Work,
     decoding: PhotoDecoding,
-    prepare: Callable[[Any], Any],
+    prepare: Callable[[Any], Any] | None,
     analyzers: Sequence[Analyzer] = (),
 ) -> Ready | FailedFile | None:
-    """The model input for a file (with its other views when it is wide: see
-    retrieval.media.views) and the other analyzers' inputs, the reason it failed, or
-    None for a file gone since the scan (the next scan or event deals with its
-    absence)."""
+    """The model input for a file (None without `prepare`: the model is not loaded
+    yet, and its transform runs later) and the first-pass analyzers' inputs, the reason
+    it failed, or None for a file gone since the scan (the next scan or event deals with
+    its absence)."""
     entry = work.entry
     try:
         decoded = decode(
             entry.path, max_pixels=decoding.max_pixels, draft_size=decoding.draft
         )
-        image = decoded.image
-        plan = view_plan(
-            image.width,
-            image.height,
-            decoding.views_aspect,
-            decoding.tiles,
-            decoding.tile_side,
-        )
-        prepared = None if plan.covering else prepare(image)
-        views = [prepare(image.crop(box)) for box in plan.boxes]
+        prepared = prepare(decoded.image) if prepare is not None else None
     except DecodeError as exc:
         reason = str(exc)
     # Preparing runs the model's own transform: whatever it raises on one odd picture
@@ -81,9 +64,9 @@ def decode_one(
             f"cannot prepare for the model: {str(exc).strip() or type(exc).__name__}"
         )
     else:
-        photo = Photo(entry.path, decoded.image, decoded.info)
-        analyses = prepare_all(analyzers, photo)
-        return Ready(work, decoded, prepared, views, plan.covering, analyses)
+        # The first-pass analyzers need no pixels: they get what the decoder read.
+        photo = Photo(entry.path, None, decoded.info)
+        return Ready(work, decoded, prepared, prepare_all(analyzers, photo))
     if not os.path.lexists(entry.path):
         return None
     return FailedFile(work.stamp, reason)
@@ -95,12 +78,15 @@ def decoded_batches(
     job: Callable[[Work], Ready | FailedFile | None],
     *,
     workers: int | None = None,
-    ahead: int = 2,
+    ahead: int | Callable[[], int] = 2,
 ) -> Iterator[tuple[Sequence[Work], list[Ready | FailedFile | None]]]:
     """Batches of results in order, with `ahead` batches decoding while the caller works
-    on the current one. With `ahead=0` a batch decodes, on every worker, only once it is
-    asked for. On a 2-core CPU that the model keeps busy, 0, 1 and 2 measure the same
-    (bench_index); on a GPU the cores are otherwise idle, so decoding ahead is free."""
+    on the current one (a function: asked before each batch). With `ahead=0` a batch
+    decodes, on every worker, only once it is asked for. On a 2-core CPU that the model
+    keeps busy, 0, 1 and 2 measure the same (bench_index); on a GPU the cores are
+    otherwise idle, so decoding ahead is free; and while the model loads, a core or two
+    have nothing else to do."""
+    how_far = ahead if callable(ahead) else (lambda: ahead)
     pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
     upcoming = (works[i : i + batch_size] for i in range(0, len(works), batch_size))
     pending: deque[tuple[Sequence[Work], list[Future[Ready | FailedFile | None]]]] = (
@@ -116,7 +102,7 @@ def decoded_batches(
 
     try:
         while True:
-            while len(pending) <= ahead and submit():
+            while len(pending) <= how_far() and submit():
                 pass
             if not pending:
                 return

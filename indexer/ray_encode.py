@@ -62,17 +62,24 @@ class _Worker:
     """A Ray actor: the model, loaded once, and threads to read files with."""
 
     def __init__(
-        self, settings: Settings, info: ModelInfo, root: str, batch_size: int
+        self,
+        settings: Settings,
+        info: ModelInfo,
+        root: str,
+        batch_size: int,
+        analyzers: list[str],
     ) -> None:
         import ray
 
-        from indexer.analyzers.registry import enabled
+        from indexer.analyzers.registry import by_name
         from retrieval.model.factory import choose_encoder
 
         encoder = choose_encoder(settings, info, Path(root), cold=False)
-        # The analyzers the settings enable, as the driver's by default: any other the
-        # driver was given looks at these photos after the run (a catch-up).
-        self.encoding = Encoding(settings, encoder, batch_size, enabled(settings))
+        # Exactly the analyzers the driver runs: any other would record what the driver
+        # was not asked for, and one it lacked would be missing.
+        self.encoding = Encoding(
+            settings, encoder, batch_size, by_name(analyzers, settings, encoder)
+        )
         cores = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
         self.readers = ThreadPoolExecutor(
             max_workers=settings.decode_workers or max(1, int(cores))
@@ -114,7 +121,12 @@ class RayEncoding:
     the workers, and a cluster started for the run)."""
 
     def __init__(
-        self, settings: Settings, info: ModelInfo, root: Path, batch_size: int
+        self,
+        settings: Settings,
+        info: ModelInfo,
+        root: Path,
+        batch_size: int,
+        analyzers: Sequence[str] = (),
     ) -> None:
         try:
             import ray
@@ -148,7 +160,7 @@ class RayEncoding:
             self.per_worker = {"num_cpus": cpus}
             count = max(1, cores // cpus)
         self.actor_class = ray.remote(_Worker)
-        self.args = (settings, info, str(root), batch_size)
+        self.args = (settings, info, str(root), batch_size, list(analyzers))
         self.workers: list[Any] = []
         # Each worker's process id, asked first thing (its calls run in order).
         self.pids: dict[Any, Any] = {}

@@ -3,6 +3,10 @@
 Event callbacks only record paths under a condition variable; one worker waits until the
 events have been quiet for the debounce period, then indexes the pending paths in batches.
 A file still being written (modified within the debounce period) waits for a later round.
+
+New arrivals get the first pass of indexing (searchable) before anything else; the second
+pass (views, faces, text) runs whenever no arrival is waiting, newest photos first, and
+gives way to the next arrivals between its batches.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from indexer.analyzers.backfill import backfill_batch
+from indexer.analyzers.backfill import SecondPass
 from indexer.analyzers.base import finish_all
 from indexer.analyzers.metadata import sidecars_changed
 from indexer.analyzers.registry import enabled
@@ -34,6 +38,9 @@ from retrieval.metadata.sidecars import is_sidecar
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# The longest the second pass runs before the daemon forms persons and writes its status.
+CATCH_UP_ROUND_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,8 @@ class Watcher:
     ) -> None:
         self.library = library
         self.services = list(services)
-        self.analyzers = enabled(library.settings)
+        self.analyzers = enabled(library.settings, library.encoder)
+        self.second = SecondPass(library, [])  # made of `analyzers` as it runs
         # Not checked here: a root that is offline now is waited for (see _check_roots).
         self.roots = [os.path.abspath(os.path.expanduser(r)) for r in roots]
         self.options = options
@@ -124,6 +132,8 @@ class Watcher:
         self.observer: BaseObserver | None = None
         self.last_activity: float | None = None
         self.batches = 0
+        # Whether the second pass found nothing due when it last ran.
+        self.caught_up = False
 
     def stop(self) -> None:
         """Ask the daemon to stop after the batch in flight; safe from a signal handler."""
@@ -183,9 +193,15 @@ class Watcher:
                 except OSError as exc:
                     log.warning("cannot watch %s (%s): rescans only", root, exc)
             summary = index_folders(
-                self.library, [root], stop=self.stop_event.is_set, strict=False
+                self.library,
+                [root],
+                stop=self.stop_event.is_set,
+                strict=False,
+                analyzers=self.analyzers,
+                catch_up=False,
             )
             self._log(f"{root} back online", summary)
+            self.caught_up = False
 
     def _status(self, state: str) -> None:
         with self.pending.cond:
@@ -238,20 +254,32 @@ class Watcher:
                 self.pending.last_event = time.monotonic()
             return ready
 
-    def _catch_up(self, after: int) -> tuple[bool, int]:
-        """One batch of the photos an analyzer has not looked at, above id `after`:
-        (whether none is left, the id to go on from)."""
+    def _arrivals(self) -> bool:
+        """Whether changed paths wait, settled (the second pass gives way to them)."""
+        with self.pending.cond:
+            return bool(self.pending.paths) and (
+                time.monotonic() - self.pending.last_event >= self.options.debounce
+            )
+
+    def _catch_up(self) -> bool:
+        """The second pass until nothing is due, arrivals wait, or a while has passed
+        (persons formed and the status written now and then): whether nothing is due."""
+        until = time.monotonic() + CATCH_UP_ROUND_S
+        before = self.second.done
         try:
-            count, last = backfill_batch(self.library, self.analyzers, after)
+            done = self.second.run(
+                stop=self.stop_event.is_set,
+                pause=lambda: self._arrivals() or time.monotonic() > until,
+            )
         except Exception:  # the daemon outlives any one batch; the next rescan retries
-            log.exception("analysing photos indexed before failed")
-            return True, 0
+            log.exception("analysing photos failed")
+            return True
+        count = self.second.done - before
         if count:
             self.last_activity = time.time()
-            log.info("analysed %d photos indexed before", count)
+            log.info("analysed %d photos (views, faces, text)", count)
             finish_all(self.analyzers, self.library)
-            return False, last
-        return True, 0
+        return done
 
     def _sidecars(self, ready: list[str]) -> int:
         """The photos beside changed sidecars made due for the metadata analyzer (the
@@ -264,6 +292,7 @@ class Watcher:
     def run(self) -> None:
         """Reconcile, then follow events until `stop()`; returns after a clean shutdown."""
         self._status("reconciling")
+        self.second = SecondPass(self.library, self.analyzers)
         self.online = set(classify(self.library.store, self.roots, strict=False).online)
         self._start_observer()  # first, so that nothing changed during the scan is missed
         started = [service for service in self.services if service.start()]
@@ -280,7 +309,7 @@ class Watcher:
             catch_up=False,
         )
         self._log("reconciled", summary)
-        caught_up, after = False, 0
+        self.caught_up = False
         self._status("watching")
         next_rescan = time.monotonic() + self.options.rescan_interval
         next_root_check = time.monotonic() + self.options.root_check_interval
@@ -297,10 +326,11 @@ class Watcher:
                     )
                 # With photos to catch up on, only events already waiting come first.
                 ready = self._take_ready(
-                    deadline=next_root_check if caught_up else time.monotonic()
+                    deadline=next_root_check if self.caught_up else time.monotonic()
                 )
-                if not ready and not caught_up:
-                    caught_up, after = self._catch_up(after)
+                if not ready and not self.caught_up:
+                    self.caught_up = self._catch_up()
+                    self._status("watching")
                     continue
                 if ready:
                     try:
@@ -317,8 +347,9 @@ class Watcher:
                         next_rescan = min(next_rescan, time.monotonic() + 60)
                         continue
                     self._log(f"{len(ready)} changed paths", summary)
-                    if self._sidecars(ready):
-                        caught_up, after = False, 0
+                    # The arrivals' second pass, and the photos of changed sidecars.
+                    self._sidecars(ready)
+                    self.caught_up = False
                     self._status("watching")
                 if time.monotonic() >= next_rescan and not self.stop_event.is_set():
                     summary = index_folders(
@@ -330,7 +361,7 @@ class Watcher:
                         catch_up=False,
                     )
                     self._log("rescanned", summary)
-                    caught_up, after = False, 0
+                    self.caught_up = False
                     next_rescan = time.monotonic() + self.options.rescan_interval
         finally:
             for service in started:

@@ -22,10 +22,10 @@ from retrieval.library import Library
 from retrieval.media.views import (
     MAX_VIEWS,
     ViewPlan,
-    own_vector,
     tile_boxes,
     view_plan,
 )
+from retrieval.records import Shape
 from retrieval.search.filters import Filters
 from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm
@@ -49,12 +49,13 @@ def test_view_plan() -> None:
     assert len(view_plan(100_000, 1000, 1.6).boxes) == MAX_VIEWS  # capped
 
 
-def test_a_wide_photo_is_its_covering_squares(
+def test_a_wide_photo_gets_its_covering_squares_in_the_second_pass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two passes of the model for a 16:9 photo (its two covering squares, no centre
-    crop), one for a 4:3 photo; the wide photo's own vector is the squares' mean, and a
-    copy of it from outside the library has that vector too."""
+    """The first pass encodes each photo's centre (one pass of the model each: both are
+    searchable then), the second a 16:9 photo's two covering squares and nothing of a
+    4:3 photo's; the wide photo's own vector stays its centre's, which a copy of it from
+    outside the library has too, and its tags are scored again with the views."""
     from PIL import Image
 
     (tmp_path / "photos").mkdir()
@@ -73,15 +74,29 @@ def test_a_wide_photo_is_its_covering_squares(
             return original(items)
 
         monkeypatch.setattr(encoder, "encode_prepared", counting)
-        index_folders(library, [str(tmp_path / "photos")], progress=False)
-        assert sum(passes) == 2 + 1
+        seen: list[int] = []
+        index_folders(
+            library,
+            [str(tmp_path / "photos")],
+            catch_up=False,
+            searchable=lambda _: seen.append(sum(passes)),
+        )
+        assert seen == [2] and library.store.counts()["vectors"] == 2
         ids = {Path(m.path).name: m.image_id for m in library.store.browse(0, 10)}
         wide_id = ids["wide.png"]
-        own = library.store.vectors([wide_id], library.model.dim)[0]
-        views = library.store.views_of([wide_id], library.model.dim)[0]
+        dim = library.model.dim
+        assert library.store.views_of([wide_id], dim) == [None]
+        centre = library.store.vectors([wide_id], dim)[0]
+        index_folders(library, [str(tmp_path / "photos")])
+        assert sum(passes) == 2 + 2
+        own = library.store.vectors([wide_id], dim)[0]
+        views = library.store.views_of([wide_id], dim)[0]
         assert views is not None and len(views) == 2
-        assert float(own @ own_vector(views)) > 0.999
-        assert library.store.views_of([ids["four.png"]], library.model.dim) == [None]
+        assert np.array_equal(own, centre)
+        assert library.store.views_of([ids["four.png"]], dim) == [None]
+        # The 4:3 photo is not the views analyzer's to look at.
+        assert library.store.pending_count("views", 1, videos=False) == 1
+        assert library.store.pending_count("views", 1, shape=Shape(1.6)) == 0
         outside = tmp_path / "copy.png"
         shutil.copy(tmp_path / "photos" / "wide.png", outside)
         vector, known = image_vector(library, outside)

@@ -1,22 +1,29 @@
-"""An existing library catching up with its analyzers: the photos an enabled analyzer has
-not looked at (it is new, or of a newer version) are read again, each decoded once for
-every analyzer that needs pixels, and their records written a batch per transaction.
-CLIP is never run here: the vectors are there already.
+"""The second pass: the photos an enabled analyzer has not looked at (they were just made
+searchable by the first pass, the analyzer is new to the library, or of a newer version)
+are read again, newest first, each decoded once for every analyzer that needs it, and
+their records written a batch per transaction. CLIP's first look is never run again: the
+vector is there already.
 
-A crash or a stop loses at most the batch in flight; the next run finds the rest, since
-what was written is recorded (retrieval.store.analyses).
+The work keeps every core busy: photos are decoded and prepared a batch or two ahead by
+worker threads, and within a batch each analyzer (the views on CLIP's model thread, faces
+on dlib, text on ONNX Runtime, all of which let go of the GIL while they compute) runs on
+a thread of its own.
+
+A stop (Ctrl-C, the daemon stopping, new photos arriving for the daemon's first pass)
+lets the batch in flight be written; a crash loses at most that batch. Either way the
+next run finds the rest, since what was written is recorded (retrieval.store.analyses).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
-
-from tqdm import tqdm
+from typing import Any, Protocol
 
 from indexer.analyzers.base import (
     Analyzer,
@@ -25,49 +32,90 @@ from indexer.analyzers.base import (
     analyze_all,
     picture_side,
     prepare_all,
-    writers,
 )
+from indexer.analyzers.registry import every_writer
 from retrieval.errors import DecodeError
 from retrieval.faults import checkpoint
 from retrieval.library import Library
 from retrieval.media.decode import decode
 from retrieval.media.video.probe import is_video
 from retrieval.records import Analyzed
+from retrieval.settings import batch_size_for
 
 log = logging.getLogger(__name__)
 
-BATCH = 64
+# Photos asked of the store at a time (newest first); the batches are cut from them.
+CHUNK = 256
+# Photos per batch (one transaction) on a CPU: small, so that a daemon's new arrivals
+# and queries wait for little, while a batch or two ahead keeps the cores busy.
+CPU_BATCH = 8
+# Batches decoded ahead of the one being analysed.
+AHEAD = 2
 
 
 @dataclass(frozen=True)
-class _Due:
+class Due:
+    """A photo, and the analyzers (by name) that have still to look at it."""
+
     image_id: int
     path: str
-    analyzers: tuple[Analyzer, ...]  # those that have not looked at it
+    analyzers: tuple[str, ...]
+
+
+class Progress(Protocol):
+    """How far the second pass has got, per analyzer (indexer.progress shows it)."""
+
+    def start(self, pending: Mapping[str, int]) -> None:
+        """Before the first batch: how many photos each analyzer has to look at."""
+        ...
+
+    def advance(self, done: Mapping[str, int]) -> None:
+        """After a batch: how many photos each analyzer has looked at in it."""
+        ...
+
+
+def pending(library: Library, analyzers: Sequence[Analyzer]) -> dict[str, int]:
+    """How many photos each analyzer has still to look at."""
+    return {
+        a.name: library.store.pending_count(
+            a.name, a.version, videos=a.videos, shape=a.shape
+        )
+        for a in analyzers
+    }
 
 
 def due(
-    library: Library, analyzers: Sequence[Analyzer], limit: int, after: int = 0
-) -> list[_Due]:
-    """The first `limit` images (by id, above `after`) some analyzer has to look at."""
-    wanted: dict[int, tuple[str, list[Analyzer]]] = {}
+    library: Library,
+    analyzers: Sequence[Analyzer],
+    limit: int,
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> list[Due]:
+    """The `limit` newest photos some analyzer has to look at (`skip` aside), the
+    newest first."""
+    found: dict[int, Any] = {}
+    wanted: dict[int, list[str]] = {}
     for analyzer in analyzers:
-        for image_id, path in library.store.pending_analyses(
+        for item in library.store.pending_analyses(
             analyzer.name,
             analyzer.version,
             limit,
             videos=analyzer.videos,
-            after=after,
+            shape=analyzer.shape,
+            skip=skip,
         ):
-            wanted.setdefault(image_id, (path, []))[1].append(analyzer)
-    first = sorted(wanted)[:limit]
-    return [_Due(i, wanted[i][0], tuple(wanted[i][1])) for i in first]
+            found[item.image_id] = item
+            wanted.setdefault(item.image_id, []).append(analyzer.name)
+    newest = sorted(found.values(), key=lambda p: p.newness(), reverse=True)[:limit]
+    return [Due(p.image_id, p.path, tuple(wanted[p.image_id])) for p in newest]
 
 
-def _prepared(item: _Due, max_pixels: int) -> dict[str, Any] | None:
-    """The analyzers' prepared inputs for one image; None when its file is gone (its
-    absence is the next scan's to deal with)."""
-    side = picture_side(item.analyzers)
+def prepared_for(
+    item: Due, analyzers: Sequence[Analyzer], max_pixels: int
+) -> dict[str, Any] | None:
+    """The analyzers' prepared inputs for one photo, decoded once for all of those that
+    need its pixels; None when its file is gone (the next scan's to deal with)."""
+    mine = [a for a in analyzers if a.name in item.analyzers]
+    side = picture_side(mine)
     photo = Photo(item.path)
     # A video is not decoded as a photo: the analyzers that take videos read it.
     if side > 0 and not is_video(item.path):
@@ -77,43 +125,220 @@ def _prepared(item: _Due, max_pixels: int) -> dict[str, Any] | None:
             if not os.path.lexists(item.path):
                 return None
             # The pixel analyzers fail on this photo; the others still look at it.
-            needing = [a for a in item.analyzers if a.picture_side > 0]
-            rest = [a for a in item.analyzers if a.picture_side == 0]
+            needing = [a for a in mine if a.picture_side > 0]
+            rest = [a for a in mine if a.picture_side == 0]
             prepared: dict[str, Any] = {
                 a.name: Failed(f"{a.name}: {exc}") for a in needing
             }
             prepared.update(prepare_all(rest, photo))
             return prepared
         photo = Photo(item.path, decoded.image, decoded.info)
-    return prepare_all(item.analyzers, photo)
+    elif not os.path.lexists(item.path):
+        return None
+    return prepare_all(mine, photo)
 
 
-def backfill_batch(
-    library: Library, analyzers: Sequence[Analyzer], after: int = 0
-) -> tuple[int, int]:
-    """Analyse one batch of the images due (the settings' batch size), in one
-    transaction: (how many, the last id looked at; 0 when none was due)."""
-    batch = due(library, analyzers, library.settings.batch_size or BATCH, after)
-    if not batch:
-        return 0, 0
-    workers = library.settings.decode_workers or os.cpu_count() or 1
-    max_pixels = library.settings.max_pixels
-    with ThreadPoolExecutor(max_workers=min(workers, len(batch))) as pool:
-        prepared = list(pool.map(lambda item: _prepared(item, max_pixels), batch))
-    present = [(item, p) for item, p in zip(batch, prepared, strict=True) if p]
-    outcomes = analyze_all(analyzers, [p for _, p in present])
-    rows: list[tuple[int, Analyzed]] = [
+def combined(
+    items: Sequence[Due],
+    prepared: Sequence[dict[str, Any] | None],
+    each: Sequence[Sequence[tuple[Analyzed, ...]]],
+) -> list[tuple[int, Analyzed]]:
+    """The rows of a batch, from each analyzer's outcomes (`analyze_all` of one
+    analyzer over the photos whose file was there), in the analyzers' order."""
+    present = [item for item, p in zip(items, prepared, strict=True) if p]
+    return [
         (item.image_id, outcome)
-        for (item, _), found in zip(present, outcomes, strict=True)
-        for outcome in found
-        if any(a.name == outcome.analyzer for a in item.analyzers)
+        for n, item in enumerate(present)
+        for outcomes in each
+        for outcome in outcomes[n]
+        if outcome.analyzer in item.analyzers
     ]
-    library.store.write_analyses(rows, writers(analyzers))
-    checkpoint("analyses-committed")
-    for image_id, outcome in rows:
-        if outcome.error is not None:
-            log.warning("cannot analyse image %d: %s", image_id, outcome.error)
-    return len(batch), batch[-1].image_id
+
+
+@dataclass
+class _InFlight:
+    """A batch on its way: its photos decoded by the decode threads, then analysed by
+    each analyzer on a thread of its own (which takes the batches in order)."""
+
+    batch: list[Due]
+    prepared: list[Future[dict[str, Any] | None]]
+    analysed: list[Future[list[tuple[Analyzed, ...]]]]
+
+
+class SecondPass:
+    """The second pass over a library for some analyzers: `run` until nothing is due,
+    or it is asked to stop or to pause (and run again later: the daemon between its
+    rounds of new arrivals)."""
+
+    def __init__(
+        self,
+        library: Library,
+        analyzers: Sequence[Analyzer],
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        self.library = library
+        self.analyzers = list(analyzers)
+        self.progress = progress
+        settings = library.settings
+        device = getattr(library.encoder, "device", "cpu")
+        self.batch = (
+            settings.batch_size or CPU_BATCH
+            if device == "cpu"
+            else batch_size_for(settings, device)
+        )
+        self.workers = settings.decode_workers or os.cpu_count() or 1
+        # Photos whose file was gone: left to the next scan, not asked for again.
+        self.gone: set[int] = set()
+        self.done = 0
+
+    def _prepare(self, item: Due) -> dict[str, Any] | None:
+        return prepared_for(item, self.analyzers, self.library.settings.max_pixels)
+
+    def run(
+        self,
+        stop: Callable[[], bool] | None = None,
+        pause: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Analyse batch after batch, the newest photos first; whether none is due any
+        more (False: stopped or paused first). `stop` and `pause` are asked between
+        batches; the batch in flight is written first."""
+        if not self.analyzers:
+            return True
+        halt = [f for f in (stop, pause) if f is not None]
+        queue: deque[Due] = deque()
+        ahead: deque[_InFlight] = deque()
+        inflight: set[int] = set()
+        exhausted = False
+        decoders = ThreadPoolExecutor(self.workers, thread_name_prefix="second-pass")
+        # One thread per analyzer: each goes through the batches in order at its own
+        # pace, so that no core waits for the slowest analyzer of a batch.
+        lanes = [
+            ThreadPoolExecutor(1, thread_name_prefix=f"analyze-{a.name}")
+            for a in self.analyzers
+        ]
+        if self.progress is not None:
+            self.progress.start(pending(self.library, self.analyzers))
+        try:
+            while True:
+                while len(ahead) <= AHEAD and not exhausted:
+                    if not queue:
+                        queue.extend(
+                            due(
+                                self.library,
+                                self.analyzers,
+                                max(CHUNK, self.batch),
+                                self.gone | inflight,
+                            )
+                        )
+                    if not queue:
+                        exhausted = True
+                        break
+                    batch = [
+                        queue.popleft() for _ in range(min(self.batch, len(queue)))
+                    ]
+                    inflight.update(i.image_id for i in batch)
+                    ahead.append(self._submit(batch, decoders, lanes))
+                if not ahead:
+                    return True
+                flight = ahead.popleft()
+                self._write(flight)
+                inflight.difference_update(i.image_id for i in flight.batch)
+                if any(asked() for asked in halt):
+                    return False
+                if exhausted and not ahead:
+                    # What came due meanwhile (a newer version, photos just indexed).
+                    exhausted = False
+        finally:
+            for pool in (decoders, *lanes):
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(
+        self,
+        batch: list[Due],
+        decoders: ThreadPoolExecutor,
+        lanes: Sequence[ThreadPoolExecutor],
+    ) -> _InFlight:
+        prepared = [decoders.submit(self._prepare, item) for item in batch]
+
+        def analysed_by(analyzer: Analyzer) -> list[tuple[Analyzed, ...]]:
+            present = [p for p in (f.result() for f in prepared) if p]
+            return analyze_all([analyzer], present)
+
+        return _InFlight(
+            batch,
+            prepared,
+            [
+                lane.submit(analysed_by, a)
+                for lane, a in zip(lanes, self.analyzers, strict=True)
+            ],
+        )
+
+    def _write(self, flight: _InFlight) -> None:
+        library = self.library
+        prepared = [f.result() for f in flight.prepared]
+        rows = combined(flight.batch, prepared, [f.result() for f in flight.analysed])
+        # A file gone, or a photo no analyzer could say anything of: left to the next
+        # scan, never asked for again in this run.
+        answered = {image_id for image_id, _ in rows}
+        self.gone.update(i.image_id for i in flight.batch if i.image_id not in answered)
+        library.store.write_analyses(rows, every_writer(self.analyzers))
+        checkpoint("analyses-committed")
+        # A wide photo's views are vectors: the loaded index follows the store.
+        library.reload_if_stale()
+        self.done += len(flight.batch)
+        for image_id, outcome in rows:
+            if outcome.error is not None:
+                log.warning("cannot analyse image %d: %s", image_id, outcome.error)
+        if self.progress is not None:
+            counts: dict[str, int] = {}
+            for _, outcome in rows:
+                counts[outcome.analyzer] = counts.get(outcome.analyzer, 0) + 1
+            self.progress.advance(counts)
+
+
+class Alongside:
+    """The second pass in a thread of its own while the first pass runs: with the model
+    on a GPU, the first pass waits on the GPU and the CPU's cores would be idle. It
+    takes the photos the first pass has written as they land; `join`, once the first
+    pass is over, lets it finish what is due."""
+
+    def __init__(
+        self,
+        library: Library,
+        analyzers: Sequence[Analyzer],
+        *,
+        stop: Callable[[], bool] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self._second = SecondPass(library, analyzers, progress=progress)
+        self._stop = stop or (lambda: False)
+        self._first_over = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="second-pass", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop():
+                over = self._first_over.is_set()
+                if self._second.run(self._stop) and over:
+                    return
+                # Nothing due yet: the first pass's next batches will be.
+                self._first_over.wait(0.5)
+        except BaseException as exc:  # noqa: BLE001  # raised again by `join`
+            self._error = exc
+
+    def join(self) -> int:
+        """Wait for what is due to be analysed; how many photos were. What the thread
+        raised is raised here."""
+        self._first_over.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._second.done
 
 
 def backfill(
@@ -121,25 +346,16 @@ def backfill(
     analyzers: Sequence[Analyzer],
     *,
     stop: Callable[[], bool] | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> int:
-    """Every image due analysed, a batch at a time, until none is left or `stop()`;
-    how many were."""
-    if not analyzers:
-        return 0
-    done, after = 0, 0
-    bar = tqdm(unit="img", desc="analysing", disable=not progress, leave=False)
-    while stop is None or not stop():
-        count, after = backfill_batch(library, analyzers, after)
-        if not count:
-            break
-        done += count
-        bar.update(count)
-    bar.close()
-    if done:
+    """The second pass until no photo is due or `stop()`: how many photos were
+    analysed."""
+    second = SecondPass(library, analyzers, progress=progress)
+    second.run(stop)
+    if second.done:
         log.info(
-            "analysed %d photos indexed before (%s)",
-            done,
+            "analysed %d photos (%s)",
+            second.done,
             ", ".join(a.name for a in analyzers),
         )
-    return done
+    return second.done
