@@ -7,46 +7,69 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from retrieval.settings import Settings
     from retrieval.store import Store
 
 
-def coverage(
-    analysed: dict[str, tuple[int, int]], counts: dict[str, int]
-) -> dict[str, dict[str, int]]:
-    """For CLIP and each enabled analyzer (and any other that has records): how many of
-    the searchable images that are its to look at it has analysed, and failed on."""
-    from indexer.analyzers.registry import enabled
-    from retrieval.settings import Settings
+def coverage(store: Store, settings: Settings) -> dict[str, dict[str, Any]]:
+    """For CLIP and each analyzer the settings enable (and any other that has records):
+    how many of the searchable images that are its to look at it has done, failed on,
+    and has still to look at (`analysed` and `of`: done and failed, and all of them)."""
+    from indexer.analyzers.registry import specs
     from retrieval.store.analyses import CLIP
 
-    photos = counts["images"] - counts["videos"]
-    takes_videos = {CLIP: True} | {a.name: a.videos for a in enabled(Settings())}
-    names = [*takes_videos, *sorted(set(analysed) - set(takes_videos))]
+    counts = store.counts()
+    found = {
+        CLIP: (
+            counts["vectors"],
+            counts["failed"],
+            max(0, counts["images"] - counts["vectors"]),
+        )
+    }
+    enabled = specs(settings)
+    for spec in enabled:
+        found[spec.name] = store.analysis_progress(
+            spec.name, spec.version, videos=spec.videos, shape=spec.shape
+        )
+    # Records of an analyzer turned off stay: counted, with nothing pending.
+    for name, (analysed, failed) in store.analysis_counts().items():
+        if name not in found:
+            found[name] = (analysed - failed, failed, 0)
+    on = {CLIP, *(spec.name for spec in enabled)}
     return {
         name: {
-            "analysed": analysed.get(name, (0, 0))[0],
-            "failed": analysed.get(name, (0, 0))[1],
-            "of": counts["images"] if takes_videos.get(name, True) else photos,
+            "done": done,
+            "failed": failed,
+            "pending": pending,
+            "analysed": done + failed,
+            "of": done + failed + pending,
+            "enabled": name in on,
         }
-        for name in names
+        for name, (done, failed, pending) in found.items()
     }
 
 
 def collect(
-    root: Path, store: Store | None = None, database: str | None = None
+    root: Path,
+    store: Store | None = None,
+    database: str | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Counts, model, index type and size, and the daemon's own status (None when no
-    daemon runs). `store`: the library's, if the caller has it open already (a server
-    asking every few seconds); else it is opened here (its tables in `database`, if
-    given). Raises LibraryError if there is no library at `root`."""
+    """Counts, model, index type and size, how far each analysis has got (for the
+    analyzers `settings` enable: by default, the environment's), and the daemon's own
+    status (None when no daemon runs). `store`: the library's, if the caller has it
+    open already (a server asking every few seconds); else it is opened here (its
+    tables in `database`, if given). Raises LibraryError if there is no library at
+    `root`."""
     from indexer.daemon_lock import read_status
     from retrieval.index.file import INDEX_NAME, IndexFileError, read_layout
+    from retrieval.settings import Settings
     from retrieval.store import Store
 
     opened = store or Store.open(root, create=False, database=database)
     try:
         counts = opened.counts()
-        analysed = opened.analysis_counts()
+        analyses = coverage(opened, settings or Settings.effective())
         model = opened.model_info()
         store_generation = opened.generation()
         roots = opened.roots()
@@ -87,7 +110,7 @@ def collect(
         "index_bytes": index_bytes,
         "bytes_on_disk": on_disk,
         "daemon": read_status(root),
-        "analyses": coverage(analysed, counts),
+        "analyses": analyses,
         "faces": faces,
         "text_photos": text_photos,
         "text_lines": text_lines,

@@ -226,10 +226,12 @@ def test_status_json(lib: str) -> None:
     assert status["vectors"] == 123
     assert status["index_bytes"] > 0
     # Every analyzer has looked at every photo.
-    assert status["analyses"]["clip"] == {"analysed": 123, "failed": 0, "of": 123}
-    assert status["analyses"]["exif"] == {"analysed": 123, "failed": 0, "of": 123}
+    done = {"done": 123, "failed": 0, "pending": 0, "analysed": 123, "of": 123}
+    assert status["analyses"]["clip"] == {**done, "enabled": True}
+    assert status["analyses"]["exif"] == {**done, "enabled": True}
     shown = run_cli("status", "--library", lib)
-    assert "clip 123 of 123, exif 123 of 123" in shown.stdout
+    assert "searchable (CLIP): 123 done" in shown.stdout
+    assert "EXIF: 123 done" in shown.stdout
 
 
 def test_index_again_encodes_nothing(demo: Path, lib: str) -> None:

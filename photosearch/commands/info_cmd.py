@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from photosearch.commands.common import open_library, settings_from, unit_float
 from photosearch.output import emit_json, human_bytes
@@ -60,7 +61,7 @@ def run_status(args: argparse.Namespace) -> int:
     from photosearch.library_status import collect
 
     settings = settings_from(args)
-    status = collect(settings.library, database=settings.database)
+    status = collect(settings.library, database=settings.database, settings=settings)
     if args.json:
         emit_json(status)
         return 0
@@ -88,16 +89,8 @@ def run_status(args: argparse.Namespace) -> int:
         f"{human_bytes(status['index_bytes'])}"
     )
     print(f"label sets  {status['label_sets']}")
-    analyses = [
-        f"{name} {c['analysed']} of {c['of']}"
-        + (
-            f" ({c['failed']} failed: see `photosearch failures`)"
-            if c["failed"]
-            else ""
-        )
-        for name, c in status["analyses"].items()
-    ]
-    print(f"analysed    {', '.join(analyses)}")
+    for n, line in enumerate(analysis_lines(status["analyses"])):
+        print(f"{'analyses' if n == 0 else '':<11} {line}")
     if status["faces"]:
         print(
             f"people      {status['faces']} faces, {status['persons']} persons "
@@ -134,6 +127,24 @@ def run_status(args: argparse.Namespace) -> int:
         )
     print(f"on disk     {human_bytes(status['bytes_on_disk'])}")
     return 0
+
+
+def analysis_lines(analyses: dict[str, dict[str, Any]]) -> list[str]:
+    """A line per analysis: how many photos it has done, has still to look at, and
+    failed on."""
+    from photosearch.progress import what
+
+    lines = []
+    for name, c in analyses.items():
+        parts = [f"{c['done']} done"]
+        if c["pending"]:
+            parts.append(f"{c['pending']} to look at")
+        if c["failed"]:
+            parts.append(f"{c['failed']} failed (`photosearch failures`)")
+        label = "searchable (CLIP)" if name == "clip" else what(name)
+        off = "" if c["enabled"] else " (off)"
+        lines.append(f"{label}{off}: {', '.join(parts)}")
+    return lines
 
 
 def run_failures(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from photosearch.commands.options import configure_logging, positive_int
@@ -263,15 +263,24 @@ def _answer(
             if "error" in answer:
                 raise UsageError(str(answer["error"]))
             show(answer["rows"])
+            _note(answer.get("notes", ()))
             return
     configure_logging(args.verbose)
     from photosearch.commands.common import settings_from
-    from photosearch.warm.answer import run_request
+    from photosearch.warm.answer import request_notes, run_request
     from retrieval.library import Library
 
     with Library.open(settings_from(args), writer=False, cold=True) as opened:
         show(run_request(opened, request))
         sys.stdout.flush()
+        _note(request_notes(opened, request))
+
+
+def _note(notes: Sequence[str]) -> None:
+    """What the results may miss (indexing still going on), on stderr: the results on
+    stdout stay what a script reads."""
+    for note in notes:
+        print(f"photosearch: note: {note}", file=sys.stderr)
 
 
 def run_search(args: argparse.Namespace) -> int:

@@ -106,6 +106,18 @@ def run_request(library: Library, request: Request) -> list[dict[str, Any]]:
     return with_found(library, [hit_row(h) for h in hits], options)
 
 
+def request_notes(library: Library, request: Request) -> list[str]:
+    """What the answer to a search may miss: the filters resting on faces or text that
+    have not looked at every photo yet (retrieval.search.pending); a line each."""
+    from retrieval.search.filters import CLI_NAMES, parse_filters
+    from retrieval.search.pending import pending_notes
+
+    if request["op"] == "describe":
+        return []
+    filters = parse_filters(request, CLI_NAMES, Path(request["cwd"]))
+    return [note.message for note in pending_notes(library, filters)]
+
+
 def with_found(
     library: Library, rows: list[dict[str, Any]], options: SearchOptions
 ) -> list[dict[str, Any]]:

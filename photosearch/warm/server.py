@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from photosearch.warm.answer import run_request
+from photosearch.warm.answer import request_notes, run_request
 from photosearch.warm.protocol import MAX_REQUEST, SOCKET_NAME, checked
 from retrieval.errors import PhotosearchError
 from retrieval.library import Library
@@ -30,13 +30,14 @@ class _Handler(socketserver.StreamRequestHandler):
             request = checked(json.loads(line))
             reader = self.server.reader
 
-            def answer_it(library: Library) -> list[dict[str, Any]]:
+            def answer_it(library: Library) -> dict[str, Any]:
                 if reader:
                     library.reload_if_stale()
-                return run_request(library, request)
+                rows = run_request(library, request)
+                return {"rows": rows, "notes": request_notes(library, request)}
 
             # On the library's model thread, like every other model call of the process.
-            answer = {"rows": self.server.library.on_model_thread(answer_it)}
+            answer = self.server.library.on_model_thread(answer_it)
         except PhotosearchError as exc:
             answer = {"error": str(exc)}
         except (ValueError, TypeError) as exc:

@@ -12,6 +12,7 @@ from photosearch.web.params import options_from
 from photosearch.web.state import Web
 from retrieval.library import Library
 from retrieval.records import ImageMeta, PhotoDetails, SearchHit, TagRecord
+from retrieval.search.pending import pending_notes
 from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm
 from retrieval.search.vectors import query_vector
@@ -122,7 +123,21 @@ def results(
         offset=filters.offset,
         limit=filters.limit,
         more=len(hits) > filters.limit,
+        pending=pending_out(web.library, options),
     )
+
+
+def pending_out(library: Library, options: SearchOptions) -> list[schemas.PendingOut]:
+    """What the results may miss: the filters' analyses still under way."""
+    return [
+        schemas.PendingOut(
+            analysis=note.analysis,
+            pending=note.pending,
+            of=note.of,
+            message=note.message,
+        )
+        for note in pending_notes(library, options.filters)
+    ]
 
 
 def run_search(

@@ -344,11 +344,25 @@ class PersonInPhoto(BaseModel):
     t: float | None = Field(default=None, description="a video's: the moment's second")
 
 
+class PendingOut(BaseModel):
+    """An analysis a filter rests on that has not looked at every photo yet: the
+    results may miss those photos (indexing goes on)."""
+
+    analysis: str = Field(description='"faces" (person filters) or "text" (contains)')
+    pending: int = Field(description="photos it has not looked at yet")
+    of: int = Field(description="the library's searchable photos")
+    message: str
+
+
 class Results(BaseModel):
     results: list[Hit]
     offset: int
     limit: int
     more: bool = Field(description="whether a next page may hold more")
+    pending: list[PendingOut] = Field(
+        default=[],
+        description="the filters' analyses still under way: what the results may miss",
+    )
 
 
 class TagOut(BaseModel):
@@ -459,9 +473,17 @@ class RootOut(BaseModel):
 
 
 class Coverage(BaseModel):
-    analysed: int = Field(description="images it has looked at (failures included)")
-    failed: int = Field(description="of those, the ones it could not analyse")
-    of: int = Field(description="the images that are its to look at")
+    done: int = Field(description="images it has looked at, and analysed")
+    failed: int = Field(description="images it looked at and could not analyse")
+    pending: int = Field(
+        description="images it has still to look at (indexing goes on)"
+    )
+    analysed: int = Field(description="done and failed")
+    of: int = Field(description="the images that are its to look at: all three")
+    enabled: bool = Field(
+        description="whether this library's settings run it (records of one turned "
+        "off stay)"
+    )
 
 
 class Status(BaseModel):

@@ -183,6 +183,12 @@ class QuickStore:
                 found.setdefault(image_id, []).extend(said)
         return found
 
+    def unlooked(self, analyzer: str) -> tuple[int, int]:
+        from retrieval.store.analyses import UNLOOKED_SQL
+
+        pending, total = self._db.execute(UNLOOKED_SQL, (analyzer,)).fetchone()
+        return int(pending or 0), int(total or 0)
+
     @staticmethod
     def _chunks(ids: Iterable[int]) -> list[list[int]]:
         wanted = sorted({int(i) for i in ids})

@@ -19,6 +19,7 @@ from photosearch.web import schemas
 from photosearch.web.convert import (
     described,
     hit,
+    pending_out,
     run_search,
     tag_out,
     with_people,
@@ -67,6 +68,7 @@ def browse(
         offset=filters.offset,
         limit=filters.limit,
         more=len(rows) > filters.limit,
+        pending=pending_out(web.library, options),
     )
 
 

@@ -19,7 +19,7 @@ def get_status(web: WebD) -> dict[str, Any]:
     from photosearch.library_status import collect
 
     library = web.library
-    summary = collect(library.store.root, library.store)
+    summary = collect(library.store.root, library.store, settings=library.settings)
     return {**summary, "model": library.model.describe()}
 
 

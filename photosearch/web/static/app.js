@@ -180,7 +180,9 @@ async function run(newMode, { append = false } = {}) {
     $("person-bar").hidden = mode.kind !== "person";
     showMarks();
     const count = shown.length ? `${shown.length}${page.more ? "+" : ""} photos` : "nothing found";
-    $("summary").textContent = `${describeMode()}: ${count}`;
+    // Faces or text still being looked for: the results may miss those photos.
+    const pending = (page.pending || []).map((p) => ` · ${p.message}`).join("");
+    $("summary").textContent = `${describeMode()}: ${count}${pending}`;
   } catch (error) {
     if (mine !== generation) return;
     say(error.message);
@@ -610,10 +612,25 @@ async function refreshStatus() {
       .filter(Boolean).map((part) => ` · ${part}`).join("");
     const videos = s.videos ? ` (${s.videos} of them videos, ${clock(s.video_seconds)})` : "";
     $("status").textContent =
-      `${s.images} photos${videos}${failed} · ${daemon} · ${s.model}${away}${spread}`;
+      `${s.images} photos${videos}${failed} · ${daemon} · ${s.model}${away}${spread}` +
+      analysesLine(s.analyses);
   } catch (error) {
     $("status").textContent = `status unavailable: ${error.message}`;
   }
+}
+
+// How far each analysis has got: "faces 120/300 (2 failed)"; nothing once all are done.
+const ANALYSIS_NAMES = { views: "wide views", faces: "faces", text: "text", metadata: "metadata", exif: "EXIF" };
+
+function analysesLine(analyses) {
+  const parts = Object.entries(analyses || {})
+    .filter(([, c]) => c.enabled && (c.pending || c.failed))
+    .map(([name, c]) => {
+      const label = name === "clip" ? "searchable" : ANALYSIS_NAMES[name] || name;
+      const failed = c.failed ? ` (${c.failed} failed)` : "";
+      return `${label} ${c.done}/${c.done + c.pending + c.failed}${failed}`;
+    });
+  return parts.length ? ` · analysing: ${parts.join(", ")}` : "";
 }
 
 function searchByFile(file) {
