@@ -61,7 +61,7 @@ test-postgres: $(STAMP)
 	  tests/test_video.py tests/test_bad_files.py tests/test_offline.py \
 	  tests/test_index_types.py tests/test_open_world.py tests/test_query.py \
 	  tests/test_formats.py tests/test_faces.py tests/test_text.py tests/test_metadata.py \
-	  tests/test_sidecars.py tests/test_collect.py
+	  tests/test_sidecars.py tests/test_collect.py tests/test_two_passes.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -94,6 +94,32 @@ def test_upgrade_a_populated_0001_library_converts_vectors_to_float16(
     store.close()
 
 
+def test_upgrade_a_0012_library_records_the_views_it_has(tmp_path: Path) -> None:
+    """Wide photos indexed before the views became an analysis keep them, recorded as
+    looked at: nothing is encoded again. A video's moments are not views."""
+    database = tmp_path / "lib" / DATABASE_NAME
+    database.parent.mkdir()
+    engine = db.make_engine(database)
+    db.upgrade(engine, "0012")
+    with engine.begin() as conn:
+        for i, (views, times) in enumerate(
+            [(b"v" * 16, None), (None, None), (b"v" * 16, b"t" * 8)], 1
+        ):
+            conn.exec_driver_sql(
+                "INSERT INTO images (id, path, size, mtime_ns, status, indexed_at) "
+                f"VALUES ({i}, '/p/{i}.jpg', 1, 1, 'ok', '2026-01-01 00:00:00')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO embeddings (image_id, vector, views, times) "
+                "VALUES (?, ?, ?, ?)",
+                (i, b"x" * 16, views, times),
+            )
+    engine.dispose()
+    store = Store.open(tmp_path / "lib", create=False)
+    assert [i for i in (1, 2, 3) if store.analysed(i, "views")] == [1]
+    store.close()
+
+
 def test_quick_schema_check_agrees_with_alembic(tmp_path: Path) -> None:
     """Opening a library skips Alembic (a tenth of a second) only when the schema is at
     Alembic's own head; a library one revision behind is still migrated."""

@@ -24,6 +24,7 @@ from retrieval.model.onnx.files import (
     TEXT_FILE,
     read_meta,
     towers_folder,
+    whole,
 )
 from retrieval.model.onnx.runtime import OnnxEncoder
 from retrieval.model.preprocess import ImageInput
@@ -335,9 +336,11 @@ def test_the_first_index_returns_before_the_export_and_the_cache_is_shared(
     monkeypatch.setenv("PHOTOSEARCH_CACHE", str(tmp_path / "machine-cache"))
     folder = towers_folder(resolve_model("demo", None))
     index_with_demo(photos, tmp_path / "first")
-    # The job holds the export's lock from its start (or has finished already).
+    # The text tower was exported as the photos became searchable; the job exporting
+    # both towers holds the export's lock from its start (or has finished already).
+    assert read_meta(folder) is not None
     wait_for(lambda: (folder.parent / f"{folder.name}.lock").exists(), timeout=30)
-    wait_for(lambda: read_meta(folder) is not None, timeout=120)
+    wait_for(lambda: whole(read_meta(folder)), timeout=120)
     assert not (tmp_path / "first" / "cache" / "onnx").exists()
     made = (folder / META_NAME).stat().st_mtime_ns
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from retrieval.store import Store
 from tests.conftest import random_color, run_demo_index
@@ -77,6 +78,10 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = random.Random(3)
     for i in range(PHOTOS):
         draw(folder / f"{i:02d}.png", random_color(rng), size=96)
+    # A wide photo: its views come in the second pass, on the workers too.
+    wide = Image.new("RGB", (320, 160), (20, 60, 200))
+    wide.paste((230, 40, 40), (0, 0, 80, 160))
+    wide.save(folder / "wide.png")
     shapes_video(folder / "clip.mp4")
     return folder
 
@@ -112,7 +117,7 @@ def contents(library: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
 
 def same_contents(a: Path, b: Path) -> None:
     left, right = contents(a), contents(b)
-    assert sorted(left) == sorted(right) and len(left) == PHOTOS + 1
+    assert sorted(left) == sorted(right) and len(left) == PHOTOS + 2
     for path, (vector, extra) in left.items():
         np.testing.assert_array_equal(vector, right[path][0], err_msg=path)
         if extra is None:
@@ -135,11 +140,11 @@ def test_a_two_node_cluster_encodes_what_a_local_run_does(
     address, env = cluster
     done = index(photos, tmp_path / "ray", "--ray", address, env=env)
     assert done.returncode == 0, done.stderr
-    assert f"added {PHOTOS + 1}," in done.stdout
+    assert f"added {PHOTOS + 2}," in done.stdout
     same_contents(local, tmp_path / "ray")
     # Run again: nothing to encode, nothing doubled.
     again = index(photos, tmp_path / "ray", "--ray", address, env=env)
-    assert again.returncode == 0 and f"unchanged {PHOTOS + 1}" in again.stdout
+    assert again.returncode == 0 and f"unchanged {PHOTOS + 2}" in again.stdout
 
 
 def test_a_worker_killed_mid_run_hands_its_batches_to_the_other(
@@ -158,7 +163,7 @@ def test_a_worker_killed_mid_run_hands_its_batches_to_the_other(
     # worker on the other node.
     assert "killing Ray worker" in done.stderr
     assert "its batches go to the 1 others" in done.stderr
-    assert f"added {PHOTOS + 1}," in done.stdout
+    assert f"added {PHOTOS + 2}," in done.stdout
     same_contents(local, tmp_path / "ray")
 
 
@@ -178,7 +183,7 @@ def test_a_driver_killed_mid_run_resumes_without_loss_or_doubles(
     assert 0 < len(written) < PHOTOS
     resumed = index(photos, tmp_path / "ray", "--ray", address, env=env)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"added {PHOTOS + 1 - len(written)}," in resumed.stdout
+    assert f"added {PHOTOS + 2 - len(written)}," in resumed.stdout
     same_contents(local, tmp_path / "ray")
 
 

@@ -202,6 +202,28 @@ def test_views_follow_their_photo(tmp_path: Path) -> None:
             assert wanted and len(tagged & wanted) >= len(wanted) - 1
 
 
+def test_tags_are_scored_again_when_the_views_come(tmp_path: Path) -> None:
+    """A label set saved before indexing: the first pass scores each photo's centre,
+    the second its views too, and the tags then are what scoring the whole library
+    again gives."""
+    made = wide_folder(tmp_path / "photos", 3.0, seed=7)
+    settings = Settings(
+        faces=False, text=False, library=tmp_path / "library", model="demo"
+    )
+    with Library.open(settings, create=True) as library:
+        shape = next(iter(made.values()))[0]
+        library.store.save_label_set("t", [shape], 0.5, 5)
+        index_folders(library, [str(tmp_path / "photos")], catch_up=False)
+        centre_only = {t.path: t.score for t in library.store.tags(assigned_only=False)}
+        index_folders(library, [str(tmp_path / "photos")])
+        after = {t.path: t.score for t in library.store.tags(assigned_only=False)}
+        tag_images(library.store, library.encoder, library.store.label_set("t"))
+        again = {t.path: t.score for t in library.store.tags(assigned_only=False)}
+    assert set(after) == set(made)
+    assert after == pytest.approx(again, abs=1e-6)
+    assert after != pytest.approx(centre_only, abs=1e-6)
+
+
 @pytest.mark.parametrize("index_type", ["flat", "ivf"])
 def test_filtered_search_gives_each_photo_once(tmp_path: Path, index_type: str) -> None:
     made = wide_folder(tmp_path / "photos", 16 / 9, seed=5)

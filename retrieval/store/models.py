@@ -74,7 +74,8 @@ class Image(Base):
     content_hash: Mapped[str | None] = mapped_column(String, index=True)
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
-    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Indexed: the second pass of indexing takes the newest photos first.
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     status: Mapped[str] = mapped_column(String, default=STATUS_OK)
     error: Mapped[str | None] = mapped_column(String)
     indexed_at: Mapped[datetime] = mapped_column(DateTime)
