@@ -9,8 +9,8 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -27,6 +27,9 @@ from retrieval.media.video.probe import is_video
 from retrieval.records import Clip, EncodedFile, FailedFile, FloatArray, TagScores
 from retrieval.settings import batch_size_for
 from retrieval.tagging.scoring import FIT_SAMPLE, Scorer, calibrated, scorer
+
+if TYPE_CHECKING:
+    from indexer.ray_encode import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +182,11 @@ def apply_plan(
     *,
     progress: bool,
     stop: Callable[[], bool] | None = None,
-    remote: bool = True,
+    cluster: Cluster | None = None,
 ) -> Applied:
     """Carry out a plan. `stop` is asked between batches: work left undone is found again by
-    the next reconciliation, since nothing half-done is ever written. `remote`: encode on
-    the Ray cluster of `Settings.ray`, if one is set."""
+    the next reconciliation, since nothing half-done is ever written. `cluster`: encode
+    on that Ray cluster (`Settings.ray`)."""
     if plan.encode:
         # The model loads on its thread while the files are decoded ahead.
         library.preload()
@@ -197,7 +200,7 @@ def apply_plan(
     copies = _copies(library, plan)
     if copies or plan.unreadable:
         write(copies, list(plan.unreadable))
-    encoded = _encode(library, plan, analyzers, write, progress, stop, remote)
+    encoded = _encode(library, plan, analyzers, write, progress, stop, cluster)
     library.refresh_index_type()
     library.save_index()
     return Applied(
@@ -265,10 +268,10 @@ def _encode(
     write: _Writer,
     progress: bool,
     stop: Callable[[], bool] | None,
-    remote: bool,
+    cluster: Cluster | None,
 ) -> int:
     """The new and changed photos, then videos, decoded and encoded in batches (here, or
-    on the Ray cluster of the settings), each written as it comes; how many were."""
+    on the Ray cluster), each written as it comes; how many were."""
     settings, encoder = library.settings, library.encoder
     photos = [w for w in plan.encode if not is_video(w.entry.path)]
     videos = [w for w in plan.encode if is_video(w.entry.path)]
@@ -278,39 +281,26 @@ def _encode(
         batch_size_for(settings, getattr(encoder, "device", "cpu")),
         first_pass(analyzers),
     )
-    with ExitStack() as scope:
-        cluster = None
-        if remote and settings.ray is not None and plan.encode:
-            from indexer.ray_encode import RayEncoding
-
-            cluster = scope.enter_context(
-                RayEncoding(
-                    settings,
-                    library.model,
-                    library.store.root,
-                    encoding.batch_size,
-                    [a.name for a in encoding.analyzers],
-                )
-            )
-        batches = (
-            cluster.photos(photos)
-            if cluster is not None
-            else local_photos(encoding, photos, settings.decode_workers or None)
+    remote = cluster.get(encoding.batch_size) if cluster and plan.encode else None
+    batches = (
+        remote.photos(photos)
+        if remote is not None
+        else local_photos(encoding, photos, settings.decode_workers or None)
+    )
+    encoded = 0
+    bar = tqdm(total=len(photos), unit="img", disable=not progress, leave=False)
+    for batch, records, bad in batches:
+        write(records, bad)
+        encoded += len(records)
+        bar.update(len(batch))
+        if stop is not None and stop():
+            break
+    bar.close()
+    if videos and (stop is None or not stop()):
+        bar = tqdm(
+            total=0.0, unit="s", desc="videos", disable=not progress, leave=False
         )
-        encoded = 0
-        bar = tqdm(total=len(photos), unit="img", disable=not progress, leave=False)
-        for batch, records, bad in batches:
-            write(records, bad)
-            encoded += len(records)
-            bar.update(len(batch))
-            if stop is not None and stop():
-                break
+        source = remote if remote is not None else encoding
+        encoded += source.videos(videos, write, stop=stop, bar=bar)
         bar.close()
-        if videos and (stop is None or not stop()):
-            bar = tqdm(
-                total=0.0, unit="s", desc="videos", disable=not progress, leave=False
-            )
-            source = cluster if cluster is not None else encoding
-            encoded += source.videos(videos, write, stop=stop, bar=bar)
-            bar.close()
     return encoded

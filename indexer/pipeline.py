@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from indexer.analyzers.backfill import Alongside, Progress, backfill
 from indexer.analyzers.base import Analyzer, finish_all, first_pass
@@ -30,6 +31,9 @@ from retrieval.records import (
     FileStamp,
     FileState,
 )
+
+if TYPE_CHECKING:
+    from indexer.ray_encode import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -112,39 +116,29 @@ def index_folders(
         if analyzers is None
         else list(analyzers)
     )
-    # With the model on a GPU, the second pass runs on the CPU's cores meanwhile.
-    beside = (
-        Alongside(library, chosen, stop=stop, progress=second)
-        if catch_up and overlaps(library)
-        else None
-    )
-    exported = lambda: None
-    if plan.encode:
-        # The model loads on its thread while the files are decoded ahead, and the
-        # text tower is exported meanwhile: the first query needs no torch.
-        library.preload()
-        exported = library.export_text_tower_soon()
-    try:
-        summary = IndexSummary.of(
-            plan, apply_plan(library, plan, chosen, progress=progress, stop=stop)
+    with _cluster(library, chosen) as cluster:
+        # With the model on a GPU, the second pass runs on the CPU's cores meanwhile.
+        beside = (
+            Alongside(library, chosen, stop=stop, progress=second)
+            if catch_up and overlaps(library)
+            else None
         )
-        # Sidecars edited by another program since they were read: those photos are
-        # due for the metadata analyzer again (no pixels needed).
-        if any(a.name == METADATA_ANALYZER for a in chosen):
-            for folder in folders:
-                sidecars_changed(library, folder)
-        if stop is None or not stop():
-            # What needs no pixels belongs to being searchable (a keyword, a date).
-            backfill(library, first_pass(chosen), stop=stop)
-            # So does a query without torch.
-            exported()
-            if searchable is not None:
-                searchable(summary)
-    finally:
-        if beside is not None:
-            beside.join()
-    if catch_up and (stop is None or not stop()):
-        backfill(library, chosen, stop=stop, progress=second)
+        try:
+            summary = _first_pass(
+                library,
+                plan,
+                chosen,
+                folders,
+                progress=progress,
+                stop=stop,
+                cluster=cluster,
+                searchable=searchable,
+            )
+        finally:
+            if beside is not None:
+                beside.join()
+        if catch_up and (stop is None or not stop()):
+            backfill(library, chosen, stop=stop, progress=second, cluster=cluster)
     finish_all(chosen, library)
     library.save_index()
     days = library.settings.trash_days
@@ -152,6 +146,62 @@ def index_folders(
         before=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
     )
     return summary
+
+
+def _first_pass(
+    library: Library,
+    plan: Plan,
+    chosen: Sequence[Analyzer],
+    folders: Sequence[str],
+    *,
+    progress: bool,
+    stop: Callable[[], bool] | None,
+    cluster: Cluster | None,
+    searchable: Callable[[IndexSummary], None] | None,
+) -> IndexSummary:
+    """Every photo searchable: the plan carried out, each new photo's centre encoded
+    with the analyzers that need no pixels, and those catching up; `searchable` told."""
+    exported: Callable[[], None] = lambda: None
+    if plan.encode:
+        # The model loads on its thread while the files are decoded ahead, and the
+        # text tower is exported meanwhile: the first query needs no torch.
+        library.preload()
+        exported = library.export_text_tower_soon()
+    summary = IndexSummary.of(
+        plan,
+        apply_plan(
+            library, plan, chosen, progress=progress, stop=stop, cluster=cluster
+        ),
+    )
+    # Sidecars edited by another program since they were read: those photos are due
+    # for the metadata analyzer again (no pixels needed).
+    if any(a.name == METADATA_ANALYZER for a in chosen):
+        for folder in folders:
+            sidecars_changed(library, folder)
+    if stop is None or not stop():
+        # What needs no pixels belongs to being searchable (a keyword, a date).
+        backfill(library, first_pass(chosen), stop=stop)
+        # So does a query without torch.
+        exported()
+        if searchable is not None:
+            searchable(summary)
+    return summary
+
+
+@contextmanager
+def _cluster(library: Library, chosen: Sequence[Analyzer]) -> Iterator[Cluster | None]:
+    """The Ray cluster both passes run on, when the settings name one (started on first
+    need, stopped at the end)."""
+    if library.settings.ray is None:
+        yield None
+        return
+    from indexer.ray_encode import Cluster
+
+    cluster = Cluster(library, [a.name for a in chosen])
+    try:
+        yield cluster
+    finally:
+        cluster.close()
 
 
 def overlaps(library: Library) -> bool:
@@ -263,7 +313,7 @@ def index_changes(
     )
     # A round of changes is a few files: not worth a cluster's round trips. The first
     # pass only: the second follows as the daemon catches up.
-    applied = apply_plan(library, plan, chosen, progress=False, stop=stop, remote=False)
+    applied = apply_plan(library, plan, chosen, progress=False, stop=stop)
     summary = IndexSummary.of(plan, applied)
     if summary.added or summary.updated or summary.restored or summary.removed:
         finish_all(first_pass(chosen), library)

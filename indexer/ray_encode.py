@@ -23,12 +23,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from indexer.encode import Encoding, Written
 from indexer.plan import Work
+
+if TYPE_CHECKING:
+    from indexer.analyzers.backfill import Due
+    from retrieval.library import Library
 from retrieval.errors import LibraryError, PhotosearchError, UsageError, first_line
-from retrieval.records import EncodedFile, FailedFile, ModelInfo
+from retrieval.records import Analyzed, EncodedFile, FailedFile, ModelInfo
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,15 +75,18 @@ class _Worker:
     ) -> None:
         import ray
 
+        from indexer.analyzers.base import first_pass
         from indexer.analyzers.registry import by_name
         from retrieval.model.factory import choose_encoder
 
         encoder = choose_encoder(settings, info, Path(root), cold=False)
         # Exactly the analyzers the driver runs: any other would record what the driver
         # was not asked for, and one it lacked would be missing.
+        self.analyzers = by_name(analyzers, settings, encoder)
         self.encoding = Encoding(
-            settings, encoder, batch_size, by_name(analyzers, settings, encoder)
+            settings, encoder, batch_size, first_pass(self.analyzers)
         )
+        self.max_pixels = settings.max_pixels
         cores = ray.get_runtime_context().get_assigned_resources().get("CPU", 1)
         self.readers = ThreadPoolExecutor(
             max_workers=settings.decode_workers or max(1, int(cores))
@@ -100,6 +107,22 @@ class _Worker:
         with self.model:
             return self.encoding.photos(decoded)
 
+    def analyse(self, items: list[Due]) -> list[tuple[int, Analyzed]]:
+        """The second pass on a batch: its files read by the reader threads, then
+        each analyzer's records (the driver writes them)."""
+        from indexer.analyzers.backfill import combined, prepared_for
+        from indexer.analyzers.base import analyze_all
+
+        prepared = list(
+            self.readers.map(
+                lambda item: prepared_for(item, self.analyzers, self.max_pixels), items
+            )
+        )
+        present = [p for p in prepared if p]
+        with self.model:
+            each = [analyze_all([a], present) for a in self.analyzers]
+        return combined(items, prepared, each)
+
     def videos(self, works: list[Work]) -> Written:
         records: list[EncodedFile] = []
         failures: list[FailedFile] = []
@@ -113,7 +136,7 @@ class _Worker:
         return records, failures
 
 
-_Task = tuple[str, list[Work]]  # the worker's method, its files
+_Task = tuple[str, list[Any]]  # the worker's method, its files (or photos due)
 
 
 class RayEncoding:
@@ -217,6 +240,13 @@ class RayEncoding:
         for (_, batch), (records, bad) in self._run(tasks):
             yield batch, records, bad
 
+    def analysed(
+        self, batches: Sequence[list[Due]]
+    ) -> Iterator[tuple[list[Due], list[tuple[int, Analyzed]]]]:
+        """The second pass's batches, each analysed by a worker, as they come back."""
+        for (_, batch), rows in self._run([("analyse", b) for b in batches]):
+            yield batch, rows
+
     def videos(
         self,
         works: Sequence[Work],
@@ -236,7 +266,7 @@ class RayEncoding:
                 break
         return encoded
 
-    def _run(self, tasks: list[_Task]) -> Iterator[tuple[_Task, Written]]:
+    def _run(self, tasks: list[_Task]) -> Iterator[tuple[_Task, Any]]:
         ray = self.ray
         queue = deque(tasks)
         pending: dict[Any, tuple[Any, _Task]] = {}
@@ -323,3 +353,30 @@ class RayEncoding:
             "killing Ray worker %d, as PHOTOSEARCH_KILL_RAY_WORKER_AT asks", pid
         )
         os.kill(pid, signal.SIGKILL)
+
+
+class Cluster:
+    """The Ray cluster of a run, started at its first use by either pass (a run with
+    nothing to encode or analyse starts none) and stopped by `close`."""
+
+    def __init__(self, library: Library, analyzers: Sequence[str]) -> None:
+        self.library = library
+        self.analyzers = list(analyzers)
+        self._encoding: RayEncoding | None = None
+
+    def get(self, batch_size: int) -> RayEncoding:
+        if self._encoding is None:
+            library = self.library
+            self._encoding = RayEncoding(
+                library.settings,
+                library.model,
+                library.store.root,
+                batch_size,
+                self.analyzers,
+            )
+        return self._encoding
+
+    def close(self) -> None:
+        if self._encoding is not None:
+            self._encoding.__exit__(None, None, None)
+            self._encoding = None

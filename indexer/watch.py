@@ -264,12 +264,12 @@ class Watcher:
     def _catch_up(self) -> bool:
         """The second pass until nothing is due, arrivals wait, or a while has passed
         (persons formed and the status written now and then): whether nothing is due."""
-        until = time.monotonic() + CATCH_UP_ROUND_S
         before = self.second.done
         try:
             done = self.second.run(
                 stop=self.stop_event.is_set,
-                pause=lambda: self._arrivals() or time.monotonic() > until,
+                pause=self._arrivals,
+                until=time.monotonic() + CATCH_UP_ROUND_S,
             )
         except Exception:  # the daemon outlives any one batch; the next rescan retries
             log.exception("analysing photos failed")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,6 +304,11 @@ class Library:
         that waits for it (and does nothing when no export is wanted)."""
         if self.settings.engine != "auto":
             return lambda: None
+        # The tracer's warnings are noise to someone indexing photos. A filter of the
+        # whole process, set before the decode threads start: `catch_warnings`, which
+        # they use, saves and restores the process's filters, and would drop one that
+        # this thread set meanwhile.
+        warnings.filterwarnings("ignore", module="torch")
 
         def export() -> None:
             try:

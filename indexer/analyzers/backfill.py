@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from indexer.analyzers.base import (
     Analyzer,
@@ -41,6 +42,9 @@ from retrieval.media.decode import decode
 from retrieval.media.video.probe import is_video
 from retrieval.records import Analyzed
 from retrieval.settings import batch_size_for
+
+if TYPE_CHECKING:
+    from indexer.ray_encode import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -176,10 +180,12 @@ class SecondPass:
         analyzers: Sequence[Analyzer],
         *,
         progress: Progress | None = None,
+        cluster: Cluster | None = None,
     ) -> None:
         self.library = library
         self.analyzers = list(analyzers)
         self.progress = progress
+        self.cluster = cluster
         settings = library.settings
         device = getattr(library.encoder, "device", "cpu")
         self.batch = (
@@ -199,13 +205,21 @@ class SecondPass:
         self,
         stop: Callable[[], bool] | None = None,
         pause: Callable[[], bool] | None = None,
+        until: float | None = None,
     ) -> bool:
         """Analyse batch after batch, the newest photos first; whether none is due any
-        more (False: stopped or paused first). `stop` and `pause` are asked between
-        batches; the batch in flight is written first."""
+        more (False: stopped, paused or out of time first). `stop` and `pause` are asked
+        between batches: the batch in flight is written, the work begun on the next
+        ones is dropped (they are due again). At `until` (time.monotonic()) no batch is
+        begun, and those begun are written first."""
         if not self.analyzers:
             return True
         halt = [f for f in (stop, pause) if f is not None]
+        if self.cluster is not None:
+            return self._run_remote(halt)
+        out_of_time = (
+            (lambda: False) if until is None else (lambda: time.monotonic() >= until)
+        )
         queue: deque[Due] = deque()
         ahead: deque[_InFlight] = deque()
         inflight: set[int] = set()
@@ -221,7 +235,7 @@ class SecondPass:
             self.progress.start(pending(self.library, self.analyzers))
         try:
             while True:
-                while len(ahead) <= AHEAD and not exhausted:
+                while len(ahead) <= AHEAD and not exhausted and not out_of_time():
                     if not queue:
                         queue.extend(
                             due(
@@ -240,11 +254,13 @@ class SecondPass:
                     inflight.update(i.image_id for i in batch)
                     ahead.append(self._submit(batch, decoders, lanes))
                 if not ahead:
-                    return True
+                    return exhausted
                 flight = ahead.popleft()
                 self._write(flight)
                 inflight.difference_update(i.image_id for i in flight.batch)
                 if any(asked() for asked in halt):
+                    return False
+                if out_of_time() and not ahead:
                     return False
                 if exhausted and not ahead:
                     # What came due meanwhile (a newer version, photos just indexed).
@@ -252,6 +268,25 @@ class SecondPass:
         finally:
             for pool in (decoders, *lanes):
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run_remote(self, halt: Sequence[Callable[[], bool]]) -> bool:
+        """`run` on the Ray cluster's workers: a chunk of the photos due at a time, its
+        batches analysed by any worker, written here as they come back."""
+        assert self.cluster is not None
+        if self.progress is not None:
+            self.progress.start(pending(self.library, self.analyzers))
+        while True:
+            items = due(self.library, self.analyzers, max(CHUNK, self.batch), self.gone)
+            if not items:
+                return True
+            batches = [
+                items[i : i + self.batch] for i in range(0, len(items), self.batch)
+            ]
+            workers = self.cluster.get(self.batch)
+            for batch, rows in workers.analysed(batches):
+                self._record(batch, rows)
+                if any(asked() for asked in halt):
+                    return False
 
     def _submit(
         self,
@@ -275,18 +310,22 @@ class SecondPass:
         )
 
     def _write(self, flight: _InFlight) -> None:
-        library = self.library
         prepared = [f.result() for f in flight.prepared]
         rows = combined(flight.batch, prepared, [f.result() for f in flight.analysed])
+        self._record(flight.batch, rows)
+
+    def _record(self, batch: Sequence[Due], rows: list[tuple[int, Analyzed]]) -> None:
+        """A batch's records written in one transaction."""
+        library = self.library
         # A file gone, or a photo no analyzer could say anything of: left to the next
         # scan, never asked for again in this run.
         answered = {image_id for image_id, _ in rows}
-        self.gone.update(i.image_id for i in flight.batch if i.image_id not in answered)
+        self.gone.update(i.image_id for i in batch if i.image_id not in answered)
         library.store.write_analyses(rows, every_writer(self.analyzers))
         checkpoint("analyses-committed")
         # A wide photo's views are vectors: the loaded index follows the store.
         library.reload_if_stale()
-        self.done += len(flight.batch)
+        self.done += len(batch)
         for image_id, outcome in rows:
             if outcome.error is not None:
                 log.warning("cannot analyse image %d: %s", image_id, outcome.error)
@@ -347,10 +386,11 @@ def backfill(
     *,
     stop: Callable[[], bool] | None = None,
     progress: Progress | None = None,
+    cluster: Cluster | None = None,
 ) -> int:
-    """The second pass until no photo is due or `stop()`: how many photos were
-    analysed."""
-    second = SecondPass(library, analyzers, progress=progress)
+    """The second pass until no photo is due or `stop()` (on `cluster`'s workers when
+    given): how many photos were analysed."""
+    second = SecondPass(library, analyzers, progress=progress, cluster=cluster)
     second.run(stop)
     if second.done:
         log.info(

@@ -96,7 +96,10 @@ def by_name(
         ExifAnalyzer.name: ExifAnalyzer,
         VIEWS_ANALYZER: views,
         FACES_ANALYZER: lambda: FaceAnalyzer(settings),
-        TEXT_ANALYZER: lambda: TextAnalyzer(settings),
+        # On a core of its own where other analyzers of the second pass take the rest.
+        TEXT_ANALYZER: lambda: TextAnalyzer(
+            settings, threads=1 if {VIEWS_ANALYZER, FACES_ANALYZER} & set(names) else 0
+        ),
         METADATA_ANALYZER: MetadataAnalyzer,
     }
     missing = [n for n in names if n not in makers]

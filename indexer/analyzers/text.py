@@ -46,8 +46,11 @@ class TextAnalyzer:
     shape = None
     finish_after: tuple[str, ...] = ()
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, threads: int = 0) -> None:
+        """`threads`: ONNX Runtime's per model call (0: one per core); one where other
+        analyzers of the second pass run beside it (retrieval.text.rapid)."""
         self.picture_side = LOOK_SIDE * 3 // 4
+        self._threads = threads
         self._read_side = picture_side_for(settings.text_side)
         self._sampling = Sampling(settings.video_interval, settings.video_scene)
         self._max_pixels = settings.max_pixels
@@ -66,7 +69,7 @@ class TextAnalyzer:
         sampled = sample(
             photo.path, self._sampling, self._read_side, max_pixels=self._max_pixels
         )
-        reader = load_text_reader(LOOK_SIDE, self._side)
+        reader = load_text_reader(LOOK_SIDE, self._side, self._threads)
         lines: list[TextLine] = []
         seen: set[str] = set()
         for moment in sampled:
@@ -78,7 +81,7 @@ class TextAnalyzer:
         return lines
 
     def analyze(self, prepared: Sequence[Any]) -> list[list[TextLine]]:
-        reader = load_text_reader(LOOK_SIDE, self._side)
+        reader = load_text_reader(LOOK_SIDE, self._side, self._threads)
         read: list[list[TextLine]] = []
         for item in prepared:
             if isinstance(item, list):

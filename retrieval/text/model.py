@@ -56,18 +56,20 @@ class TextReader(Protocol):
         ...
 
 
-_loaded: dict[tuple[int, int], TextReader] = {}
+_loaded: dict[tuple[int, int, int], TextReader] = {}
 
 
-def load_text_reader(look_side: int = 640, read_side: int = 1536) -> TextReader:
+def load_text_reader(
+    look_side: int = 640, read_side: int = 1536, threads: int = 0
+) -> TextReader:
     """The default reader (retrieval.text.rapid), loaded once per process: its models
-    come inside the rapidocr package, nothing is downloaded. Raises
-    TextUnavailableError when the package is missing."""
-    key = (look_side, read_side)
+    come inside the rapidocr package, nothing is downloaded; `threads` per model call
+    (0: one per core). Raises TextUnavailableError when the package is missing."""
+    key = (look_side, read_side, threads)
     if key not in _loaded:
         from retrieval.text.rapid import RapidText
 
-        _loaded[key] = RapidText(look_side, read_side)
+        _loaded[key] = RapidText(look_side, read_side, threads)
     return _loaded[key]
 
 
