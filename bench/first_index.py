@@ -3,7 +3,10 @@ shape, each from an empty database and a machine with no ONNX export yet, in int
 rounds (these machines drift 10-20% minute to minute), medians.
 
     python -m bench.first_index PHOTOS [--model ViT-B-32-256] [--rounds 3] [--limit 244]
-        [--rclip /tmp/rclip-venv/bin/rclip --rclip-datadir /tmp/rclip-data]
+        [--crop 4:3] [--rclip /tmp/rclip-venv/bin/rclip --rclip-datadir /tmp/rclip-data]
+
+`--crop 4:3` (or any W:H) first re-encodes each photo's centre at that aspect: a camera's
+photos, which get no wide views, rather than wallpapers.
 
 Each round runs, as fresh processes:
 - rclip, indexing and answering one query (it has no index-only command);
@@ -31,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.bench_index import linked_photos, random_weights
+from bench.bench_index import cropped, linked_photos, random_weights
 
 QUERY = "a dog on a beach"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -155,6 +158,7 @@ def main() -> None:
     parser.add_argument("--pretrained", help="weights file (default: random weights)")
     parser.add_argument("--limit", type=int, default=244)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--crop", metavar="W:H", help="re-encode photos at this aspect")
     parser.add_argument("--rclip", default="/tmp/rclip-venv/bin/rclip")
     parser.add_argument("--rclip-datadir", type=Path, default=Path("/tmp/rclip-data"))
     args = parser.parse_args()
@@ -164,6 +168,10 @@ def main() -> None:
         random_weights(args.model, Path(tempfile.gettempdir()))
     )
     files, photos = linked_photos(args.photos, args.limit, work)
+    if args.crop:
+        shutil.rmtree(photos)
+        made = cropped(files, args.crop, work)
+        files, photos = linked_photos(Path(made[0]).parent, args.limit, work)
     subprocess.run(
         [
             sys.executable,
@@ -209,7 +217,13 @@ def main() -> None:
             ):
                 time.sleep(0.5)
             shutil.rmtree(here, ignore_errors=True)
-    print(table(runs, len(files), args.model))
+    print(
+        table(
+            runs,
+            len(files),
+            args.model + (f", cut to {args.crop}" if args.crop else ""),
+        )
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

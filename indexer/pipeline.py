@@ -117,10 +117,17 @@ def index_folders(
         else list(analyzers)
     )
     with _cluster(library, chosen) as cluster:
-        # With the model on a GPU, the second pass runs on the CPU's cores meanwhile.
+        # With the model on a GPU, the second pass runs on the CPU's cores meanwhile
+        # (which device it is on is known once it has loaded).
         beside = (
-            Alongside(library, chosen, stop=stop, progress=second)
-            if catch_up and overlaps(library)
+            Alongside(
+                library,
+                chosen,
+                stop=stop,
+                progress=second,
+                wanted=lambda: overlaps(library),
+            )
+            if catch_up and plan.encode
             else None
         )
         try:
@@ -207,7 +214,8 @@ def _cluster(library: Library, chosen: Sequence[Analyzer]) -> Iterator[Cluster |
 def overlaps(library: Library) -> bool:
     """Whether the second pass runs while the first does: when the model is on a GPU
     (on a CPU the two would share the same cores, and the first is what makes the
-    library searchable)."""
+    library searchable). Waits for the model to load."""
+    library.encoder.load()
     return getattr(library.encoder, "device", "cpu") in ("cuda", "mps")
 
 

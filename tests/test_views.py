@@ -31,7 +31,7 @@ from retrieval.search.search import SearchOptions, search
 from retrieval.search.terms import QueryTerm
 from retrieval.search.vectors import image_vector, query_vector
 from retrieval.settings import Settings
-from retrieval.tagging.scoring import tag_images
+from retrieval.tagging.scoring import scorer, tag_images
 
 COMBINATIONS = wide.COMBINATIONS
 
@@ -203,25 +203,29 @@ def test_views_follow_their_photo(tmp_path: Path) -> None:
 
 
 def test_tags_are_scored_again_when_the_views_come(tmp_path: Path) -> None:
-    """A label set saved before indexing: the first pass scores each photo's centre,
-    the second its views too, and the tags then are what scoring the whole library
-    again gives."""
+    """A label set saved before indexing: the first pass scores each photo's centre
+    (and fits the set to the photos), the second its views too: the tags then are the
+    set's scores of every vector of the photo."""
     made = wide_folder(tmp_path / "photos", 3.0, seed=7)
     settings = Settings(
         faces=False, text=False, library=tmp_path / "library", model="demo"
     )
     with Library.open(settings, create=True) as library:
+        store, dim = library.store, library.model.dim
         shape = next(iter(made.values()))[0]
-        library.store.save_label_set("t", [shape], 0.5, 5)
+        store.save_label_set("t", [shape], 0.5, 5)
         index_folders(library, [str(tmp_path / "photos")], catch_up=False)
-        centre_only = {t.path: t.score for t in library.store.tags(assigned_only=False)}
+        centre_only = {t.path: t.score for t in store.tags(assigned_only=False)}
         index_folders(library, [str(tmp_path / "photos")])
-        after = {t.path: t.score for t in library.store.tags(assigned_only=False)}
-        tag_images(library.store, library.encoder, library.store.label_set("t"))
-        again = {t.path: t.score for t in library.store.tags(assigned_only=False)}
+        after = {t.path: t.score for t in store.tags(assigned_only=False)}
+        ids = [s.image_id for s in store.file_states().values()]
+        paths = {i: m.path for i, m in store.meta(ids).items()}
+        ready = scorer(library.encoder, store.label_set("t"))
+        scores = ready.score(store.vectors(ids, dim), store.views_of(ids, dim))
+        wanted = {paths[i]: float(scores.scores[n, 0]) for n, i in enumerate(ids)}
     assert set(after) == set(made)
-    assert after == pytest.approx(again, abs=1e-6)
-    assert after != pytest.approx(centre_only, abs=1e-6)
+    assert after == pytest.approx(wanted, abs=1e-5)
+    assert after != pytest.approx(centre_only, abs=1e-5)
 
 
 @pytest.mark.parametrize("index_type", ["flat", "ivf"])

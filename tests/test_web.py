@@ -63,6 +63,44 @@ def test_status_counts_the_library(client: TestClient, library: Library) -> None
     assert status["index_type"] in ("flat", "none yet (built on first search)")
 
 
+def test_status_and_searches_say_what_is_still_pending(
+    tmp_path: Path, photos: Path, test_database: str | None
+) -> None:
+    """A library whose text is still to be read: the status says per analysis how far
+    it has got, and a search by words says what it may miss."""
+    library = open_library(tmp_path, database=test_database, text=True)
+    try:
+        index_folders(library, [str(photos)], catch_up=False)
+        client = TestClient(create_app(library), base_url="http://127.0.0.1")
+        analyses = client.get("/api/status").json()["analyses"]
+        assert analyses["clip"]["done"] == 6
+        assert analyses["text"] == {
+            "done": 0,
+            "failed": 0,
+            "pending": 6,
+            "analysed": 0,
+            "of": 6,
+            "enabled": True,
+        }
+        page = client.get("/api/search", params={"q": "red", "contains": "wifi"})
+        assert page.status_code == 200, page.text
+        assert page.json()["pending"] == [
+            {
+                "analysis": "text",
+                "pending": 6,
+                "of": 6,
+                "message": "6 of 6 photos have not been looked at for text yet: these "
+                "results may miss some of them (indexing goes on in `photosearch "
+                "watch` or the next `photosearch index`)",
+            }
+        ]
+        listed = client.get("/api/images", params={"contains": "wifi"}).json()
+        assert [n["analysis"] for n in listed["pending"]] == ["text"]
+        assert client.get("/api/search", params={"q": "red"}).json()["pending"] == []
+    finally:
+        library.close()
+
+
 def test_browse_pages_through_every_photo_newest_first(client: TestClient) -> None:
     first = client.get("/api/images", params={"limit": 4}).json()
     second = client.get("/api/images", params={"limit": 4, "offset": 4}).json()

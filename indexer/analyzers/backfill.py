@@ -5,13 +5,15 @@ their records written a batch per transaction. CLIP's first look is never run ag
 vector is there already.
 
 The work keeps every core busy: photos are decoded and prepared a batch or two ahead by
-worker threads, and within a batch each analyzer (the views on CLIP's model thread, faces
-on dlib, text on ONNX Runtime, all of which let go of the GIL while they compute) runs on
-a thread of its own.
+worker threads, and each analyzer (the views on CLIP's model thread, faces on dlib, text
+on ONNX Runtime, all of which let go of the GIL while they compute) runs on a thread of
+its own, going through the batches in order at its own pace; the batches are written in
+order as every analyzer is done with them.
 
 A stop (Ctrl-C, the daemon stopping, new photos arriving for the daemon's first pass)
-lets the batch in flight be written; a crash loses at most that batch. Either way the
-next run finds the rest, since what was written is recorded (retrieval.store.analyses).
+lets the batch in flight be written; a crash loses at most the batches not written.
+Either way the next run finds the rest, since what was written is recorded
+(retrieval.store.analyses).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class Due:
 
 
 class Progress(Protocol):
-    """How far the second pass has got, per analyzer (indexer.progress shows it)."""
+    """How far the second pass has got, per analyzer (photosearch.progress shows it)."""
 
     def start(self, pending: Mapping[str, int]) -> None:
         """Before the first batch: how many photos each analyzer has to look at."""
@@ -349,9 +351,13 @@ class Alongside:
         *,
         stop: Callable[[], bool] | None = None,
         progress: Progress | None = None,
+        wanted: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`wanted`: asked first, on its thread; False: it ends there (it may wait,
+        for the model to load, say)."""
         self._second = SecondPass(library, analyzers, progress=progress)
         self._stop = stop or (lambda: False)
+        self._wanted = wanted
         self._first_over = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(
@@ -361,6 +367,8 @@ class Alongside:
 
     def _run(self) -> None:
         try:
+            if not self._wanted():
+                return
             while not self._stop():
                 over = self._first_over.is_set()
                 if self._second.run(self._stop) and over:

@@ -1,6 +1,6 @@
 """What users ask: query terms and their vector, one filter model, search and browse,
 the files of one shot, a video's moments, texts ranked for a photo, results taken into
-another folder."""
+another folder, what a filter may miss while indexing goes on."""
 
 __all__ = [
     "collect",
@@ -8,6 +8,7 @@ __all__ = [
     "filters",
     "moments",
     "pairs",
+    "pending",
     "search",
     "terms",
     "vectors",
